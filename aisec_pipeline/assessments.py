@@ -1,0 +1,76 @@
+"""One function per evidence kind: gather a registered model's inputs, call the core, return a Verdict.
+
+Plain Python, no Dagster: the orchestration shell calls these from assets, and tests call them
+directly. Heavy libraries are imported inside each function so that loading definitions stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .governance.policy import Policy
+from .inventory import Model
+from .verdict import Verdict, combine
+
+
+def assess_artifacts(model: Model, policy: Policy) -> Verdict:
+    """Content scan of every artifact, then checksum, source allowlist and signature."""
+    from .provenance import check_provenance
+    from .scanning import scan_file, scan_verdict
+
+    reports, actual = [], {}
+    for artifact in model.entry.artifacts:
+        path = model.path(artifact.path)
+        if path.is_file():  # a missing artifact is named by check_provenance
+            report = scan_file(path, trusted_types=artifact.trusted_types)
+            reports.append(report)
+            actual[artifact.path] = report.sha256
+    parts = [scan_verdict(reports)] if reports else []
+    parts.append(check_provenance(model, policy, policy.tier_for(model.entry), actual))
+    return combine("artifact_scan", parts)
+
+
+def assess_card(model: Model, bias: Verdict | None = None) -> Verdict:
+    """The card validated and bound to the registry digests; splits filled from the bias report."""
+    from .cards import card_verdict, validate_card
+
+    validation = validate_card(model.path(model.entry.card), model.entry)
+    digests = {a.path: a.sha256 for a in model.entry.artifacts}
+    verdict = card_verdict(validation, digests)
+    if bias is not None and verdict.passed:
+        splits = bias.figures.get("splits_markdown")
+        figures = {**verdict.figures, "measured_splits_markdown": splits}
+        verdict = Verdict(verdict.kind, verdict.status, verdict.reasons, figures, verdict.attachments)
+    return verdict
+
+
+def assess_evaluation_data(model: Model) -> Verdict:
+    from .fairness import validate_evaluation_data
+
+    evaluation = model.entry.evaluation
+    if evaluation is None:
+        return Verdict.unassessed("evaluation_data", "the registry entry declares no evaluation data")
+    return validate_evaluation_data(model.path(evaluation.data), evaluation)
+
+
+def assess_bias(model: Model, policy: Policy) -> Verdict:
+    from .fairness import measure_bias
+
+    evaluation = model.entry.evaluation
+    if evaluation is None:
+        return Verdict.unassessed("bias_report", "the registry entry declares no evaluation data")
+    return measure_bias(model.path(evaluation.data), evaluation, policy.tier_for(model.entry).bias)
+
+
+def assess_injection(model: Model, policy: Policy, base_url: str | None, workdir: Path,
+                     on_progress=None) -> Verdict:
+    from .redteam import injection_verdict, run_battery, target_from_endpoint
+
+    endpoint = model.entry.endpoint
+    if endpoint is None:
+        return Verdict.unassessed("injection_report", "the registry entry declares no endpoint")
+    system_prompt = model.path(endpoint.system_prompt_file).read_text(encoding="utf-8")
+    target = target_from_endpoint(endpoint, system_prompt, base_url=base_url)
+    injection_policy = policy.tier_for(model.entry).injection
+    result = run_battery(target, injection_policy, workdir, on_progress=on_progress)
+    return injection_verdict(result, injection_policy)

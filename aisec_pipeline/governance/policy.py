@@ -1,0 +1,116 @@
+"""The gate policy: `assets/policies/policy.yaml`.
+
+Risk tier = potential harm x reversibility (a matrix in the policy, not in code); each tier
+says which evidence is required per model kind, its thresholds, how fresh it must be, and
+whether a signature and a committee approval are mandatory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from ..inventory.loader import InventoryError, describe_validation_error, read_yaml
+from ..inventory.schema import Level, ModelKind, RegistryEntry, Strict
+
+POLICY_FILE = Path("policies") / "policy.yaml"
+EVIDENCE_KINDS = ("artifact_scan", "model_card", "injection_report", "bias_report")
+BIAS_METRICS = ("selection_rate", "tpr", "fnr", "fpr", "precision", "accuracy")
+
+
+class InjectionPolicy(Strict):
+    probes: tuple[str, ...] = Field(min_length=1)  # garak probe specs plus aisec's own probes
+    prompt_cap: int = Field(default=8, ge=1)
+    generations: int = Field(default=1, ge=1)
+    max_attack_success_rate: float = Field(ge=0.0, le=1.0)
+    max_canary_leaks: int = Field(default=0, ge=0)
+    timeout_seconds: int = Field(default=900, ge=1)  # whole battery, then the run is killed
+    request_timeout_seconds: int = Field(default=60, ge=1)  # one request to the target
+    max_tokens: int = Field(default=150, ge=1)  # per answer: bounds the battery's wall time
+    seed: int = 1  # prompt sampling and target sampling, so a rerun asks the same questions
+
+
+class BiasPolicy(Strict):
+    max_difference: float = Field(gt=0.0, le=1.0)  # absolute gap in a rate
+    min_ratio: float = Field(default=0.8, gt=0.0, le=1.0)  # four-fifths rule
+    min_count: int = Field(default=30, ge=1)  # per denominator, else INSUFFICIENT_DATA
+    alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+    reference: Literal["overall", "best"] = "overall"
+    metrics: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "precision", "accuracy")
+    drift_max_difference: float = Field(default=0.10, gt=0.0, le=1.0)
+    # The four-fifths ratio rule is defined on selection rates; on small error rates it would
+    # flag tiny absolute gaps, so it applies only to the metrics listed here.
+    ratio_metrics: tuple[str, ...] = ("selection_rate",)
+    correction: Literal["holm", "bh"] = "holm"  # multiple-testing correction across segment x metric
+
+    @model_validator(mode="after")
+    def _known_metrics(self) -> "BiasPolicy":
+        unknown = sorted(set(self.metrics + self.ratio_metrics) - set(BIAS_METRICS))
+        if unknown:
+            raise ValueError(f"unknown bias metric(s): {unknown}; known: {list(BIAS_METRICS)}")
+        return self
+
+
+class TierPolicy(Strict):
+    evidence: dict[ModelKind, tuple[str, ...]]
+    require_signature: bool = False
+    require_committee_approval: bool = False
+    approval_valid_days: int = Field(default=365, ge=1)
+    evidence_max_age_hours: int = Field(default=24 * 30, ge=1)
+    injection: InjectionPolicy
+    bias: BiasPolicy
+
+    @model_validator(mode="after")
+    def _known_evidence(self) -> "TierPolicy":
+        for kind, names in self.evidence.items():
+            unknown = sorted(set(names) - set(EVIDENCE_KINDS))
+            if unknown:
+                raise ValueError(f"unknown evidence kind(s) for {kind.value}: {unknown}")
+        return self
+
+    def required_evidence(self, kind: ModelKind) -> tuple[str, ...]:
+        return self.evidence.get(kind, ("artifact_scan", "model_card"))
+
+
+class ProvenancePolicy(Strict):
+    # A source is trusted when it starts with one of these prefixes.
+    allowed_sources: tuple[str, ...] = Field(min_length=1)
+
+
+class Policy(Strict):
+    provenance: ProvenancePolicy
+    tier_matrix: dict[Level, dict[Level, str]]  # harm -> reversibility -> tier name
+    tiers: dict[str, TierPolicy]
+
+    @model_validator(mode="after")
+    def _matrix_complete(self) -> "Policy":
+        for harm in Level:
+            for rev in Level:
+                tier = self.tier_matrix.get(harm, {}).get(rev)
+                if tier is None:
+                    raise ValueError(f"tier_matrix lacks harm={harm.value}, reversibility={rev.value}")
+                if tier not in self.tiers:
+                    raise ValueError(f"tier_matrix names undefined tier {tier!r}")
+        return self
+
+    def tier_name(self, entry: RegistryEntry) -> str:
+        return self.tier_matrix[entry.risk.harm][entry.risk.reversibility]
+
+    def tier_for(self, entry: RegistryEntry) -> TierPolicy:
+        return self.tiers[self.tier_name(entry)]
+
+    def source_allowed(self, source: str) -> bool:
+        return any(source.startswith(prefix) for prefix in self.provenance.allowed_sources)
+
+
+def load_policy(inventory_root: Path) -> Policy:
+    path = inventory_root / POLICY_FILE
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InventoryError(f"{path}: expected a mapping at the top level")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise InventoryError(describe_validation_error(path, exc)) from None

@@ -1,0 +1,138 @@
+"""Load and validate the governed inventory under `assets/`.
+
+YAML is parsed with `yaml.safe_load` only. Every path an entry names is confined to the
+model's own folder: no absolute paths, no `..`, no symlink leading outside.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .schema import RegistryEntry
+
+ENTRY_FILE = "model.yaml"
+MODELS_DIR = "models"
+
+
+class InventoryError(Exception):
+    """An inventory file is missing, unparseable or invalid. The message names file and field."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A registry entry together with the folder it lives in."""
+
+    entry: RegistryEntry
+    folder: Path
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def entry_file(self) -> Path:
+        return self.folder / ENTRY_FILE
+
+    def path(self, relative: str) -> Path:
+        return confine(self.folder, relative)
+
+
+def default_inventory_root() -> Path:
+    """`AISEC_INVENTORY` if set, else `assets/` of the current directory."""
+    return Path(os.environ.get("AISEC_INVENTORY", "assets")).resolve()
+
+
+def confine(folder: Path, relative: str) -> Path:
+    """Resolve `relative` inside `folder`, refusing anything that would escape it."""
+    if not relative or os.path.isabs(relative) or relative.startswith("~"):
+        raise InventoryError(f"path {relative!r} must be relative to {folder}")
+    if ".." in Path(relative).parts:
+        raise InventoryError(f"path {relative!r} may not contain '..'")
+    root = folder.resolve()
+    resolved = (root / relative).resolve()
+    if resolved != root and root not in resolved.parents:
+        raise InventoryError(f"path {relative!r} leads outside {folder} (symlink?)")
+    return resolved
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InventoryError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError(f"{path}: cannot read: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InventoryError(f"{path}: invalid YAML: {exc}") from None
+
+
+def describe_validation_error(path: Path, exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        problems.append(f"{path}: {field}: {err['msg']}")
+    return "\n".join(problems)
+
+
+def load_model(folder: Path) -> Model:
+    entry_file = folder / ENTRY_FILE
+    data = read_yaml(entry_file)
+    if not isinstance(data, dict):
+        raise InventoryError(f"{entry_file}: expected a mapping at the top level")
+    try:
+        entry = RegistryEntry.model_validate(data)
+    except ValidationError as exc:
+        raise InventoryError(describe_validation_error(entry_file, exc)) from None
+    if entry.name != folder.name:
+        raise InventoryError(f"{entry_file}: name: {entry.name!r} must match its folder {folder.name!r}")
+    model = Model(entry, folder.resolve())
+    for relative in referenced_paths(entry):
+        try:
+            model.path(relative)
+        except InventoryError as exc:
+            raise InventoryError(f"{entry_file}: {exc}") from None
+    return model
+
+
+def referenced_paths(entry: RegistryEntry) -> list[str]:
+    paths = [entry.card, *(a.path for a in entry.artifacts)]
+    if entry.provenance.signature:
+        paths += [entry.provenance.signature.bundle, entry.provenance.signature.public_key]
+    if entry.endpoint:
+        paths.append(entry.endpoint.system_prompt_file)
+        if entry.endpoint.serve_artifact:
+            paths.append(entry.endpoint.serve_artifact)
+    if entry.evaluation:
+        paths.append(entry.evaluation.data)
+    if entry.monitoring and entry.monitoring.log:
+        paths.append(entry.monitoring.log)
+    return paths
+
+
+def model_folders(root: Path) -> list[Path]:
+    models_dir = root / MODELS_DIR
+    if not models_dir.is_dir():
+        raise InventoryError(f"{models_dir}: inventory folder not found")
+    return sorted(p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def load_inventory(root: Path | None = None) -> list[Model]:
+    """Every model under `root/models`; raises InventoryError listing every bad entry."""
+    root = root or default_inventory_root()
+    models, problems = [], []
+    for folder in model_folders(root):
+        try:
+            models.append(load_model(folder))
+        except InventoryError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InventoryError("\n".join(problems))
+    return models

@@ -1,0 +1,170 @@
+"""Registry entry schema: `assets/models/<name>/model.yaml`.
+
+Every path in an entry is relative to the model's folder; `loader.confine` enforces it.
+Unknown fields are rejected so that a typo never silently disables a control.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelKind(str, Enum):
+    CLASSIFIER = "classifier"
+    LLM = "llm"
+    OTHER = "other"
+
+
+class Level(str, Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class EuAiActCategory(str, Enum):
+    PROHIBITED = "prohibited"
+    HIGH_RISK = "high-risk"
+    LIMITED = "limited"
+    MINIMAL = "minimal"
+
+
+class Artifact(Strict):
+    path: str
+    sha256: str = Field(pattern=SHA256_PATTERN)
+    # Pickled classes this entry explicitly trusts beyond the scanner's default allowlist,
+    # e.g. "sklearn.linear_model._logistic.LogisticRegression". Listed in the scan report.
+    trusted_types: tuple[str, ...] = ()
+
+
+class Signature(Strict):
+    bundle: str  # Sigstore bundle written by model-signing, relative to the model folder
+    public_key: str  # PEM public key, relative to the model folder
+
+
+class Provenance(Strict):
+    source: str = Field(min_length=1)  # URI checked against the policy's allowlist
+    signature: Signature | None = None
+
+
+class EuAiAct(Strict):
+    category: EuAiActCategory
+    annex_iii_area: str | None = None
+
+    @model_validator(mode="after")
+    def _high_risk_names_its_area(self) -> "EuAiAct":
+        if self.category is EuAiActCategory.HIGH_RISK and not self.annex_iii_area:
+            raise ValueError("a high-risk system must name its Annex III area (annex_iii_area)")
+        return self
+
+
+class Risk(Strict):
+    harm: Level
+    reversibility: Level
+    eu_ai_act: EuAiAct
+
+
+class Endpoint(Strict):
+    """How to reach a deployed LLM. The API key is read from `api_key_env` at run time."""
+
+    type: Literal["openai", "rest", "callable"] = "openai"
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    system_prompt_file: str
+    # rest: request body template with $INPUT and $SYSTEM placeholders, JSONPath to the answer
+    request_template: str | None = None
+    response_json_path: str | None = None
+    # callable: "module:function" taking (system_prompt, user_message) -> str
+    callable: str | None = None
+    # Demo/local only: serve this artifact on loopback for the duration of the scan.
+    serve_artifact: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> "Endpoint":
+        needed = {"openai": ("base_url", "model"), "rest": ("base_url", "request_template",
+                  "response_json_path"), "callable": ("callable",)}[self.type]
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing and not (self.type == "openai" and self.serve_artifact and self.model):
+            raise ValueError(f"endpoint type {self.type!r} needs: {', '.join(missing)}")
+        return self
+
+
+class Evaluation(Strict):
+    """Labelled evaluation data for a classifier, with its demographic segments declared."""
+
+    data: str
+    label: str
+    prediction: str
+    score: str | None = None
+    segments: dict[str, tuple[str, ...]]  # column -> the values it may take
+    intersections: tuple[tuple[str, ...], ...] = ()
+    max_null_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    min_rows: int = Field(default=100, ge=1)
+
+    @model_validator(mode="after")
+    def _intersections_use_declared_segments(self) -> "Evaluation":
+        for combo in self.intersections:
+            unknown = [c for c in combo if c not in self.segments]
+            if unknown:
+                raise ValueError(f"intersection uses undeclared segment column(s): {unknown}")
+        return self
+
+
+class Monitoring(Strict):
+    """Production prediction logs for drift monitoring: a file in the folder or a SQLAlchemy URL."""
+
+    log: str | None = None
+    url_env: str | None = None  # env var holding a SQLAlchemy URL (may carry a password)
+    table: str = "predictions"
+    timestamp: str = "timestamp"
+    window_days: int = Field(default=7, ge=1)
+
+
+class RegistryEntry(Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str = Field(min_length=1)
+    kind: ModelKind
+    description: str = Field(min_length=1)
+    artifacts: tuple[Artifact, ...] = Field(min_length=1)
+    provenance: Provenance
+    risk: Risk
+    card: str = "card.md"
+    endpoint: Endpoint | None = None
+    evaluation: Evaluation | None = None
+    monitoring: Monitoring | None = None
+
+    @property
+    def digest(self) -> str:
+        """The model's identity for approvals and evidence: its artifact's sha256, or for several
+        artifacts the sha256 over their sorted `path sha256` lines."""
+        if len(self.artifacts) == 1:
+            return self.artifacts[0].sha256
+        lines = "".join(f"{a.path} {a.sha256}\n" for a in sorted(self.artifacts, key=lambda a: a.path))
+        return hashlib.sha256(lines.encode()).hexdigest()
+
+    @field_validator("version")
+    @classmethod
+    def _version_is_plain(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z.+_-]*", value):
+            raise ValueError("version may hold only letters, digits and . + _ -")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_has_what_it_needs(self) -> "RegistryEntry":
+        if self.kind is ModelKind.LLM and self.endpoint is None:
+            raise ValueError("an llm entry needs an endpoint")
+        if self.kind is ModelKind.CLASSIFIER and self.evaluation is None:
+            raise ValueError("a classifier entry needs evaluation data")
+        return self

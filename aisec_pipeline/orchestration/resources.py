@@ -1,0 +1,61 @@
+"""Dagster resources: the governed inventory on disk, run folders, and the local LLM server."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+
+from ..governance.policy import Policy, load_policy
+from ..inventory import Model, load_model
+
+
+class GovernedInventory(dg.ConfigurableResource):
+    """The `assets/` folder. Re-read at run time so a run always judges the current files."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+    def policy(self) -> Policy:
+        return load_policy(self.path)
+
+    def model(self, folder: Path) -> Model:
+        return load_model(folder)
+
+
+class RunFolders(dg.ConfigurableResource):
+    """Where evidence files (garak reports, rendered cards) are kept: inside the instance storage."""
+
+    def folder(self, context: dg.AssetExecutionContext, model: str, kind: str) -> Path:
+        base = Path(context.instance.storage_directory()) / "aisec" / model / kind / context.run_id
+        base.mkdir(parents=True, exist_ok=True)
+        return base
+
+
+class LocalLLMServer(dg.ConfigurableResource):
+    """Serves a registry GGUF on loopback for the duration of an injection battery.
+
+    Started and stopped by the asset that needs it, with a health check before use and a clean
+    shutdown (process group) afterwards, also on errors.
+    """
+
+    startup_timeout_seconds: int = 120
+    context_size: int = 2048
+
+    @contextmanager
+    def serving(self, gguf: Path, alias: str) -> Iterator[str]:
+        from ..redteam.serve import LocalLLMServer as Server
+
+        with Server(gguf, alias, startup_timeout=self.startup_timeout_seconds,
+                    n_ctx=self.context_size) as server:
+            yield server.base_url
+
+
+def default_inventory_root() -> str:
+    return os.environ.get("AISEC_INVENTORY", str(Path.cwd() / "assets"))
