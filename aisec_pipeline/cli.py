@@ -1,0 +1,141 @@
+"""`aisec`: the command line CI pipelines rely on.
+
+Exit codes: 0 success / approved / safe, 1 blocked / unsafe / failed, 2 usage or inventory error.
+`scan`, `bias`, `card` and `redteam` call the core directly and never import Dagster; `gate` and
+`models` go through Dagster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
+
+# Each module adds its own subcommand(s) with `register(subparsers)`; their imports are light.
+COMMAND_MODULES = (
+    "aisec_pipeline.scanning.command",
+    "aisec_pipeline.cards.command",
+    "aisec_pipeline.fairness.command",
+    "aisec_pipeline.redteam.command",
+    "aisec_pipeline.governance.command",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aisec", description="The AI deployment gate.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    register_gate(subparsers)
+    return parser
+
+
+def register_gate(subparsers) -> None:
+    gate = subparsers.add_parser("gate", help="gate models through Dagster: approved or blocked, with reasons")
+    gate.add_argument("models", nargs="*", metavar="MODEL")
+    gate.add_argument("--all", action="store_true", help="every model in the inventory")
+    gate.add_argument("--use-case", help="the use case this deployment is for (must be validated on the card)")
+    gate.add_argument("--inventory", type=Path, help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
+    gate.add_argument("--json", type=Path, metavar="FILE", help="write the decisions as JSON")
+    gate.set_defaults(handler=run_gate)
+    models = subparsers.add_parser("models", help="the inventory with versions, owners and last decision")
+    models.add_argument("--inventory", type=Path)
+    models.set_defaults(handler=run_models)
+
+
+def select_models(args, models):
+    if args.all == bool(args.models):
+        raise UsageError("name one or more models, or --all (not both)")
+    if args.all:
+        return models
+    by_name = {m.name: m for m in models}
+    unknown = [n for n in args.models if n not in by_name]
+    if unknown:
+        raise UsageError(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(sorted(by_name))}")
+    return [by_name[n] for n in args.models]
+
+
+class UsageError(Exception):
+    pass
+
+
+def inventory_root(args) -> Path:
+    from .inventory import default_inventory_root
+
+    return args.inventory.resolve() if args.inventory else default_inventory_root()
+
+
+def run_gate(args) -> int:
+    from .inventory import load_inventory
+    from .orchestration.component import inventory_definitions
+    from .orchestration.gate import dagster_instance, gate_models
+
+    root = inventory_root(args)
+    models = select_models(args, load_inventory(root))
+    decisions = gate_models(inventory_definitions(root), models, dagster_instance(), args.use_case)
+    print(decision_table(decisions))
+    if args.json:
+        write_json(args.json, {"models": [d.to_dict() for d in decisions]})
+    return EXIT_OK if all(d.approved for d in decisions) else EXIT_BLOCKED
+
+
+def decision_table(decisions) -> str:
+    lines = [f"{'MODEL':28} {'VERSION':10} {'TIER':7} DECISION"]
+    for d in decisions:
+        lines.append(f"{d.model:28} {d.version:10} {d.tier:7} {d.label.upper()}")
+        lines += [f"    - {reason}" for reason in d.reasons]
+    return "\n".join(lines)
+
+
+def run_models(args) -> int:
+    from .cards.parse import card_owner_email
+    from .governance.policy import load_policy
+    from .inventory import load_inventory
+    from .orchestration.gate import dagster_instance, last_decision
+
+    root = inventory_root(args)
+    models, policy, instance = load_inventory(root), load_policy(root), dagster_instance()
+    print(f"{'MODEL':28} {'VERSION':10} {'KIND':10} {'TIER':7} {'OWNER':34} LAST DECISION")
+    for model in models:
+        decision = last_decision(instance, model)
+        last = f"{decision.label} ({decision.decided_at[:16]})" if decision else "never gated"
+        owner = card_owner_email(model.path(model.entry.card)) or "(no valid owner)"
+        print(f"{model.name:28} {model.entry.version:10} {model.entry.kind.value:10} "
+              f"{policy.tier_name(model.entry):7} {owner:34} {last}")
+    return EXIT_OK
+
+
+def write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"aisec: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("aisec: interrupted", file=sys.stderr)
+        return EXIT_BLOCKED
+    except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
+        return report_error(exc)
+
+
+def report_error(exc: Exception) -> int:
+    from .inventory import InventoryError
+
+    if isinstance(exc, InventoryError):
+        print(f"aisec: inventory error:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"aisec: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return EXIT_BLOCKED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up, then run the main job: gate every model of the demo inventory through Dagster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
+status=0
+.venv/bin/aisec gate --all --json .aisec-gate.json || status=$?
+echo
+echo "Decisions written to .aisec-gate.json; browse evidence with:"
+echo "  DAGSTER_HOME=$DAGSTER_HOME .venv/bin/dagster dev -w workspace.yaml"
+# The demo inventory deliberately holds models that must be blocked, so exit 1 is the expected
+# outcome of a correct gate; only a usage, inventory or internal error fails the demo.
+if [ "$status" -gt 1 ]; then exit "$status"; fi
