@@ -32,7 +32,7 @@ def assess_artifacts(model: Model, policy: Policy) -> Verdict:
 
 def assess_card(model: Model, bias: Verdict | None = None) -> Verdict:
     """The card validated and bound to the registry digests; splits filled from the bias report."""
-    from .cards import card_verdict, validate_card
+    from .cards.validate import card_verdict, validate_card
 
     validation = validate_card(model.path(model.entry.card), model.entry)
     digests = {a.path: a.sha256 for a in model.entry.artifacts}

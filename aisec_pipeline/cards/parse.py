@@ -1,0 +1,136 @@
+"""Split a card file into its YAML header and Markdown body, safely.
+
+Every failure becomes a problem string naming what is wrong; nothing here raises on bad input.
+YAML goes through a SafeLoader that also refuses aliases (no "billion laughs") and duplicate keys
+(a second `owner:` must not silently replace the first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_CARD_BYTES = 1_000_000
+SPLITS_HEADING = "Demographic performance splits"
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ParsedCard:
+    header: dict[str, Any] | None  # None when the header could not be read
+    body: str
+    sha256: str | None  # of the file's bytes, when it could be read
+    problems: tuple[str, ...] = ()
+    found: bool = True
+
+
+class _CardLoader(yaml.SafeLoader):
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.MarkedYAMLError(problem="aliases (*name) are not allowed in a card header",
+                                       problem_mark=self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                continue
+            if key in seen:
+                raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r}",
+                                           problem_mark=key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_card(path: Path) -> ParsedCard:
+    """Read `path` (at most MAX_CARD_BYTES) and split it into header mapping and body."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CARD_BYTES + 1)
+    except FileNotFoundError:
+        return ParsedCard(None, "", None, (f"no model card: {path}",), found=False)
+    except OSError as exc:
+        return ParsedCard(None, "", None, (f"file: cannot read {path}: {exc.strerror or exc}",))
+    sha256 = hashlib.sha256(data).hexdigest()
+    if len(data) > MAX_CARD_BYTES:
+        return ParsedCard(None, "", None, (f"file: larger than the {MAX_CARD_BYTES:,}-byte cap",))
+    header, body, problems = parse_card_bytes(data)
+    return ParsedCard(header, body, sha256, tuple(problems))
+
+
+def parse_card_bytes(data: bytes) -> tuple[dict[str, Any] | None, str, list[str]]:
+    if b"\x00" in data:
+        return None, "", ["file: binary content (NUL bytes): a card is UTF-8 Markdown text"]
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        return None, "", [f"file: not UTF-8 text (invalid byte at offset {exc.start})"]
+    split = split_front_matter(text)
+    if split is None:
+        return None, text, ["header: no YAML front matter: the card must start with a line '---', "
+                            "the YAML header, then a closing '---' line"]
+    header_text, body = split
+    header, problem = load_header(header_text)
+    return header, body, [problem] if problem else []
+
+
+def split_front_matter(text: str) -> tuple[str, str] | None:
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    for index, line in enumerate(lines[1:], start=1):
+        if line.rstrip() == "---":
+            return "".join(lines[1:index]), "".join(lines[index + 1:])
+    return None
+
+
+def load_header(header_text: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        header = yaml.load(header_text, Loader=_CardLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        line = f" at line {exc.problem_mark.line + 2}" if exc.problem_mark else ""  # +1 for '---'
+        return None, f"header: invalid YAML{line}: {exc.problem or exc.context}"
+    except (yaml.YAMLError, RecursionError) as exc:
+        return None, f"header: invalid YAML: {type(exc).__name__}"
+    if not isinstance(header, dict):
+        return None, f"header: expected a mapping of keys, got {type(header).__name__}"
+    bad_keys = [k for k in header if not isinstance(k, str)]
+    if bad_keys:
+        return None, f"header: every key must be text; found {bad_keys!r}"
+    return header, None
+
+
+def splits_section_span(body: str) -> tuple[int, int] | None:
+    """(start, end) of the text under the 'Demographic performance splits' heading, if any."""
+    headings = list(HEADING.finditer(body))
+    for index, heading in enumerate(headings):
+        if heading.group(2).strip().casefold() == SPLITS_HEADING.casefold():
+            level = len(heading.group(1))
+            ends = (h.start() for h in headings[index + 1:] if len(h.group(1)) <= level)
+            return heading.end(), next(ends, len(body))
+    return None
+
+
+def has_split_table(body: str) -> bool:
+    span = splits_section_span(body)
+    return span is not None and TABLE_ROW.search(body, span[0], span[1]) is not None
+
+
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+def card_owner_email(path: Path) -> str | None:
+    """The owner email the card states, if well-formed (for Dagster asset owners); the card
+    check, not this, judges whether the owner is a named person."""
+    parsed = parse_card(path)
+    owner = (parsed.header or {}).get("owner")
+    email = owner.get("email") if isinstance(owner, dict) else None
+    return email if isinstance(email, str) and EMAIL.match(email) else None
