@@ -30,18 +30,26 @@ def assess_artifacts(model: Model, policy: Policy) -> Verdict:
     return combine("artifact_scan", parts)
 
 
-def assess_card(model: Model, bias: Verdict | None = None) -> Verdict:
-    """The card validated and bound to the registry digests; splits filled from the bias report."""
+def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None = None) -> Verdict:
+    """The card validated and bound to the registry digests; when valid, published to `out_dir`
+    with `last_evaluated` set now and the demographic splits filled from the bias report."""
+    from datetime import datetime, timezone
+
+    from .cards.render import render_card
     from .cards.validate import card_verdict, validate_card
 
     validation = validate_card(model.path(model.entry.card), model.entry)
     digests = {a.path: a.sha256 for a in model.entry.artifacts}
     verdict = card_verdict(validation, digests)
-    if bias is not None and verdict.passed:
-        splits = bias.figures.get("splits_markdown")
-        figures = {**verdict.figures, "measured_splits_markdown": splits}
-        verdict = Verdict(verdict.kind, verdict.status, verdict.reasons, figures, verdict.attachments)
-    return verdict
+    if not verdict.passed or out_dir is None:
+        return verdict
+    splits = bias.figures.get("splits_markdown") if bias is not None else None
+    published = out_dir / "card.md"
+    published.write_text(render_card(validation.card, measured_splits_markdown=splits,
+                                     last_evaluated=datetime.now(timezone.utc),
+                                     artifact_sha256s=digests), encoding="utf-8")
+    return Verdict(verdict.kind, verdict.status, verdict.reasons, verdict.figures,
+                   {**verdict.attachments, "published card": str(published)})
 
 
 def assess_evaluation_data(model: Model) -> Verdict:

@@ -45,5 +45,5 @@ def inventory_definitions(root: Path) -> dg.Definitions:
                        "llm_server": LocalLLMServer()},
             executor=dg.in_process_executor,  # 3x faster than multiprocess for these short steps
         ),
-        automation_definitions(models),
+        automation_definitions(models, root),
     )

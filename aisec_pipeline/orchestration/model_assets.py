@@ -189,7 +189,7 @@ def _model_card(context, folder, inventory, run_folders, llm_server) -> Verdict:
     bias = None
     if current.entry.kind is ModelKind.CLASSIFIER:
         bias = latest_verdict(context.instance, asset_key(current.name, "bias_report"))
-    return assess_card(current, bias)
+    return assess_card(current, bias, run_folders.folder(context, current.name, "model_card"))
 
 
 def _injection_report(context, folder, inventory, run_folders, llm_server) -> Verdict:
