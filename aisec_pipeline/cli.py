@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def register_gate(subparsers) -> None:
     gate.add_argument("--use-case", help="the use case this deployment is for (must be validated on the card)")
     gate.add_argument("--inventory", type=Path, help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
     gate.add_argument("--json", type=Path, metavar="FILE", help="write the decisions as JSON")
+    gate.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 (one result per failing check)")
+    gate.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one test case per model x check)")
     gate.set_defaults(handler=run_gate)
     models = subparsers.add_parser("models", help="the inventory with versions, owners and last decision")
     models.add_argument("--inventory", type=Path)
@@ -78,9 +81,20 @@ def run_gate(args) -> int:
     models = select_models(args, load_inventory(root))
     decisions = gate_models(inventory_definitions(root), models, dagster_instance(), args.use_case)
     print(decision_table(decisions))
+    write_outputs(args, decisions, root)
+    return EXIT_OK if all(d.approved for d in decisions) else EXIT_BLOCKED
+
+
+def write_outputs(args, decisions, root: Path) -> None:
+    from .ci_reports import write_junit, write_sarif
+    from .inventory.loader import MODELS_DIR
+
     if args.json:
         write_json(args.json, {"models": [d.to_dict() for d in decisions]})
-    return EXIT_OK if all(d.approved for d in decisions) else EXIT_BLOCKED
+    if args.sarif:
+        write_sarif(args.sarif, decisions, Path(os.path.relpath(root / MODELS_DIR)))
+    if args.junit:
+        write_junit(args.junit, decisions)
 
 
 def decision_table(decisions) -> str:

@@ -1,0 +1,78 @@
+"""Builds small real inventories in tmp folders: real artifacts, real cards, the repo's policy."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import yaml
+from safetensors.numpy import save_file
+
+REPO_POLICY = Path(__file__).resolve().parents[2] / "assets" / "policies" / "policy.yaml"
+
+
+class Payload:
+    """Unpickling this would create `marker`; the gate must never let that happen."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.marker)!r}, 'w').write('ran')",))
+
+
+def new_inventory(root: Path) -> Path:
+    (root / "policies").mkdir(parents=True)
+    (root / "committee").mkdir()
+    (root / "models").mkdir()
+    shutil.copy(REPO_POLICY, root / "policies" / "policy.yaml")
+    return root
+
+
+def card_text(name: str, version: str, owner: str = "Amara Okafor",
+              email: str = "amara.okafor@example.org") -> str:
+    header = {
+        "license": "apache-2.0", "model_name": name, "model_version": version,
+        "summary": "Extracts totals from scanned invoices.",
+        "owner": {"name": owner, "email": email},
+        "training_data": "12,000 labelled invoices from 2024, internal.",
+        "evaluation_data": "2,000 held-out invoices from 2025.",
+        "failure_modes": ["Handwritten totals are misread."],
+        "demographic_splits": {"not_applicable": "It reads documents, not people."},
+        "validated_use_cases": [{"id": "invoice-totals", "description": "Totals for accounts payable."}],
+        "out_of_scope_uses": ["Anything about people."],
+        "incident_response": {"runbook": "docs/runbook.md", "on_call": "Amara Okafor, ext 4242",
+                              "rollback": "Redeploy the previous version from the registry."},
+    }
+    return f"---\n{yaml.safe_dump(header, sort_keys=False)}---\n# {name}\n\nA test model.\n"
+
+
+def add_model(root: Path, name: str, artifact: bytes, *, card: str | None = None,
+              version: str = "1.0.0", source: str = "internal://aisec/test",
+              artifact_name: str = "model.safetensors") -> Path:
+    folder = root / "models" / name
+    (folder / "artifacts").mkdir(parents=True)
+    (folder / "artifacts" / artifact_name).write_bytes(artifact)
+    entry = {
+        "name": name, "version": version, "kind": "other", "description": f"{name} test model",
+        "artifacts": [{"path": f"artifacts/{artifact_name}", "sha256": hashlib.sha256(artifact).hexdigest()}],
+        "provenance": {"source": source},
+        "risk": {"harm": "low", "reversibility": "high", "eu_ai_act": {"category": "minimal"}},
+    }
+    (folder / "model.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
+    if card is not False:
+        (folder / "card.md").write_text(card if card is not None else card_text(name, version))
+    return folder
+
+
+def safetensors_bytes(tmp: Path) -> bytes:
+    path = tmp / "weights.safetensors"
+    save_file({"dense.weight": np.arange(12, dtype=np.float32).reshape(3, 4)}, str(path))
+    return path.read_bytes()
+
+
+def malicious_pickle(marker: Path) -> bytes:
+    return pickle.dumps(Payload(marker))

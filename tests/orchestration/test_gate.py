@@ -1,0 +1,74 @@
+"""The gate end to end through a real Dagster instance: approve the clean, block the rest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from aisec_pipeline.cli import main
+from inventory_builder import add_model, card_text, malicious_pickle, new_inventory, safetensors_bytes
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    root = new_inventory(tmp_path / "assets")
+    weights = safetensors_bytes(tmp_path)
+    add_model(root, "clean-model", weights)
+    add_model(root, "no-card", weights, card=False)
+    add_model(root, "team-owned", weights, card=card_text("team-owned", "1.0.0", owner="ML Team",
+                                                          email="ml-team@example.org"))
+    add_model(root, "untrusted-source", weights, source="https://random.example/weights")
+    add_model(root, "evil-pickle", malicious_pickle(tmp_path / "payload-ran"), artifact_name="weights.bin")
+    return root
+
+
+def gate(inventory, tmp_path, *args):
+    out = tmp_path / "gate.json"
+    code = main(["gate", *args, "--inventory", str(inventory), "--json", str(out)])
+    return code, {m["name"]: m for m in json.loads(out.read_text())["models"]}
+
+
+def test_clean_model_is_approved(inventory, tmp_path, dagster_home):
+    code, models = gate(inventory, tmp_path, "clean-model")
+    assert code == 0, models
+    assert models["clean-model"]["decision"] == "approved"
+    assert models["clean-model"]["evidence"] == {"artifact_scan": "passed", "model_card": "passed"}
+
+
+def test_every_problem_model_is_blocked_with_reasons(inventory, tmp_path, dagster_home):
+    code, models = gate(inventory, tmp_path, "--all")
+    assert code == 1
+    assert models["clean-model"]["decision"] == "approved"
+    expectations = {"no-card": "no model card", "team-owned": "owner",
+                    "untrusted-source": "allowlist", "evil-pickle": "artifact_scan"}
+    for name, words in expectations.items():
+        assert models[name]["decision"] == "blocked", name
+        assert any(words in r for r in models[name]["reasons"]), (name, models[name]["reasons"])
+    assert not (tmp_path / "payload-ran").exists(), "the malicious payload ran"
+
+
+def test_changed_artifact_bytes_block(inventory, tmp_path, dagster_home):
+    path = inventory / "models" / "clean-model" / "artifacts" / "model.safetensors"
+    path.write_bytes(path.read_bytes()[:-4] + b"\x00\x00\x00\x01")
+    code, models = gate(inventory, tmp_path, "clean-model")
+    assert code == 1
+    assert any("sha256" in r for r in models["clean-model"]["reasons"])
+
+
+def test_usage_errors_exit_2(inventory, tmp_path, dagster_home, capsys):
+    assert main(["gate", "--inventory", str(inventory)]) == 2
+    assert main(["gate", "nope", "--inventory", str(inventory)]) == 2
+    assert "unknown model" in capsys.readouterr().err
+
+
+def test_invalid_inventory_exits_2_without_traceback(inventory, tmp_path, dagster_home):
+    (inventory / "models" / "clean-model" / "model.yaml").write_text("name: [unclosed\n")
+    result = subprocess.run([sys.executable, "-m", "aisec_pipeline.cli", "gate", "--all",
+                             "--inventory", str(inventory)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "invalid YAML" in result.stderr and "Traceback" not in result.stderr
