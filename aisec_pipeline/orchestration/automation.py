@@ -75,6 +75,7 @@ def automation_definitions(models: list[Model], root: Path) -> dg.Definitions:
         GATE_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.groups("governance"),
         description="Gate registered models: all evidence, then the decision.")
     injection_job = dg.define_asset_job(INJECTION_JOB, selection=kind_selection("injection_report"),
+                                        tags={"aisec/evidence": "injection_report"},
                                         description="Re-run every LLM's injection battery (new probes appear).")
     drift_job = dg.define_asset_job(DRIFT_JOB, selection=dg.AssetSelection.key_substring("production_bias"),
                                     description="Compare production predictions with the approved baseline.")

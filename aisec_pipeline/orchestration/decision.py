@@ -1,6 +1,5 @@
 """The deployment_decision asset body: read the latest evidence, let governance decide, record it."""
 
-from __future__ import annotations
 
 import json
 from pathlib import Path

@@ -42,7 +42,7 @@ def gate_one(job, model: Model, instance: dg.DagsterInstance, use_case: str | No
             if k.path[0] == dagster_name(model.name) and k.path[-1] != "artifact"]
     decision_op = "__".join(asset_key(model.name, "deployment_decision").path)
     run_config = {"ops": {decision_op: {"config": {"use_case": use_case}}},
-                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+                  "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     result = job.execute_in_process(
         instance=instance, asset_selection=keys, run_config=run_config, raise_on_error=False,
         tags={"aisec/model": model.name, "aisec/version": model.entry.version,

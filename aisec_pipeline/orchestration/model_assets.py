@@ -12,7 +12,6 @@ is the blocking gate: it fails with ERROR whenever the decision is blocked, whic
 downstream and fails the run (so `dagster asset materialize` exits non-zero too).
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta

@@ -33,7 +33,7 @@ class RunFolders(dg.ConfigurableResource):
     """Where evidence files (garak reports, rendered cards) are kept: inside the instance storage."""
 
     def folder(self, context: dg.AssetExecutionContext, model: str, kind: str) -> Path:
-        base = Path(context.instance.storage_directory()) / "aisec" / model / kind / context.run_id
+        base = Path(context.instance.storage_directory()) / "aisec" / model / kind / context.run.run_id
         base.mkdir(parents=True, exist_ok=True)
         return base
 

@@ -37,7 +37,7 @@ def test_clean_model_is_approved(inventory, tmp_path, dagster_home):
     code, models = gate(inventory, tmp_path, "clean-model")
     assert code == 0, models
     assert models["clean-model"]["decision"] == "approved"
-    assert models["clean-model"]["evidence"] == {"artifact_scan": "passed", "model_card": "passed"}
+    assert {"artifact_scan": "passed", "model_card": "passed"}.items() <= models["clean-model"]["evidence"].items()
 
 
 def test_every_problem_model_is_blocked_with_reasons(inventory, tmp_path, dagster_home):
@@ -57,7 +57,7 @@ def test_changed_artifact_bytes_block(inventory, tmp_path, dagster_home):
     path.write_bytes(path.read_bytes()[:-4] + b"\x00\x00\x00\x01")
     code, models = gate(inventory, tmp_path, "clean-model")
     assert code == 1
-    assert any("sha256" in r for r in models["clean-model"]["reasons"])
+    assert any("checksum mismatch" in r for r in models["clean-model"]["reasons"])
 
 
 def test_usage_errors_exit_2(inventory, tmp_path, dagster_home, capsys):
