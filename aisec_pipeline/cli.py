@@ -19,6 +19,7 @@ EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
 # Each module adds its own subcommand(s) with `register(subparsers)`; their imports are light.
 COMMAND_MODULES = (
     "aisec_pipeline.scanning.command",
+    "aisec_pipeline.provenance.command",
     "aisec_pipeline.cards.command",
     "aisec_pipeline.fairness.command",
     "aisec_pipeline.redteam.command",

@@ -6,16 +6,23 @@ reads the latest one per kind: an absent verdict is "not assessed", never a pass
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 
 import dagster as dg
 
-from ..governance.decision import stamp
+from ..governance.decision import evidence_age_hours, stamp
+from ..governance.policy import POLICY_FILE
+from ..inventory import Model
+from ..inventory.loader import referenced_paths
 from ..verdict import Status, Verdict
 
 VERDICT_KEY = "verdict"
 DIGEST_KEY = "artifact_digest"
+INPUTS_KEY = "inputs_fingerprint"
 
 
 def verdict_metadata(verdict: Verdict) -> dict[str, Any]:
@@ -50,11 +57,38 @@ def run_safely(kind: str, compute: Callable[[], Verdict]) -> Verdict:
     return verdict
 
 
-def bound_verdict(verdict: Verdict, digest: str) -> Verdict:
-    """The verdict stamped with its evaluation time and the artifact digest it speaks for."""
+def bound_verdict(verdict: Verdict, model: Model, inventory_root: Path) -> Verdict:
+    """The verdict stamped with its evaluation time, the artifact digest it speaks for and the
+    fingerprint of the inputs it was measured on."""
     stamped = stamp(verdict)
-    return Verdict(stamped.kind, stamped.status, stamped.reasons,
-                   {**stamped.figures, DIGEST_KEY: digest}, stamped.attachments)
+    figures = {**stamped.figures, DIGEST_KEY: model.entry.digest,
+               INPUTS_KEY: inputs_fingerprint(model, inventory_root)}
+    return Verdict(stamped.kind, stamped.status, stamped.reasons, figures, stamped.attachments)
+
+
+def inputs_fingerprint(model: Model, inventory_root: Path) -> str:
+    """Everything a model's evidence was measured on, cheaply: the entry, the policy, every small
+    file the entry names (card, evaluation data, system prompt, signature), and each artifact's
+    size and modification time (its bytes are verified by the scan whenever this changes)."""
+    digest = hashlib.sha256(model.entry.model_dump_json().encode())
+    small_files = [inventory_root / POLICY_FILE] + [
+        model.path(p) for p in referenced_paths(model.entry)
+        if p not in {a.path for a in model.entry.artifacts}]
+    for path in small_files:
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    for artifact in model.entry.artifacts:
+        path = model.path(artifact.path)
+        stat = path.stat() if path.is_file() else None
+        digest.update(f"{artifact.path}:{stat.st_size}:{stat.st_mtime_ns}".encode() if stat else b"<missing>")
+    return digest.hexdigest()
+
+
+def reusable(verdict: Verdict | None, fingerprint: str, max_age_hours: float) -> bool:
+    """Evidence that can stand for this gate run without re-measuring: same inputs, still fresh."""
+    if verdict is None or verdict.figures.get(INPUTS_KEY) != fingerprint:
+        return False
+    age = evidence_age_hours(verdict, datetime.now(timezone.utc))
+    return age is not None and age < max_age_hours
 
 
 def latest_verdict(instance: dg.DagsterInstance, key: dg.AssetKey) -> Verdict | None:

@@ -123,7 +123,7 @@ def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) ->
         compute = _COMPUTE[kind.name]
         verdict = run_safely(kind.name, lambda: compute(context, model.folder, inventory,
                                                          run_folders, llm_server))
-        verdict = bound_verdict(verdict, model.entry.digest)
+        verdict = bound_verdict(verdict, inventory.model(model.folder), inventory.path)
         context.log.info(f"{model.name} {kind.name}: {verdict.status.value}")
         return dg.MaterializeResult(metadata={**verdict_metadata(verdict), **_extra_metadata(verdict)},
                                     check_results=[check_result(kind.check, verdict)])

@@ -1,0 +1,50 @@
+"""`aisec provenance [MODEL ...]`: supply-chain check of registered models, one line each.
+
+Exits 1 when any model fails or the inventory is invalid (2 for usage errors); the core, and
+with it cryptography and model-signing, is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    description = ("For each model: every registry artifact exists and matches its sha256, the "
+                   "source is on the policy allowlist, and the model-signing bundle (required by "
+                   "some tiers) verifies over exactly the registry's artifacts.")
+    parser = subparsers.add_parser("provenance", description=description,
+                                   help="verify artifact checksums, source allowlist and signatures")
+    parser.add_argument("models", nargs="*", help="model names (default: all)")
+    parser.add_argument("--inventory", type=Path, help="inventory root (default: $AISEC_INVENTORY or ./assets)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..governance.policy import load_policy
+    from ..inventory import InventoryError, default_inventory_root, load_inventory
+    from .check import check_provenance
+
+    root = (args.inventory or default_inventory_root()).resolve()
+    try:
+        policy = load_policy(root)
+        models = {m.name: m for m in load_inventory(root)}
+    except InventoryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    unknown = [name for name in args.models if name not in models]
+    if unknown:
+        print(f"error: not in the inventory: {', '.join(unknown)}", file=sys.stderr)
+        return 1
+    failed = 0
+    for name in args.models or sorted(models):
+        model = models[name]
+        verdict = check_provenance(model, policy, policy.tier_for(model.entry))
+        signature = verdict.figures.get("signature", "unknown")
+        print(f"{verdict.status.value.upper():10} {name} (signature: {signature})")
+        for reason in verdict.reasons:
+            print(f"    - {reason}")
+        failed += not verdict.passed
+    return 1 if failed else 0
