@@ -40,6 +40,8 @@ def register_gate(subparsers) -> None:
     gate = subparsers.add_parser("gate", help="gate models through Dagster: approved or blocked, with reasons")
     gate.add_argument("models", nargs="*", metavar="MODEL")
     gate.add_argument("--all", action="store_true", help="every model in the inventory")
+    gate.add_argument("--force", action="store_true",
+                      help="re-measure all evidence (default: reuse evidence whose inputs are unchanged and fresh)")
     gate.add_argument("--use-case", help="the use case this deployment is for (must be validated on the card)")
     gate.add_argument("--inventory", type=Path, help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
     gate.add_argument("--json", type=Path, metavar="FILE", help="write the decisions as JSON")
@@ -80,7 +82,8 @@ def run_gate(args) -> int:
 
     root = inventory_root(args)
     models = select_models(args, load_inventory(root))
-    decisions = gate_models(inventory_definitions(root), models, dagster_instance(), args.use_case)
+    decisions = gate_models(inventory_definitions(root), models, dagster_instance(), root,
+                            args.use_case, args.force)
     print(decision_table(decisions))
     write_outputs(args, decisions, root)
     return EXIT_OK if all(d.approved for d in decisions) else EXIT_BLOCKED

@@ -14,8 +14,10 @@ import dagster as dg
 
 from ..governance.decision import Decision
 from ..inventory import Model
+from ..governance.policy import load_policy
 from .decision import DECISION_KEY
-from .model_assets import asset_key, dagster_name
+from .evidence import inputs_fingerprint, latest_verdict, reusable
+from .model_assets import asset_key, evidence_kinds
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -28,18 +30,35 @@ def dagster_instance() -> dg.DagsterInstance:
 
 
 def gate_models(defs: dg.Definitions, models: list[Model], instance: dg.DagsterInstance,
-                use_case: str | None = None) -> list[Decision]:
+                root: Path, use_case: str | None = None, force: bool = False) -> list[Decision]:
     job = defs.resolve_implicit_global_asset_job_def()
+    policy = load_policy(root)
     decisions = []
     for index, model in enumerate(models, 1):
-        print(f"[{index}/{len(models)}] gating {model.name} {model.entry.version} ...", file=sys.stderr)
-        decisions.append(gate_one(job, model, instance, use_case))
+        stale = evidence_to_measure(instance, model, root, policy, force)
+        reused = [k for k in evidence_kinds(model) if k.name not in stale]
+        note = f" (reusing fresh {', '.join(k.name for k in reused)})" if reused else ""
+        print(f"[{index}/{len(models)}] gating {model.name} {model.entry.version}{note} ...", file=sys.stderr)
+        decisions.append(gate_one(job, model, instance, stale, use_case))
     return decisions
 
 
-def gate_one(job, model: Model, instance: dg.DagsterInstance, use_case: str | None) -> Decision:
-    keys = [k for k in job.asset_layer.asset_graph.get_all_asset_keys()
-            if k.path[0] == dagster_name(model.name) and k.path[-1] != "artifact"]
+def evidence_to_measure(instance: dg.DagsterInstance, model: Model, root: Path, policy,
+                        force: bool) -> set[str]:
+    """Evidence kinds to (re)measure: all with `force`, else those not reusable as they stand."""
+    kinds = [k.name for k in evidence_kinds(model)]
+    if force:
+        return set(kinds)
+    fingerprint = inputs_fingerprint(model, root)
+    max_age = policy.tier_for(model.entry).evidence_max_age_hours
+    return {kind for kind in kinds
+            if not reusable(latest_verdict(instance, asset_key(model.name, kind)), fingerprint, max_age)}
+
+
+def gate_one(job, model: Model, instance: dg.DagsterInstance, measure: set[str],
+             use_case: str | None) -> Decision:
+    keys = [asset_key(model.name, kind) for kind in sorted(measure)]
+    keys.append(asset_key(model.name, "deployment_decision"))
     decision_op = "__".join(asset_key(model.name, "deployment_decision").path)
     run_config = {"ops": {decision_op: {"config": {"use_case": use_case}}},
                   "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}

@@ -72,3 +72,24 @@ def test_invalid_inventory_exits_2_without_traceback(inventory, tmp_path, dagste
                              "--inventory", str(inventory)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "invalid YAML" in result.stderr and "Traceback" not in result.stderr
+
+
+def materializations(key_path: list[str]) -> int:
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    return len(instance.fetch_materializations(dg.AssetKey(key_path), limit=100).records)
+
+
+def test_regate_reuses_fresh_evidence_and_remeasures_on_change(inventory, tmp_path, dagster_home):
+    assert gate(inventory, tmp_path, "clean-model")[0] == 0
+    assert gate(inventory, tmp_path, "clean-model")[0] == 0
+    assert materializations(["clean_model", "artifact_scan"]) == 1
+    assert materializations(["clean_model", "deployment_decision"]) == 2
+    card = inventory / "models" / "clean-model" / "card.md"
+    card.write_text(card.read_text().replace("Amara Okafor", "ML Team"))
+    code, models = gate(inventory, tmp_path, "clean-model")
+    assert code == 1 and any("owner" in r for r in models["clean-model"]["reasons"])
+    assert materializations(["clean_model", "artifact_scan"]) == 2
+    assert gate(inventory, tmp_path, "clean-model", "--force")[0] == 1
+    assert materializations(["clean_model", "artifact_scan"]) == 3

@@ -1,0 +1,67 @@
+"""GGUF: metadata is read with gguf.GGUFReader; chat templates are parsed (never rendered) and
+their Jinja AST is searched for sandbox-escape constructs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import ScanContext, Source
+from .base import ENGINE
+
+TEMPLATE_KEY = "tokenizer.chat_template"
+# Names that only template-injection payloads reach for (Flask/Jinja globals, OS access).
+SUSPICIOUS_NAMES = frozenset({
+    "lipsum", "cycler", "joiner", "config", "request", "self", "os", "popen", "url_for",
+    "get_flashed_messages", "__builtins__",
+})
+SUSPICIOUS_ATTRS = frozenset({"popen", "system", "mro", "func_globals", "gi_frame", "f_globals", "f_back", "tb_frame"})
+
+
+def scan(source: Source, ctx: ScanContext) -> str:
+    if source.path is None:
+        ctx.error(ENGINE, "unsupported-nesting", f"{source.label}: GGUF inside an archive is not scanned")
+        return "gguf"
+    from gguf import GGUFReader, GGUFValueType
+
+    reader = GGUFReader(source.path)
+    for key, field in reader.fields.items():
+        if key == TEMPLATE_KEY or key.startswith(TEMPLATE_KEY + "."):
+            if field.types[:1] != [GGUFValueType.STRING]:
+                ctx.error(ENGINE, "unparseable-template", f"{source.label}: {key} is not a string")
+                continue
+            text = bytes(field.parts[field.data[0]]).decode("utf-8", errors="replace")
+            check_template(text, ctx, f"{source.label}:{key}")
+    return "gguf"
+
+
+def check_template(text: str, ctx: ScanContext, label: str) -> None:
+    from jinja2 import TemplateSyntaxError, nodes
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    try:
+        tree = ImmutableSandboxedEnvironment().parse(text)
+    except TemplateSyntaxError as exc:
+        ctx.error(ENGINE, "unparseable-template", f"{label}: Jinja cannot parse the template ({exc})")
+        return
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Const, nodes.Filter)):
+        reason = _suspicious(node, nodes)
+        if reason:
+            ctx.add(ENGINE, "critical", "gguf.template-injection", f"{label}: {reason} (line {node.lineno})")
+
+
+def _suspicious(node: Any, nodes: Any) -> str | None:
+    if isinstance(node, nodes.Getattr) and ("__" in node.attr or node.attr in SUSPICIOUS_ATTRS):
+        return f"attribute access .{node.attr}"
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, (nodes.Concat, nodes.Add, nodes.Filter, nodes.Call)):
+        return "item access with a computed key"
+    if isinstance(node, nodes.Name) and node.name in SUSPICIOUS_NAMES:
+        return f"use of {node.name!r}"
+    if isinstance(node, nodes.Const) and isinstance(node.value, str) and "__" in node.value:
+        return f"dunder string {node.value[:40]!r}"
+    if isinstance(node, nodes.Filter) and node.name in ("attr", "map") and any(
+        isinstance(arg, nodes.Const) and isinstance(arg.value, str) and arg.value.startswith("_") for arg in node.args
+    ):
+        return f"|{node.name} filter reaching a private attribute"
+    if isinstance(node, nodes.Filter) and node.name == "attr":
+        return "|attr filter (attribute access by string)"
+    return None

@@ -1,0 +1,55 @@
+"""Keras model configs (from .h5 `model_config` or .keras `config.json`), walked to any depth:
+nested models, wrapper layers and functional graphs are all plain JSON underneath."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from ..context import ScanContext
+from .base import ENGINE
+
+KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
+
+
+def check_config_text(text: str | bytes, ctx: ScanContext, label: str) -> None:
+    try:
+        config = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        ctx.error(ENGINE, "unparseable-config", f"{label}: Keras config is not JSON ({exc})")
+        return
+    check_config(config, ctx, label)
+
+
+def check_config(config: Any, ctx: ScanContext, label: str) -> None:
+    for where, node in _dicts(config, "$"):
+        class_name = node.get("class_name")
+        config_of = node.get("config") if isinstance(node.get("config"), dict) else {}
+        if class_name in ("Lambda", "__lambda__") or config_of.get("function_type") == "lambda":
+            name = config_of.get("name", "")
+            ctx.add(ENGINE, "critical", "keras.lambda-layer", f"{label}: Lambda layer {name!r} carries Python code at {where}")
+        module = node.get("module")
+        if isinstance(module, str) and isinstance(class_name, str) and not module.startswith(KERAS_MODULES):
+            _custom(f"{module}.{class_name}", where, ctx, label)
+        registered = node.get("registered_name")
+        if isinstance(registered, str) and ">" in registered:
+            _custom(registered, where, ctx, label)
+
+
+def _custom(qualified: str, where: str, ctx: ScanContext, label: str) -> None:
+    if qualified in ctx.trusted_types:
+        ctx.trusted_types_used.add(qualified)
+        return
+    ctx.add(ENGINE, "high", "keras.custom-object", f"{label}: {qualified} at {where} needs custom code to load")
+
+
+def _dicts(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    stack = [(where, node)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            yield where, node
+            stack.extend((f"{where}.{key}", value) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{where}[{index}]", value) for index, value in enumerate(node))

@@ -1,0 +1,434 @@
+"""Opcode-level pickle analyser: walks `pickletools.genops` with a symbolic stack, never unpickles.
+
+The symbolic stack resolves STACK_GLOBAL operands through the memo, sees what REDUCE/NEWOBJ/OBJ/
+INST/BUILD apply to, and knows where joblib put raw array bytes inside the stream (right after
+the BUILD of a NumpyArrayWrapper), so the walk skips exactly those bytes and keeps analysing the
+opcodes that follow. Values it does not need stay `UNKNOWN`; containers are tracked up to a cap.
+"""
+
+from __future__ import annotations
+
+import math
+import pickletools
+import re
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from .context import ScanContext
+from .pickle_policy import DEFAULT_ALLOWLIST, rule_global
+from .streams import SkippedBytes, skip_forward
+
+ENGINE = "aisec"
+MAX_TRACKED_ITEMS = 100_000
+MAX_NESTING = 8
+JOBLIB_WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
+_PICKLE_PROTOCOLS = {bytes([0x80, n]) for n in range(2, 6)}
+_LITERAL_OPS = {
+    "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING",
+    "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "UNICODE",
+    "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "FLOAT", "BINFLOAT",
+}
+_CONSTANTS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+MARK = _Marker("MARK")
+UNKNOWN = _Marker("UNKNOWN")
+
+
+@dataclass(frozen=True)
+class Global:
+    module: str
+    name: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(eq=False)
+class Call:
+    """The result of calling `func` (REDUCE, NEWOBJ, OBJ, INST); `state` is set by BUILD."""
+
+    func: Any
+    args: Any
+    state: Any = None
+
+
+@dataclass(eq=False)
+class PersistentRef:
+    pid: Any
+
+
+@dataclass
+class StreamWalk:
+    value: Any = UNKNOWN
+    complete: bool = False
+    segments: list[tuple[int, int]] = field(default_factory=list)
+    persistent_ids: list[Any] = field(default_factory=list)
+
+
+class WalkStopped(Exception):
+    """The stream cannot be followed further (its reason is already a finding)."""
+
+
+def looks_like_pickle(head: bytes) -> bool:
+    """Protocol 2+ starts with PROTO; protocols 0/1 start with a container or GLOBAL opcode."""
+    return head[:2] in _PICKLE_PROTOCOLS or (head[:1] in (b"(", b"]", b"}", b"c", b"N", b")") and _parses(head))
+
+
+def _parses(head: bytes) -> bool:
+    import io
+
+    try:
+        for _ in pickletools.genops(io.BytesIO(head)):
+            pass
+    except ValueError as exc:
+        return "exhausted" in str(exc)  # a valid prefix cut off by the sniff window
+    return True
+
+
+class PickleWalker:
+    """Walks one pickle stream at a time from a reader positioned at its first opcode."""
+
+    def __init__(self, ctx: ScanContext, label: str, depth: int = 0) -> None:
+        self.ctx = ctx
+        self.label = label
+        self.depth = depth
+        self.stack: list[Any] = []
+        self.memo: dict[Any, Any] = {}
+        self.walk = StreamWalk()
+        self.reader: BinaryIO | None = None
+        self.segment_start = 0
+
+    def run(self, reader: BinaryIO) -> StreamWalk:
+        self.reader = reader
+        self.segment_start = reader.tell()
+        try:
+            self._consume(reader)
+        except WalkStopped:
+            pass
+        except ValueError as exc:
+            self._report_parse_error(exc)
+        self.walk.segments.append((self.segment_start, reader.tell()))
+        return self.walk
+
+    def _consume(self, reader: BinaryIO) -> None:
+        for opcode, arg, pos in pickletools.genops(reader):
+            handler = getattr(self, f"_op_{opcode.name}", None)
+            if handler is not None:
+                handler(arg)
+            elif opcode.name in _LITERAL_OPS:
+                self.stack.append(arg)
+            elif opcode.name in _CONSTANTS:
+                self.stack.append(_CONSTANTS[opcode.name])
+            else:
+                self._generic(opcode)
+            if opcode.name == "STOP":
+                self.walk.complete = True
+
+    def _report_parse_error(self, exc: ValueError) -> None:
+        message = str(exc)
+        if "exhausted" in message or "but only" in message:
+            self.ctx.error(ENGINE, "truncated-pickle", f"{self.label}: pickle ends before STOP ({message})")
+        else:
+            self.ctx.error(ENGINE, "unparseable-pickle", f"{self.label}: {message}")
+
+    # -- stack helpers -------------------------------------------------------------------------
+    def _pop(self) -> Any:
+        if not self.stack:
+            self.ctx.error(ENGINE, "malformed-pickle", f"{self.label}: stack underflow")
+            return UNKNOWN
+        return self.stack.pop()
+
+    def _pop_mark(self) -> list[Any]:
+        for index in range(len(self.stack) - 1, -1, -1):
+            if self.stack[index] is MARK:
+                items = self.stack[index + 1 :]
+                del self.stack[index:]
+                return items
+        self.ctx.error(ENGINE, "malformed-pickle", f"{self.label}: no MARK on the stack")
+        items, self.stack = self.stack, []
+        return items
+
+    def _top(self) -> Any:
+        return self.stack[-1] if self.stack else UNKNOWN
+
+    def _generic(self, opcode: pickletools.OpcodeInfo) -> None:
+        """Ops that need no modelling: apply their stack effect with unknown results."""
+        before = list(opcode.stack_before)
+        if pickletools.markobject in before:
+            self._pop_mark()
+            before = before[: before.index(pickletools.markobject)]
+        for _ in before:
+            self._pop()
+        self.stack.extend(UNKNOWN for _ in opcode.stack_after)
+
+    # -- globals and calls ---------------------------------------------------------------------
+    def _global(self, module: Any, name: Any, opname: str) -> Any:
+        if not isinstance(module, str) or not isinstance(name, str) or isinstance(module, SkippedBytes):
+            self.ctx.add(ENGINE, "critical", "pickle.unresolved-global",
+                         f"{self.label}: {opname} operands are not plain strings ({module!r}, {name!r})")
+            return UNKNOWN
+        ruling = rule_global(module, name, self.ctx.trusted_types)
+        qualified = f"{module}.{name}"
+        if ruling is not None:
+            self.ctx.add(ENGINE, ruling.severity, ruling.rule, f"{self.label}: {ruling.reason} ({opname})")
+        elif qualified not in DEFAULT_ALLOWLIST:
+            self.ctx.trusted_types_used.add(qualified)
+        return Global(module, name)
+
+    def _call(self, func: Any, args: Any, opname: str) -> None:
+        if not isinstance(func, Global):
+            self.ctx.add(ENGINE, "critical", "pickle.indirect-call",
+                         f"{self.label}: {opname} calls a computed object, not an importable name")
+        self.stack.append(Call(func, args))
+
+    def _op_GLOBAL(self, arg: str) -> None:
+        module, _, name = arg.partition(" ")
+        self.stack.append(self._global(module, name, "GLOBAL"))
+
+    def _op_STACK_GLOBAL(self, _arg: Any) -> None:
+        name = self._pop()
+        module = self._pop()
+        self.stack.append(self._global(module, name, "STACK_GLOBAL"))
+
+    def _op_INST(self, arg: str) -> None:
+        module, _, name = arg.partition(" ")
+        args = self._pop_mark()
+        self._call(self._global(module, name, "INST"), tuple(args), "INST")
+
+    def _op_OBJ(self, _arg: Any) -> None:
+        items = self._pop_mark()
+        self._call(items[0] if items else UNKNOWN, tuple(items[1:]), "OBJ")
+
+    def _op_REDUCE(self, _arg: Any) -> None:
+        args = self._pop()
+        self._call(self._pop(), args, "REDUCE")
+
+    def _op_NEWOBJ(self, _arg: Any) -> None:
+        args = self._pop()
+        self._call(self._pop(), args, "NEWOBJ")
+
+    def _op_NEWOBJ_EX(self, _arg: Any) -> None:
+        self._pop()
+        args = self._pop()
+        self._call(self._pop(), args, "NEWOBJ_EX")
+
+    def _op_BUILD(self, _arg: Any) -> None:
+        state = self._pop()
+        target = self._top()
+        if isinstance(target, Global):
+            self.ctx.add(ENGINE, "critical", "pickle.build-on-global",
+                         f"{self.label}: BUILD sets attributes on {target.qualified}")
+        elif isinstance(target, Call):
+            target.state = state
+            if isinstance(target.func, Global) and target.func.qualified == JOBLIB_WRAPPER:
+                self._skip_joblib_array(state)
+        elif target is not UNKNOWN:
+            self.ctx.add(ENGINE, "high", "pickle.indirect-call", f"{self.label}: BUILD on a non-object")
+
+    def _ext(self, _arg: Any) -> None:
+        self.ctx.add(ENGINE, "high", "pickle.extension-registry",
+                     f"{self.label}: EXT opcode calls whatever the copyreg extension registry holds")
+        self.stack.append(UNKNOWN)
+
+    _op_EXT1 = _op_EXT2 = _op_EXT4 = _ext
+
+    def _persistent(self, pid: Any) -> None:
+        self.walk.persistent_ids.append(pid)
+        self.stack.append(PersistentRef(pid))
+
+    def _op_PERSID(self, arg: str) -> None:
+        self._persistent(arg)
+
+    def _op_BINPERSID(self, _arg: Any) -> None:
+        self._persistent(self._pop())
+
+    # -- containers, memo, stack ---------------------------------------------------------------
+    def _op_MARK(self, _arg: Any) -> None:
+        self.stack.append(MARK)
+
+    def _op_STOP(self, _arg: Any) -> None:
+        self.walk.value = self._pop()
+
+    def _op_POP(self, _arg: Any) -> None:
+        self._pop()
+
+    def _op_POP_MARK(self, _arg: Any) -> None:
+        self._pop_mark()
+
+    def _op_DUP(self, _arg: Any) -> None:
+        self.stack.append(self._top())
+
+    def _op_EMPTY_TUPLE(self, _arg: Any) -> None:
+        self.stack.append(())
+
+    def _op_EMPTY_LIST(self, _arg: Any) -> None:
+        self.stack.append([])
+
+    def _op_EMPTY_DICT(self, _arg: Any) -> None:
+        self.stack.append({})
+
+    _op_EMPTY_SET = _op_EMPTY_LIST
+
+    def _op_TUPLE(self, _arg: Any) -> None:
+        self.stack.append(tuple(self._pop_mark()))
+
+    def _tuple_n(self, count: int) -> None:
+        items = [self._pop() for _ in range(count)]
+        self.stack.append(tuple(reversed(items)))
+
+    def _op_TUPLE1(self, _arg: Any) -> None:
+        self._tuple_n(1)
+
+    def _op_TUPLE2(self, _arg: Any) -> None:
+        self._tuple_n(2)
+
+    def _op_TUPLE3(self, _arg: Any) -> None:
+        self._tuple_n(3)
+
+    def _op_LIST(self, _arg: Any) -> None:
+        self.stack.append(self._pop_mark()[:MAX_TRACKED_ITEMS])
+
+    _op_FROZENSET = _op_LIST
+
+    def _op_DICT(self, _arg: Any) -> None:
+        items = self._pop_mark()
+        self.stack.append(_pairs_to_dict({}, items))
+
+    def _op_APPEND(self, _arg: Any) -> None:
+        self._extend_top([self._pop()])
+
+    def _op_APPENDS(self, _arg: Any) -> None:
+        self._extend_top(self._pop_mark())
+
+    _op_ADDITEMS = _op_APPENDS
+
+    def _extend_top(self, items: list[Any]) -> None:
+        target = self._top()
+        if isinstance(target, list) and len(target) < MAX_TRACKED_ITEMS:
+            target.extend(items[: MAX_TRACKED_ITEMS - len(target)])
+
+    def _op_SETITEM(self, _arg: Any) -> None:
+        value = self._pop()
+        key = self._pop()
+        self._update_top([key, value])
+
+    def _op_SETITEMS(self, _arg: Any) -> None:
+        self._update_top(self._pop_mark())
+
+    def _update_top(self, pairs: list[Any]) -> None:
+        target = self._top()
+        if isinstance(target, dict) and len(target) < MAX_TRACKED_ITEMS:
+            _pairs_to_dict(target, pairs)
+
+    def _put(self, key: Any) -> None:
+        if len(self.memo) < 10 * MAX_TRACKED_ITEMS:
+            self.memo[key] = self._top()
+
+    def _op_PUT(self, arg: int) -> None:
+        self._put(arg)
+
+    _op_BINPUT = _op_LONG_BINPUT = _op_PUT
+
+    def _op_MEMOIZE(self, _arg: Any) -> None:
+        self._put(len(self.memo))
+
+    def _op_GET(self, arg: int) -> None:
+        self.stack.append(self.memo.get(arg, UNKNOWN))
+
+    _op_BINGET = _op_LONG_BINGET = _op_GET
+
+    # -- joblib ----------------------------------------------------------------------------------
+    def _skip_joblib_array(self, state: Any) -> None:
+        """joblib writes the array's bytes (or a nested pickle) right after this BUILD."""
+        layout = _joblib_layout(state)
+        if layout is None:
+            self.ctx.error(ENGINE, "unresolvable-array",
+                           f"{self.label}: cannot tell the size of a joblib array, so the rest of the stream cannot be followed")
+            raise WalkStopped
+        assert self.reader is not None
+        reader = self.reader
+        self.walk.segments.append((self.segment_start, reader.tell()))
+        count, itemsize, has_object, aligned = layout
+        if has_object:
+            self._walk_nested(reader)
+        else:
+            padding = reader.read(1) if aligned else b"\x00"
+            wanted = padding[0] + count * itemsize if padding else count * itemsize + 1
+            if not padding or skip_forward(reader, wanted) < wanted:
+                self.ctx.error(ENGINE, "truncated-pickle", f"{self.label}: joblib array data is cut short")
+                raise WalkStopped
+        self.segment_start = reader.tell()
+
+    def _walk_nested(self, reader: BinaryIO) -> None:
+        if self.depth >= MAX_NESTING:
+            self.ctx.add(ENGINE, "high", "pickle.nesting-too-deep", f"{self.label}: nested pickles deeper than {MAX_NESTING}")
+            raise WalkStopped
+        nested = PickleWalker(self.ctx, f"{self.label} (object array)", self.depth + 1).run(reader)
+        self.walk.segments.extend(nested.segments)
+        self.walk.persistent_ids.extend(nested.persistent_ids)
+        if not nested.complete:
+            raise WalkStopped
+
+
+def _pairs_to_dict(target: dict[Any, Any], items: list[Any]) -> dict[Any, Any]:
+    for key, value in zip(items[::2], items[1::2]):
+        try:
+            target[key] = value
+        except TypeError:  # unhashable symbolic key: not needed for analysis
+            pass
+    return target
+
+
+_DESCR = re.compile(r"^[<>|=]?([a-zA-Z?])(\d*)$")
+_KIND_SIZE = {"?": 1, "b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "l": 8, "L": 8, "q": 8, "Q": 8,
+              "e": 2, "f": 4, "d": 8, "g": 16, "F": 8, "D": 16, "G": 32, "O": 8, "M": 8, "m": 8}
+
+
+def _joblib_layout(state: Any) -> tuple[int, int, bool, bool] | None:
+    """(element count, item size, holds objects, has alignment byte) or None when unclear."""
+    if not isinstance(state, dict):
+        return None
+    shape, dtype = state.get("shape"), state.get("dtype")
+    if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
+        return None
+    described = _describe_dtype(dtype)
+    if described is None:
+        return None
+    itemsize, has_object = described
+    aligned = state.get("numpy_array_alignment_bytes") is not None
+    return math.prod(shape), itemsize, has_object, aligned
+
+
+def _describe_dtype(dtype: Any) -> tuple[int, bool] | None:
+    if not (isinstance(dtype, Call) and isinstance(dtype.func, Global) and dtype.func.name == "dtype"):
+        return None
+    args, state = dtype.args, dtype.state
+    descr = args[0] if isinstance(args, tuple) and args else None
+    match = _DESCR.match(descr) if isinstance(descr, str) else None
+    if match is None:
+        return None
+    kind, digits = match.groups()
+    has_object = kind == "O"
+    if kind == "U":
+        size = 4 * int(digits or 0)
+    elif digits and not has_object:
+        size = int(digits)
+    else:
+        size = _KIND_SIZE.get(kind, 0)
+    if isinstance(state, tuple) and len(state) >= 8:
+        elsize, flags = state[5], state[7]
+        if isinstance(elsize, int) and elsize > 0:
+            size = elsize
+        if isinstance(flags, int) and flags & 1:  # NPY_ITEM_REFCOUNT: the dtype holds objects
+            has_object = True
+    return (size, has_object) if size > 0 or has_object else None

@@ -1,0 +1,120 @@
+"""Which pickled globals a model file may reference.
+
+Default deny: a global is accepted only when it is in DEFAULT_ALLOWLIST or in the caller's
+trusted types. Dangerous globals are rejected even when a caller trusts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_TORCH_STORAGES = [
+    f"torch.{kind}Storage"
+    for kind in (
+        "Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool",
+        "ComplexFloat", "ComplexDouble", "QUInt8", "QInt8", "QInt32", "QUInt4x2", "QUInt2x4",
+    )
+]
+_TORCH_DTYPES = [
+    f"torch.{name}"
+    for name in (
+        "float16", "float32", "float64", "bfloat16", "half", "float", "double", "int8", "int16",
+        "int32", "int64", "uint8", "bool", "long", "int", "short", "complex64", "complex128",
+    )
+]
+DEFAULT_ALLOWLIST = frozenset(
+    _TORCH_STORAGES
+    + _TORCH_DTYPES
+    + [
+        "torch._utils._rebuild_tensor",
+        "torch._utils._rebuild_tensor_v2",
+        "torch._utils._rebuild_parameter",
+        "torch._utils._rebuild_parameter_with_state",
+        "torch.storage.UntypedStorage",
+        "torch.storage.TypedStorage",
+        "torch.Size",
+        "torch.device",
+        "collections.OrderedDict",
+        "numpy.core.multiarray._reconstruct",
+        "numpy._core.multiarray._reconstruct",
+        "numpy.core.multiarray.scalar",
+        "numpy._core.multiarray.scalar",
+        "numpy.core.numeric._frombuffer",
+        "numpy._core.numeric._frombuffer",
+        "numpy.ndarray",
+        "numpy.dtype",
+        "joblib.numpy_pickle.NumpyArrayWrapper",
+        "_codecs.encode",
+        "copyreg._reconstructor",
+        "copy_reg._reconstructor",
+        "builtins.set",
+        "builtins.frozenset",
+        "builtins.complex",
+        "builtins.slice",
+        "builtins.bytearray",
+        "builtins.range",
+        "__builtin__.set",
+        "__builtin__.frozenset",
+        "__builtin__.complex",
+        "__builtin__.slice",
+    ]
+)
+
+# Whole modules (and their submodules) whose globals give code execution, I/O or imports.
+DANGEROUS_MODULES = frozenset({
+    "os", "posix", "nt", "posixpath", "ntpath", "subprocess", "sys", "socket", "shutil",
+    "webbrowser", "pty", "importlib", "pkgutil", "runpy", "timeit", "pickle", "_pickle",
+    "pickletools", "marshal", "dill", "cloudpickle", "joblib.numpy_pickle_utils", "ctypes",
+    "code", "codeop", "pdb", "bdb", "cProfile", "profile", "trace", "asyncio", "multiprocessing",
+    "threading", "_thread", "signal", "tempfile", "glob", "io", "_io", "types", "zipimport",
+    "imp", "site", "ensurepip", "venv", "pip", "setuptools", "distutils", "http", "httplib",
+    "urllib", "urllib2", "requests", "aiohttp", "ftplib", "smtplib", "telnetlib", "ssl",
+    "select", "selectors", "mmap", "fcntl", "resource", "platform", "sysconfig", "gc",
+    "inspect", "functools", "operator", "_operator", "idlelib", "lib2to3", "doctest",
+    "numpy.testing", "numpy.f2py", "numpy.distutils", "numpy.lib.npyio", "numpy.ctypeslib",
+    "torch.hub", "torch.serialization", "torch.jit", "torch.package", "torch.utils.cpp_extension",
+    "pandas.io", "logging",
+})
+DANGEROUS_BUILTINS = frozenset({
+    "eval", "exec", "execfile", "compile", "__import__", "getattr", "setattr", "delattr",
+    "open", "breakpoint", "input", "globals", "locals", "vars", "apply", "help", "memoryview",
+    "reload", "exit", "quit", "type", "object", "super", "classmethod", "staticmethod", "property",
+})
+# Final names that load, run or import something, whatever module they sit in.
+DANGEROUS_NAMES = frozenset({
+    "load", "loads", "_load", "_load_from_bytes", "load_model", "load_state_dict_from_url",
+    "read_pickle", "unpickle", "runstring", "run", "system", "popen", "spawn", "exec", "eval",
+    "execfile", "compile", "import_module", "__import__", "call", "check_output", "urlopen",
+})
+
+
+@dataclass(frozen=True)
+class GlobalRuling:
+    severity: str
+    rule: str
+    reason: str
+
+
+def rule_global(module: str, name: str, trusted: frozenset[str]) -> GlobalRuling | None:
+    """None when the global is acceptable; otherwise the finding to report."""
+    qualified = f"{module}.{name}"
+    dotted_parts = qualified.split(".")
+    if not module or not name or any(not part.isidentifier() for part in dotted_parts):
+        return GlobalRuling("critical", "pickle.malformed-global", f"malformed global name {qualified!r}")
+    if _is_dangerous(module, name):
+        return GlobalRuling("critical", "pickle.dangerous-global", f"dangerous global {qualified}")
+    if any("__" in part for part in name.split(".")):
+        return GlobalRuling("critical", "pickle.dunder-global", f"attribute-chain global {qualified}")
+    if qualified in DEFAULT_ALLOWLIST or qualified in trusted:
+        return None
+    return GlobalRuling("high", "pickle.untrusted-global", f"global {qualified} is not allowlisted or trusted")
+
+
+def _is_dangerous(module: str, name: str) -> bool:
+    root_name = name.split(".")[0]
+    if module in ("builtins", "__builtin__", "__builtins__"):
+        return root_name in DANGEROUS_BUILTINS
+    prefixes = [".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 2)]
+    if any(prefix in DANGEROUS_MODULES for prefix in prefixes):
+        return True
+    return name.split(".")[-1] in DANGEROUS_NAMES or root_name in DANGEROUS_NAMES

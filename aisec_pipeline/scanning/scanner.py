@@ -1,0 +1,118 @@
+"""Public entry points: scan files and folders, and turn reports into one `Verdict`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from ..verdict import Status, Verdict
+from .context import ScanContext, Source
+from .formats import scan_source
+from .report import FileReport, verdict_of
+
+HASH_BUFFER = 8 << 20
+VERDICT_KIND = "artifact_scan"
+Progress = Callable[[int, int, Path], None]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    buffer = bytearray(HASH_BUFFER)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as stream:
+        while count := stream.readinto(buffer):
+            digest.update(view[:count])
+    return digest.hexdigest()
+
+
+def scan_file(path: Path, trusted_types: Iterable[str] = ()) -> FileReport:
+    """Scan one regular file by content. Never raises: failures become error findings."""
+    path = Path(path)
+    ctx = ScanContext(trusted_types=frozenset(trusted_types))
+    if path.is_symlink() or not path.is_file():
+        reason = "is a symlink (not followed)" if path.is_symlink() else "is missing or not a regular file"
+        ctx.error("aisec", "not-scanned", f"{path}: {reason}")
+        return _report(path, "", "unknown", ctx)
+    # Hash in a second thread while the formats parse: hashlib and file reads release the GIL.
+    digest: dict[str, str] = {}
+    hasher = threading.Thread(target=_hash_into, args=(path, digest), daemon=True)
+    hasher.start()
+    kind = "unknown"
+    with ctx.guard("aisec", str(path)):
+        kind = scan_source(Source(str(path), lambda: open(path, "rb"), path.stat().st_size, str(path)), ctx)
+    hasher.join()
+    if "error" in digest:
+        ctx.error("aisec", "unreadable-file", f"{path}: {digest['error']}")
+    return _report(path, digest.get("sha256", ""), kind, ctx)
+
+
+def _hash_into(path: Path, digest: dict[str, str]) -> None:
+    try:
+        digest["sha256"] = sha256_file(path)
+    except OSError as exc:
+        digest["error"] = str(exc)
+
+
+def _report(path: Path, sha256: str, kind: str, ctx: ScanContext) -> FileReport:
+    return FileReport(
+        path=str(path),
+        sha256=sha256,
+        format=kind,
+        verdict=verdict_of(ctx.findings),
+        findings=list(ctx.findings),
+        trusted_types_used=sorted(ctx.trusted_types_used),
+    )
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under `paths`, folders recursively; symlinks are yielded (and reported), never followed."""
+    for path in map(Path, paths):
+        if path.is_dir() and not path.is_symlink():
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs.sort()
+                yield from (Path(root) / name for name in sorted(files))
+                yield from (Path(root) / name for name in dirs if (Path(root) / name).is_symlink())
+        else:
+            yield path
+
+
+def scan_paths(
+    paths: Iterable[Path], trusted_types: Iterable[str] = (), on_progress: Progress | None = None
+) -> list[FileReport]:
+    files = list(iter_files(paths))
+    trusted = frozenset(trusted_types)
+    reports = []
+    for index, path in enumerate(files):
+        if on_progress is not None:
+            on_progress(index, len(files), path)
+        reports.append(scan_file(path, trusted))
+    return reports
+
+
+def scan_verdict(reports: list[FileReport]) -> Verdict:
+    """PASSED only when at least one file was scanned and every file is safe."""
+    reasons = tuple(
+        f"{report.path}: {finding.rule}: {finding.detail}"
+        for report in reports
+        if report.verdict != "safe"
+        for finding in report.findings
+        if finding.is_error or finding.severity in ("critical", "high")
+    )
+    figures = {
+        "files": [
+            {"path": r.path, "sha256": r.sha256, "format": r.format, "verdict": r.verdict, "findings": len(r.findings)}
+            for r in reports
+        ],
+        "trusted_types_used": sorted({t for r in reports for t in r.trusted_types_used}),
+        "counts": {v: sum(r.verdict == v for r in reports) for v in ("safe", "unsafe", "error")},
+    }
+    if not reports:
+        return Verdict.unassessed(VERDICT_KIND, "no files were scanned", **figures)
+    if any(r.verdict == "unsafe" for r in reports):
+        return Verdict(VERDICT_KIND, Status.FAILED, reasons, figures)
+    if any(r.verdict == "error" for r in reports):
+        return Verdict(VERDICT_KIND, Status.UNASSESSED, reasons, figures)
+    return Verdict(VERDICT_KIND, Status.PASSED, (), figures)

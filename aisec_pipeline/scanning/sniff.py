@@ -1,0 +1,30 @@
+"""Content-based format detection: the file name is never consulted."""
+
+from __future__ import annotations
+
+from .pickle_analysis import looks_like_pickle
+
+SNIFF_BYTES = 4096
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+NPY_MAGIC = b"\x93NUMPY"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+GGUF_MAGIC = b"GGUF"
+
+
+def sniff(head: bytes) -> str:
+    """Name of the format `head` (the first SNIFF_BYTES of the content) belongs to, or "unknown"."""
+    if head.startswith(ZIP_MAGICS):
+        return "zip"
+    if head.startswith(NPY_MAGIC):
+        return "npy"
+    if head.startswith(HDF5_MAGIC):
+        return "hdf5"
+    if head.startswith(GGUF_MAGIC):
+        return "gguf"
+    # safetensors: u64 header length, then a JSON object. Checked before pickle because a length
+    # such as 0x0280 also starts with a pickle PROTO opcode.
+    if len(head) > 8 and head[8:9] == b"{":
+        return "safetensors"
+    if looks_like_pickle(head):
+        return "pickle"
+    return "unknown"
