@@ -75,7 +75,16 @@ def inventory_root(args) -> Path:
     return args.inventory.resolve() if args.inventory else default_inventory_root()
 
 
+def quiet_dagster() -> None:
+    """Keep the gate's output to the decisions: Dagster's beta/deprecation notices are for us."""
+    import warnings
+
+    warnings.filterwarnings("ignore", module="dagster")
+    warnings.filterwarnings("ignore", message=".*(beta|deprecated).*")
+
+
 def run_gate(args) -> int:
+    quiet_dagster()
     from .inventory import load_inventory
     from .orchestration.component import inventory_definitions
     from .orchestration.gate import dagster_instance, gate_models
@@ -110,6 +119,7 @@ def decision_table(decisions) -> str:
 
 
 def run_models(args) -> int:
+    quiet_dagster()
     from .cards.parse import card_owner_email
     from .governance.policy import load_policy
     from .inventory import load_inventory
