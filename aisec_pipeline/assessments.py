@@ -53,21 +53,58 @@ def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None 
 
 
 def assess_evaluation_data(model: Model) -> Verdict:
-    from .fairness import validate_evaluation_data
+    from .fairness import load_evaluation_data
 
     evaluation = model.entry.evaluation
     if evaluation is None:
         return Verdict.unassessed("evaluation_data", "the registry entry declares no evaluation data")
-    return validate_evaluation_data(model.path(evaluation.data), evaluation)
+    return load_evaluation_data(model.path(evaluation.data), evaluation)[1]
 
 
-def assess_bias(model: Model, policy: Policy) -> Verdict:
-    from .fairness import measure_bias
+BASELINE_FILE = "baseline_counts.parquet"
+
+
+def assess_bias(model: Model, policy: Policy, out_dir: Path) -> Verdict:
+    """Per segment and intersection; the measured counts are kept as the production baseline."""
+    from .fairness import bias_verdict, measure_frame, read_table, save_counts
 
     evaluation = model.entry.evaluation
     if evaluation is None:
         return Verdict.unassessed("bias_report", "the registry entry declares no evaluation data")
-    return measure_bias(model.path(evaluation.data), evaluation, policy.tier_for(model.entry).bias)
+    bias_policy = policy.tier_for(model.entry).bias
+    report = measure_frame(read_table(model.path(evaluation.data)), evaluation, bias_policy)
+    save_counts(report.counts, out_dir / BASELINE_FILE)
+    return with_inline_figures(bias_verdict(report, bias_policy),
+                               {"baseline counts": str(out_dir / BASELINE_FILE)})
+
+
+def with_inline_figures(verdict: Verdict, files: dict[str, str], **extra) -> Verdict:
+    """The fairness verdict's chart and splits table as figures (shown inline), files as attachments."""
+    inline = {"chart_png_base64": verdict.attachments.get("chart_png_base64"),
+              "splits_markdown": verdict.attachments.get("performance_splits_md")}
+    return Verdict(verdict.kind, verdict.status, verdict.reasons,
+                   {**verdict.figures, **inline, **extra}, files)
+
+
+def assess_production_bias(model: Model, policy: Policy, bias: Verdict | None, state_dir: Path) -> Verdict:
+    """Recent production predictions against the measured baseline; alerts are deduplicated."""
+    from .fairness import load_counts, monitor_production, read_production_log
+
+    evaluation, monitoring = model.entry.evaluation, model.entry.monitoring
+    if evaluation is None or monitoring is None:
+        return Verdict.unassessed("production_bias", "the registry entry declares no production monitoring")
+    baseline = Path(bias.attachments.get("baseline counts", "")) if bias else None
+    if baseline is None or not baseline.is_file():
+        return Verdict.unassessed("production_bias", "no baseline: materialize bias_report first")
+    log = read_production_log(monitoring, model.folder, [evaluation.label, evaluation.prediction,
+                                                         *evaluation.segments])
+    result = monitor_production(model.name, log, load_counts(baseline), evaluation, monitoring,
+                                policy.tier_for(model.entry).bias, state_dir / "history.parquet",
+                                alert_state=state_dir / "alert_state.json")
+    alerts = result.alerts
+    return with_inline_figures(result.verdict, {}, alerts_sent=alerts.sent if alerts else [],
+                               alerts_suppressed=alerts.suppressed if alerts else [],
+                               alerts_failed=alerts.failed if alerts else [])
 
 
 def assess_injection(model: Model, policy: Policy, base_url: str | None, workdir: Path,

@@ -144,8 +144,25 @@ def build_compas() -> Output:
     train, held_out = train_test_split(data, test_size=0.5, random_state=SEED, stratify=data.two_year_recid)
     model = LogisticRegression(max_iter=1000).fit(train[COMPAS_FEATURES], train.two_year_recid)
     round_fitted(model)
+    evaluation = compas_evaluation(held_out)
     return {"artifacts/model.skops": deterministic_skops(model),
-            "data/evaluation.csv": csv_bytes(compas_evaluation(held_out))}
+            "data/evaluation.csv": csv_bytes(evaluation),
+            "data/production.parquet": compas_production_log(evaluation)}
+
+
+def compas_production_log(evaluation: Any) -> bytes:
+    """SYNTHETIC production predictions for the drift demo: 14 days resampled from the evaluation
+    rows; from day 7 on, men aged 25-45 are wrongly flagged more often (FPR up by about 0.3)."""
+    import datetime
+
+    from aisec_pipeline.fairness import synthetic_production_log
+
+    log = synthetic_production_log(evaluation, "two_year_recid", "prediction", days=14, rows_per_day=400,
+                                   start=datetime.date(2026, 11, 1), seed=SEED, drift_from_day=7,
+                                   drift_segment={"sex": "Male", "age_band": "25-45"})
+    buffer = io.BytesIO()
+    log.to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def compas_evaluation(held_out: Any) -> Any:

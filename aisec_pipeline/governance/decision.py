@@ -1,21 +1,30 @@
 """The deployment decision: combine evidence verdicts under the model's tier policy.
 
 It never re-derives evidence. Approved only when every required kind is present, passed and
-fresh; anything missing, unassessed, failed or stale blocks, with a reason a person can act on.
+fresh, the committee does not stand in the way (block, active deferral, missing or expired
+approval where the tier needs one, tampered register), no serious incident is open and the
+requested use case is one the card validated; anything else blocks, with a reason a person
+can act on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from ..inventory import Model
 from ..inventory.schema import EuAiActCategory
 from ..verdict import Status, Verdict
+from .committee import REGISTER_FILE, CommitteeFinding, Register, committee_finding, load_register
+from .incidents import INCIDENTS_KIND, IncidentLog, incident_verdict, load_incidents
+from .ledger import Chain
 from .policy import Policy
+from .regulations import REGULATIONS_FILE, IncidentReporting, load_regulations
 
 EVALUATED_AT = "evaluated_at"  # figures key every evidence asset stamps (ISO 8601, UTC)
+COMMITTEE_KIND = "committee"
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,9 @@ class Decision:
     reasons: tuple[str, ...]
     evidence: dict[str, str] = field(default_factory=dict)  # kind -> status
     decided_at: str = ""
+    conditions: tuple[str, ...] = ()  # attached by the committee's standing approval
+    use_case: str | None = None
+    digest: str = ""
 
     @property
     def label(self) -> str:
@@ -35,7 +47,9 @@ class Decision:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.model, "version": self.version, "tier": self.tier,
                 "decision": self.label, "reasons": list(self.reasons),
-                "evidence": dict(self.evidence), "decided_at": self.decided_at}
+                "evidence": dict(self.evidence), "decided_at": self.decided_at,
+                "conditions": list(self.conditions), "use_case": self.use_case,
+                "artifact_digest": self.digest}
 
 
 def stamp(verdict: Verdict, now: datetime | None = None) -> Verdict:
@@ -69,17 +83,79 @@ def evidence_problems(kind: str, verdict: Verdict | None, max_age_hours: int,
     return []
 
 
+def use_case_problems(use_case: str | None,
+                      validated_use_cases: Sequence[str] | None) -> list[str]:
+    """No silent repurposing: a named use case must be one the card validated."""
+    if use_case is None:
+        return []
+    if validated_use_cases is None:
+        return [f"use case {use_case!r}: the card's validated use cases are unknown (card "
+                "missing or invalid), so no use case can be confirmed"]
+    if use_case not in validated_use_cases:
+        valid = ", ".join(validated_use_cases) or "none"
+        return [f"use case {use_case!r} is not among the card's validated use cases ({valid}): "
+                "validate it on the card before deploying for it"]
+    return []
+
+
+def governance_problems(verdict: Verdict) -> list[str]:
+    """Reasons from a live governance verdict (committee, incidents): no freshness to check."""
+    if verdict.status is Status.PASSED:
+        return []
+    reasons = verdict.reasons or (verdict.status.value,)
+    return [r if r.startswith(verdict.kind) else f"{verdict.kind}: {r}" for r in reasons]
+
+
+def committee_verdict(finding: CommitteeFinding) -> Verdict:
+    status = Status.FAILED if finding.reasons else Status.PASSED
+    figures = {"conditions": list(finding.conditions)}
+    if finding.standing:
+        figures.update(record=finding.standing.seq, decision=finding.standing.decision)
+    if finding.approval_expires_on:
+        figures["approval_expires_on"] = finding.approval_expires_on.isoformat()
+    return Verdict(COMMITTEE_KIND, status, finding.reasons, figures)
+
+
 def decide(model: Model, policy: Policy, verdicts: Mapping[str, Verdict | None],
-           now: datetime | None = None) -> Decision:
+           now: datetime | None = None, *, committee: Register | None = None,
+           incidents: IncidentLog | None = None, reporting: IncidentReporting | None = None,
+           use_case: str | None = None,
+           validated_use_cases: Sequence[str] | None = None) -> Decision:
+    """`committee`: the verified register (None: an empty one, so a tier that needs approval
+    blocks). `incidents`: the incident log (None: use `verdicts["incidents"]` if present).
+    `reporting`: Art. 73 rules for deadlines in reasons. `use_case`: the requested use, checked
+    against `validated_use_cases` (the card's ids; None: unknown, so any named use case blocks)."""
     now = now or datetime.now(timezone.utc)
     entry = model.entry
     tier_name = policy.tier_name(entry)
     tier = policy.tiers[tier_name]
+    digest = entry.digest
     reasons: list[str] = []
     if entry.risk.eu_ai_act.category is EuAiActCategory.PROHIBITED:
         reasons.append("EU AI Act: prohibited practice (Art. 5): never deployable")
     for kind in tier.required_evidence(entry.kind):
         reasons += evidence_problems(kind, verdicts.get(kind), tier.evidence_max_age_hours, now)
-    evidence = {k: (v.status.value if v else "not assessed") for k, v in verdicts.items()}
+    register = committee if committee is not None else Chain(Path(REGISTER_FILE), (), ())
+    finding = committee_finding(register, entry.name, digest, tier_name, tier, now.date())
+    extra = {COMMITTEE_KIND: committee_verdict(finding)}
+    incident = (incident_verdict(incidents, entry.name, reporting, now) if incidents is not None
+                else verdicts.get(INCIDENTS_KIND))
+    if incident is not None:
+        extra[INCIDENTS_KIND] = incident
+    for verdict in extra.values():
+        reasons += governance_problems(verdict)
+    reasons += use_case_problems(use_case, validated_use_cases)
+    evidence = {k: (v.status.value if v else "not assessed") for k, v in {**verdicts, **extra}.items()}
     return Decision(entry.name, entry.version, tier_name, not reasons, tuple(reasons), evidence,
-                    now.isoformat())
+                    now.isoformat(), finding.conditions, use_case, digest)
+
+
+def governance_inputs(inventory_root: Path, committee_anchor: str | None = None) -> dict[str, Any]:
+    """`decide()`'s committee, incidents and reporting keywords, read from the inventory.
+    Missing ledgers are empty; a missing regulations.yaml only drops Art. 73 due dates from
+    reasons (blocking never depends on them); an invalid one raises InventoryError."""
+    reporting = None
+    if (inventory_root / REGULATIONS_FILE).exists():
+        reporting = load_regulations(inventory_root).eu_ai_act.serious_incident_reporting
+    return {"committee": load_register(inventory_root, committee_anchor),
+            "incidents": load_incidents(inventory_root), "reporting": reporting}

@@ -8,14 +8,15 @@ whether a signature and a committee approval are mandatory.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ..inventory.loader import InventoryError, describe_validation_error, read_yaml
 from ..inventory.schema import Level, ModelKind, RegistryEntry, Strict
 
 POLICY_FILE = Path("policies") / "policy.yaml"
+M = TypeVar("M", bound=BaseModel)
 EVIDENCE_KINDS = ("artifact_scan", "model_card", "injection_report", "bias_report")
 BIAS_METRICS = ("selection_rate", "tpr", "fnr", "fpr", "precision", "accuracy")
 
@@ -105,12 +106,16 @@ class Policy(Strict):
         return any(source.startswith(prefix) for prefix in self.provenance.allowed_sources)
 
 
-def load_policy(inventory_root: Path) -> Policy:
-    path = inventory_root / POLICY_FILE
+def load_yaml_model(path: Path, schema: type[M]) -> M:
+    """A YAML mapping validated against `schema`; InventoryError names the file and field."""
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise InventoryError(f"{path}: expected a mapping at the top level")
     try:
-        return Policy.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         raise InventoryError(describe_validation_error(path, exc)) from None
+
+
+def load_policy(inventory_root: Path) -> Policy:
+    return load_yaml_model(inventory_root / POLICY_FILE, Policy)

@@ -6,12 +6,13 @@ Unknown fields are rejected so that a typo never silently disables a control.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from enum import Enum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .digest import model_digest
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
@@ -147,12 +148,8 @@ class RegistryEntry(Strict):
 
     @property
     def digest(self) -> str:
-        """The model's identity for approvals and evidence: its artifact's sha256, or for several
-        artifacts the sha256 over their sorted `path sha256` lines."""
-        if len(self.artifacts) == 1:
-            return self.artifacts[0].sha256
-        lines = "".join(f"{a.path} {a.sha256}\n" for a in sorted(self.artifacts, key=lambda a: a.path))
-        return hashlib.sha256(lines.encode()).hexdigest()
+        """The model's identity for approvals and evidence (see `digest.model_digest`)."""
+        return model_digest({a.path: a.sha256 for a in self.artifacts})
 
     @field_validator("version")
     @classmethod

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..governance.decision import Decision, decide
+from ..governance.decision import Decision, decide, governance_inputs
 from .evidence import for_current_digest, latest_verdict
 from .resources import GovernedInventory
 
 DECISION_KEY = "decision"
+COMMITTEE_HEAD = "committee_register_head"
 
 
 class DecisionConfig(dg.Config):
@@ -19,14 +20,15 @@ class DecisionConfig(dg.Config):
 
 def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
                inventory: GovernedInventory, folder: Path, evidence: list[str]) -> dg.MaterializeResult:
+    extra = {}
     try:
-        decision = _decide(context, config, inventory, folder, evidence)
+        decision, extra = _decide(context, config, inventory, folder, evidence)
     except Exception as exc:  # noqa: BLE001 - an error is a blocked decision, never a crash or a pass
         decision = Decision(folder.name, "unknown", "unknown", False,
                             (f"the decision could not be made: {type(exc).__name__}: {exc}",))
     context.log.info(f"{decision.model} {decision.version}: {decision.label.upper()}")
     return dg.MaterializeResult(
-        metadata=decision_metadata(decision),
+        metadata={**decision_metadata(decision), **extra},
         check_results=[dg.AssetCheckResult(
             check_name="deployment_approved", passed=decision.approved,
             severity=dg.AssetCheckSeverity.ERROR,
@@ -34,20 +36,27 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
     )
 
 
-def _decide(context, config, inventory, folder, evidence) -> Decision:
+def _decide(context, config, inventory, folder, evidence) -> tuple[Decision, dict]:
     from .model_assets import asset_key
 
     model = inventory.model(folder)
-    policy = inventory.policy()
+    key = asset_key(model.name, "deployment_decision")
     verdicts = {kind: for_current_digest(latest_verdict(context.instance, asset_key(model.name, kind)),
                                          model.entry.digest)
                 for kind in evidence}
-    return decide(model, policy, verdicts, **governance_inputs(inventory, model, verdicts, config))
+    card = verdicts.get("model_card")
+    validated = card.figures.get("validated_use_cases") if card is not None and card.passed else None
+    # The register head this model's last decision saw: a truncated register is then detected.
+    inputs = governance_inputs(inventory.path, previous_value(context.instance, key, COMMITTEE_HEAD))
+    decision = decide(model, inventory.policy(), verdicts, **inputs, use_case=config.use_case,
+                      validated_use_cases=validated)
+    return decision, {COMMITTEE_HEAD: inputs["committee"].head}
 
 
-def governance_inputs(inventory, model, verdicts, config) -> dict:
-    """Committee register, incidents and the requested use case, as `decide` takes them."""
-    return {}
+def previous_value(instance: dg.DagsterInstance, key: dg.AssetKey, name: str) -> str | None:
+    event = instance.get_latest_materialization_event(key)
+    value = event.asset_materialization.metadata.get(name) if event and event.asset_materialization else None
+    return value.value if value is not None else None
 
 
 def decision_metadata(decision: Decision) -> dict:

@@ -17,7 +17,7 @@ from ..inventory import Model
 from ..governance.policy import load_policy
 from .decision import DECISION_KEY
 from .evidence import inputs_fingerprint, latest_verdict, reusable
-from .model_assets import asset_key, evidence_kinds
+from .model_assets import asset_key, gating_kinds
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -38,7 +38,7 @@ def gate_models(defs: dg.Definitions, models: list[Model], instance: dg.DagsterI
     decisions = []
     for index, model in enumerate(models, 1):
         stale = evidence_to_measure(instance, model, root, policy, force)
-        reused = [k for k in evidence_kinds(model) if k.name not in stale]
+        reused = [k for k in gating_kinds(model) if k.name not in stale]
         note = f" (reusing fresh {', '.join(k.name for k in reused)})" if reused else ""
         print(f"[{index}/{len(models)}] gating {model.name} {model.entry.version}{note} ...", file=sys.stderr)
         decisions.append(gate_one(job, model, instance, stale, use_case))
@@ -48,7 +48,7 @@ def gate_models(defs: dg.Definitions, models: list[Model], instance: dg.DagsterI
 def evidence_to_measure(instance: dg.DagsterInstance, model: Model, root: Path, policy,
                         force: bool) -> set[str]:
     """Evidence kinds to (re)measure: all with `force`, else those not reusable as they stand."""
-    kinds = [k.name for k in evidence_kinds(model)]
+    kinds = [k.name for k in gating_kinds(model)]
     if force:
         return set(kinds)
     fingerprint = inputs_fingerprint(model, root)

@@ -1,35 +1,34 @@
-"""Observed governance inputs: a change to the policy or the committee register re-evaluates models."""
-
-from __future__ import annotations
+"""Observed governance inputs: a change to the policy, the committee register, the incident log
+or the regulations re-evaluates models (their decisions depend on these)."""
 
 import hashlib
+from pathlib import Path
 
 import dagster as dg
 
+from ..governance.committee import REGISTER_FILE
+from ..governance.incidents import INCIDENT_FILE
 from ..governance.policy import POLICY_FILE
-from .model_assets import COMMITTEE_KEY, POLICY_KEY
+from ..governance.regulations import REGULATIONS_FILE
 from .resources import GovernedInventory
 
-COMMITTEE_FILE = "committee/decisions.jsonl"
+GOVERNANCE_FILES = {
+    "policy": (POLICY_FILE, "Risk tiers, required evidence, thresholds and freshness."),
+    "committee_register": (REGISTER_FILE, "The ethics committee's append-only, hash-chained decisions."),
+    "incidents": (INCIDENT_FILE, "AI incidents: an open serious incident blocks new deployments."),
+    "regulations": (REGULATIONS_FILE, "EU AI Act and UK Code of Practice mapping and deadlines."),
+}
+GOVERNANCE_KEYS = [dg.AssetKey(["governance", name]) for name in GOVERNANCE_FILES]
 
 
-def _file_version(path) -> dg.DataVersion:
-    try:
-        return dg.DataVersion(hashlib.sha256(path.read_bytes()).hexdigest())
-    except FileNotFoundError:
-        return dg.DataVersion("missing")
+def observed_file(name: str, relative: Path, description: str) -> dg.SourceAsset:
+    @dg.observable_source_asset(key=["governance", name], group_name="governance",
+                                description=f"assets/{relative.as_posix()}: {description}")
+    def _observe(inventory: GovernedInventory) -> dg.DataVersion:
+        path = inventory.path / relative
+        return dg.DataVersion(hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing")
+
+    return _observe
 
 
-@dg.observable_source_asset(key=POLICY_KEY, group_name="governance",
-                            description="assets/policies/policy.yaml: tiers, thresholds, freshness.")
-def policy_file(inventory: GovernedInventory) -> dg.DataVersion:
-    return _file_version(inventory.path / POLICY_FILE)
-
-
-@dg.observable_source_asset(key=COMMITTEE_KEY, group_name="governance",
-                            description="The ethics committee's append-only decision register.")
-def committee_register(inventory: GovernedInventory) -> dg.DataVersion:
-    return _file_version(inventory.path / COMMITTEE_FILE)
-
-
-GOVERNANCE_ASSETS = [policy_file, committee_register]
+GOVERNANCE_ASSETS = [observed_file(name, *spec) for name, spec in GOVERNANCE_FILES.items()]

@@ -23,11 +23,10 @@ from ..governance.policy import Policy
 from ..inventory import Model
 from ..inventory.schema import ModelKind
 from ..verdict import Verdict
+from .governance_assets import GOVERNANCE_KEYS
 from .evidence import bound_verdict, check_result, run_safely, verdict_metadata
 from .resources import GovernedInventory, LocalLLMServer, RunFolders
 
-POLICY_KEY = dg.AssetKey(["governance", "policy"])
-COMMITTEE_KEY = dg.AssetKey(["governance", "committee_register"])
 
 
 def dagster_name(model_name: str) -> str:
@@ -47,6 +46,12 @@ class EvidenceKind:
     description: str
     upstream: tuple[str, ...]
     applies_to: tuple[ModelKind, ...]
+    gates: bool = True  # feeds the deployment decision; False for post-deployment monitoring
+
+    def applies(self, model: Model) -> bool:
+        if model.entry.kind not in self.applies_to:
+            return False
+        return self.gates or model.entry.monitoring is not None
 
 
 EVIDENCE = (
@@ -66,11 +71,20 @@ EVIDENCE = (
     EvidenceKind("model_card", "card_is_complete",
                  "The model card validated, bound to the artifact digest, splits filled from measurement.",
                  ("artifact", "bias_report"), tuple(ModelKind)),
+    EvidenceKind("production_bias", "no_production_drift",
+                 "Recent production predictions per segment against the measured baseline; drift past "
+                 "the tier's threshold fails and alerts (deduplicated).",
+                 ("bias_report",), (ModelKind.CLASSIFIER,), gates=False),
 )
 
 
 def evidence_kinds(model: Model) -> list[EvidenceKind]:
-    return [k for k in EVIDENCE if model.entry.kind in k.applies_to]
+    """The evidence kinds that apply to this model (gating ones and monitoring)."""
+    return [k for k in EVIDENCE if k.applies(model)]
+
+
+def gating_kinds(model: Model) -> list[EvidenceKind]:
+    return [k for k in evidence_kinds(model) if k.gates]
 
 
 def owners(model: Model) -> list[str]:
@@ -90,7 +104,7 @@ def build_model_assets(model: Model, policy: Policy) -> list:
                   tags={"aisec/model": model.name, "aisec/tier": policy.tier_name(model.entry)})
     assets = [observed_artifact(model, name)]
     assets += [evidence_asset(model, kind, freshness, common) for kind in kinds]
-    assets.append(decision_asset(model, [k.name for k in kinds], common))
+    assets.append(decision_asset(model, [k.name for k in kinds if k.gates], common))
     return assets
 
 
@@ -136,7 +150,7 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
 
     key = asset_key(model.name, "deployment_decision")
 
-    @dg.asset(key=key, deps=[asset_key(model.name, e) for e in evidence] + [POLICY_KEY, COMMITTEE_KEY],
+    @dg.asset(key=key, deps=[asset_key(model.name, e) for e in evidence] + GOVERNANCE_KEYS,
               description="Approved only when every evidence kind the tier requires is present, "
                           "passed, fresh and bound to this artifact digest, and governance allows it.",
               check_specs=[dg.AssetCheckSpec("deployment_approved", asset=key, blocking=True)],
@@ -177,7 +191,18 @@ def _evaluation_data(context, folder, inventory, run_folders, llm_server) -> Ver
 def _bias_report(context, folder, inventory, run_folders, llm_server) -> Verdict:
     from ..assessments import assess_bias
 
-    return assess_bias(inventory.model(folder), inventory.policy())
+    current = inventory.model(folder)
+    return assess_bias(current, inventory.policy(), run_folders.folder(context, current.name, "bias_report"))
+
+
+def _production_bias(context, folder, inventory, run_folders, llm_server) -> Verdict:
+    from ..assessments import assess_production_bias
+    from .evidence import latest_verdict
+
+    current = inventory.model(folder)
+    bias = latest_verdict(context.instance, asset_key(current.name, "bias_report"))
+    return assess_production_bias(current, inventory.policy(), bias,
+                                  run_folders.state_folder(context, current.name, "production_bias"))
 
 
 def _model_card(context, folder, inventory, run_folders, llm_server) -> Verdict:
@@ -210,4 +235,5 @@ _COMPUTE: dict[str, ComputeFn] = {
     "bias_report": _bias_report,
     "model_card": _model_card,
     "injection_report": _injection_report,
+    "production_bias": _production_bias,
 }

@@ -33,7 +33,14 @@ class RunFolders(dg.ConfigurableResource):
     """Where evidence files (garak reports, rendered cards) are kept: inside the instance storage."""
 
     def folder(self, context: dg.AssetExecutionContext, model: str, kind: str) -> Path:
-        base = Path(context.instance.storage_directory()) / "aisec" / model / kind / context.run.run_id
+        """A folder for this run's files of one evidence kind."""
+        base = self.state_folder(context, model, kind) / context.run.run_id
+        base.mkdir(parents=True, exist_ok=True)
+        return base
+
+    def state_folder(self, context: dg.AssetExecutionContext, model: str, kind: str) -> Path:
+        """A folder kept across runs (monitoring history, alert state)."""
+        base = Path(context.instance.storage_directory()) / "aisec" / model / kind
         base.mkdir(parents=True, exist_ok=True)
         return base
 

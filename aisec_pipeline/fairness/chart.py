@@ -1,0 +1,92 @@
+"""A small dot-and-whisker PNG of each tested metric per segment, drawn with Pillow.
+
+matplotlib is not installed in this stack, and a chart this simple does not need it. The PNG
+is returned as bytes or base64 so a shell can embed it in Markdown metadata.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+from PIL import Image, ImageDraw, ImageFont
+
+from .engine import FAIL, INSUFFICIENT, METRIC_BY_NAME
+from .report import BiasReport
+
+ROW, TOP, BOTTOM, PANEL, GAP, LABEL_MAX = 16, 30, 22, 170, 26, 280
+COLOURS = {FAIL: (200, 30, 30), INSUFFICIENT: (230, 140, 0)}
+OK_COLOUR, GRID, REFERENCE, BAND = (40, 90, 170), (225, 225, 225), (90, 90, 90), (236, 242, 250)
+
+
+def _font(size: int = 11):
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):  # Pillow built without FreeType
+        return ImageFont.load_default()
+
+
+def chart_png(report: BiasReport, metrics: tuple[str, ...] | None = None) -> bytes:
+    metrics = metrics or report.rule.metrics
+    font = _font()
+    keys = list(report.rows["key"])
+    label_width = min(LABEL_MAX, max([int(font.getlength(k)) for k in keys] + [60]) + 10)
+    width = label_width + len(metrics) * (PANEL + GAP)
+    height = TOP + ROW * len(keys) + BOTTOM
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    for i, key in enumerate(keys):
+        draw.text((4, TOP + i * ROW + 2), _fit(key, font, label_width - 8), fill="black", font=font)
+    for j, metric in enumerate(metrics):
+        left = label_width + j * (PANEL + GAP)
+        _panel(draw, font, report, metric, keys, left)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def chart_base64(report: BiasReport, metrics: tuple[str, ...] | None = None) -> str:
+    return base64.b64encode(chart_png(report, metrics)).decode("ascii")
+
+
+def chart_markdown(report: BiasReport, metrics: tuple[str, ...] | None = None) -> str:
+    return f"![bias per segment](data:image/png;base64,{chart_base64(report, metrics)})"
+
+
+def _panel(draw: ImageDraw.ImageDraw, font, report: BiasReport, metric: str, keys: list[str], left: int) -> None:
+    def x(value: float) -> float:
+        return left + value * PANEL
+
+    bottom = TOP + ROW * len(keys)
+    cells = report.cells[report.cells["metric"] == metric].set_index("key")
+    reference = _shared_reference(cells)
+    if reference is not None:
+        band = (max(0.0, reference - report.rule.threshold), min(1.0, reference + report.rule.threshold))
+        draw.rectangle([x(band[0]), TOP, x(band[1]), bottom], fill=BAND)
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        draw.line([x(tick), TOP, x(tick), bottom], fill=GRID)
+        draw.text((x(tick) - 8, bottom + 4), f"{tick:.2f}".rstrip("0").rstrip("."), fill="black", font=font)
+    if reference is not None:
+        draw.line([x(reference), TOP, x(reference), bottom], fill=REFERENCE, width=1)
+    draw.text((left, 8), METRIC_BY_NAME[metric].label, fill="black", font=font)
+    for i, key in enumerate(keys):
+        cell = cells.loc[key]
+        if math.isnan(cell["value"]):
+            continue
+        y = TOP + i * ROW + ROW // 2
+        colour = COLOURS.get(cell["status"], OK_COLOUR)
+        draw.line([x(cell["ci_low"]), y, x(cell["ci_high"]), y], fill=colour, width=2)
+        draw.ellipse([x(cell["value"]) - 3, y - 3, x(cell["value"]) + 3, y + 3], fill=colour)
+
+
+def _shared_reference(cells) -> float | None:
+    """The reference line, when every segment shares one (overall or baseline totals)."""
+    references = cells["reference"].dropna().unique()
+    return float(references[0]) if len(references) == 1 else None
+
+
+def _fit(text: str, font, width: int) -> str:
+    while text and font.getlength(text) > width:
+        text = text[:-2] + "…"
+    return text

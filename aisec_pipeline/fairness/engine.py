@@ -1,0 +1,182 @@
+"""The metrics engine: rates, Wilson intervals and gap tests per segment, from counts only.
+
+Rule for a FAILURE of one segment x metric (all must hold):
+  1. both the segment's and the reference's denominators reach `min_count`
+     (otherwise INSUFFICIENT_DATA: reported, routed to review, never pass and never fail);
+  2. the gap is material: |difference| > threshold, or (for `ratio_metrics`) ratio < min_ratio;
+  3. the Newcombe (1 - alpha) interval of the difference excludes zero;
+  4. it survives the multiple-testing correction (Holm by default, or Benjamini-Hochberg)
+     across all segment x metric tests of the report.
+
+Against the "overall" reference the segment is part of the population it is compared with;
+treating them as independent samples widens the interval, so the test errs conservative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .counts import COUNT_COLUMNS, aggregate
+from .intervals import newcombe, newcombe_p_value, wilson, z_for
+from .significance import Correction, adjust
+
+OK, FAIL, INSUFFICIENT, REPORTED = "ok", "fail", "insufficient_data", "reported"
+ALL_OUTCOMES = COUNT_COLUMNS
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    denominator_name: str  # what min_count counts, in words
+    higher_is_better: bool
+
+
+METRICS = (
+    Metric("selection_rate", "selection rate", ("tp", "fp"), ALL_OUTCOMES, "rows", True),
+    Metric("tpr", "TPR", ("tp",), ("tp", "fn"), "actual positives", True),
+    Metric("fnr", "FNR", ("fn",), ("tp", "fn"), "actual positives", False),
+    Metric("fpr", "FPR", ("fp",), ("fp", "tn"), "actual negatives", False),
+    Metric("precision", "precision", ("tp",), ("tp", "fp"), "predicted positives", True),
+    Metric("accuracy", "accuracy", ("tp", "tn"), ALL_OUTCOMES, "rows", True),
+)
+METRIC_BY_NAME = {m.name: m for m in METRICS}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What counts as a material, significant gap. Built from a BiasPolicy by the callers."""
+
+    threshold: float
+    min_count: int
+    alpha: float = 0.05
+    min_ratio: float | None = None
+    ratio_metrics: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = tuple(m.name for m in METRICS)
+    correction: Correction = "holm"
+
+
+def segment_key(grouping: Sequence[str], values: Sequence[str]) -> str:
+    if not grouping:
+        return "overall"
+    return " x ".join(f"{column}={value}" for column, value in zip(grouping, values))
+
+
+def segment_rows(counts: pd.DataFrame, groupings: Sequence[Sequence[str]]) -> pd.DataFrame:
+    """One row per segment of every grouping: grouping, segment (tuple of pairs), key, counts."""
+    frames = []
+    for grouping in groupings:
+        table = aggregate(counts, grouping)
+        values = table[list(grouping)].astype(str).itertuples(index=False, name=None) if grouping \
+            else [()] * len(table)
+        pairs = [tuple(zip(grouping, v)) for v in values]
+        frames.append(pd.DataFrame({
+            "grouping": [tuple(grouping)] * len(table),
+            "segment": pairs,
+            "key": [segment_key(grouping, [v for _, v in p]) for p in pairs],
+            **{c: table[c].to_numpy() for c in COUNT_COLUMNS},
+        }))
+    rows = pd.concat(frames, ignore_index=True)
+    rows["n"] = rows[list(COUNT_COLUMNS)].sum(axis=1)
+    return rows
+
+
+def metric_cells(rows: pd.DataFrame, z: float) -> pd.DataFrame:
+    """Long table: one row per segment x metric with numerator, denominator, value, Wilson CI."""
+    frames = []
+    for metric in METRICS:
+        numerator = rows[list(metric.numerator)].sum(axis=1).to_numpy()
+        denominator = rows[list(metric.denominator)].sum(axis=1).to_numpy()
+        low, high = wilson(numerator, denominator, z)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
+        frames.append(pd.DataFrame({
+            "key": rows["key"].to_numpy(), "grouping": rows["grouping"].to_numpy(),
+            "metric": metric.name, "numerator": numerator, "denominator": denominator,
+            "value": value, "ci_low": low, "ci_high": high,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def overall_reference(cells: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFrame:
+    """Attach the whole population's counts as each cell's reference."""
+    ref = overall.set_index("metric")[["numerator", "denominator"]]
+    cells = cells.copy()
+    cells["ref_numerator"] = cells["metric"].map(ref["numerator"]).to_numpy()
+    cells["ref_denominator"] = cells["metric"].map(ref["denominator"]).to_numpy()
+    cells["reference_label"] = "overall"
+    return cells
+
+
+def best_group_reference(cells: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """Attach, per grouping and metric, the most favourable segment with enough data
+    (highest selection rate, TPR, precision, accuracy; lowest FPR, FNR)."""
+    cells = cells.copy()
+    for column in ("ref_numerator", "ref_denominator"):
+        cells[column] = np.nan
+    cells["reference_label"] = "no group with enough data"
+    cells["is_reference"] = False
+    eligible = cells[cells["denominator"] >= min_count]
+    for (grouping, metric), group in eligible.groupby(["grouping", "metric"], sort=False):
+        sign = 1.0 if METRIC_BY_NAME[metric].higher_is_better else -1.0
+        best = group.loc[(sign * group["value"]).idxmax()]
+        target = (cells["grouping"] == grouping) & (cells["metric"] == metric)
+        cells.loc[target, "ref_numerator"] = best["numerator"]
+        cells.loc[target, "ref_denominator"] = best["denominator"]
+        cells.loc[target, "reference_label"] = f"for {best['key']} (best group)"
+        cells.loc[target & (cells["key"] == best["key"]), "is_reference"] = True
+    return cells
+
+
+def test_gaps(cells: pd.DataFrame, rule: Rule) -> pd.DataFrame:
+    """Differences, ratios, Newcombe intervals, corrected p-values and a status per cell."""
+    cells = cells.copy()
+    if "is_reference" not in cells:
+        cells["is_reference"] = False
+    k1, n1 = cells["numerator"].to_numpy(float), cells["denominator"].to_numpy(float)
+    k2, n2 = cells["ref_numerator"].to_numpy(float), cells["ref_denominator"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cells["reference"] = np.where(n2 > 0, k2 / n2, np.nan)
+        cells["difference"] = cells["value"] - cells["reference"]
+        low_high = np.minimum(cells["value"], cells["reference"]), np.maximum(cells["value"], cells["reference"])
+        cells["ratio"] = np.where(low_high[1] > 0, low_high[0] / low_high[1], 1.0)
+    cells["diff_low"], cells["diff_high"] = newcombe(k1, n1, k2, n2, z_for(1 - rule.alpha))
+    tested_metric = cells["metric"].isin(rule.metrics).to_numpy()
+    enough = (np.nan_to_num(n1) >= rule.min_count) & (np.nan_to_num(n2) >= rule.min_count)
+    testable = tested_metric & enough & ~cells["is_reference"].to_numpy()
+    p_values = np.where(testable, newcombe_p_value(k1, n1, k2, n2), np.nan)
+    cells["p_value"] = p_values
+    cells["p_adjusted"] = adjust(p_values, rule.correction)
+    cells["rule"] = _material_rule(cells, rule)
+    cells["status"] = _status(cells, rule, tested_metric, enough)
+    return cells
+
+
+def _material_rule(cells: pd.DataFrame, rule: Rule) -> np.ndarray:
+    over_difference = cells["difference"].abs().to_numpy() > rule.threshold
+    under_ratio = np.zeros(len(cells), dtype=bool)
+    if rule.min_ratio is not None:
+        under_ratio = cells["metric"].isin(rule.ratio_metrics).to_numpy() & \
+            (cells["ratio"].to_numpy() < rule.min_ratio)
+    return np.where(over_difference, "difference", np.where(under_ratio, "ratio", ""))
+
+
+def _status(cells: pd.DataFrame, rule: Rule, tested_metric: np.ndarray, enough: np.ndarray) -> np.ndarray:
+    excludes_zero = (cells["diff_low"].to_numpy() > 0) | (cells["diff_high"].to_numpy() < 0)
+    significant = excludes_zero & (np.nan_to_num(cells["p_adjusted"].to_numpy(), nan=1.0) <= rule.alpha)
+    failed = (cells["rule"].to_numpy() != "") & significant
+    status = np.where(enough, np.where(failed, FAIL, OK), INSUFFICIENT)
+    return np.where(tested_metric, status, REPORTED)
+
+
+def segment_status(rows: pd.DataFrame, cells: pd.DataFrame) -> pd.Series:
+    """fail if any tested metric fails; else insufficient_data if any lacks data; else ok."""
+    by_key = cells.groupby("key", sort=False)["status"].agg(set)
+    status = by_key.map(lambda s: FAIL if FAIL in s else INSUFFICIENT if INSUFFICIENT in s else OK)
+    return rows["key"].map(status).fillna(OK)

@@ -1,0 +1,216 @@
+"""`aisec committee record|verify` and `aisec incident open|update|close|list`.
+
+Only the standard library is imported here; the governance core is imported by the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+SEVERITIES = ("low", "medium", "high", "serious")
+EXIT_BLOCKED, EXIT_USAGE = 1, 2
+MODEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")  # the registry's name pattern
+
+
+def aware_datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError("give a time zone, e.g. 2026-11-25T09:30:00Z")
+    return value
+
+
+aware_datetime.__name__ = "date-time with time zone"  # argparse names the type in its error
+
+
+def _fail(message: str, code: int = EXIT_BLOCKED) -> int:
+    print(f"aisec: {message}", file=sys.stderr)
+    return code
+
+
+def _inventory(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--inventory", type=Path,
+                        default=Path(os.environ.get("AISEC_INVENTORY", "assets")),
+                        help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
+
+
+def _load_model(root: Path, name: str):
+    from ..inventory import InventoryError
+    from ..inventory.loader import MODELS_DIR, load_model
+    if not MODEL_NAME.fullmatch(name):
+        raise InventoryError(f"{name!r} is not a model name")
+    return load_model(root / MODELS_DIR / name)
+
+
+def _errors() -> dict[type[Exception], int]:
+    """Inventory problems are usage errors (exit 2); a refused append is a blocked action (1)."""
+    from ..inventory import InventoryError
+    from .ledger import LedgerError
+    return {InventoryError: EXIT_USAGE, LedgerError: EXIT_BLOCKED}
+
+
+def _report(exc: Exception, errors: dict[type[Exception], int]) -> int:
+    code = next(code for kind, code in errors.items() if isinstance(exc, kind))
+    return _fail(str(exc).replace("\n", "; "), code)
+
+
+def record_handler(args: argparse.Namespace) -> int:
+    from .committee import REGISTER_FILE, record_decision
+    errors = _errors()
+    if args.decision == "defer" and args.until is None:
+        return _fail("a defer decision needs --until DATE (when the committee revisits it)")
+    try:
+        model = _load_model(args.inventory, args.model)
+        record = record_decision(
+            args.inventory / REGISTER_FILE, model=model.name, artifact_sha256=model.entry.digest,
+            decision=args.decision, rationale=args.rationale, members=args.member,
+            conditions=args.condition, defer_until=args.until, decided_on=args.decided_on)
+    except tuple(errors) as exc:
+        return _report(exc, errors)
+    print(f"recorded {record.decision} for {record.model} digest {record.artifact_sha256} "
+          f"as record {record.seq} (hash {record.hash})")
+    return 0
+
+
+def verify_handler(args: argparse.Namespace) -> int:
+    from .committee import REGISTER_FILE, load_register, tamper_reason
+    register = load_register(args.inventory)
+    if not register.intact:
+        return _fail(tamper_reason(register))
+    print(f"{args.inventory / REGISTER_FILE}: intact, {len(register.records)} record(s), "
+          f"head {register.head}")
+    return 0
+
+
+def _reporting(root: Path):
+    from .regulations import load_regulations
+    return load_regulations(root).eu_ai_act.serious_incident_reporting
+
+
+def _check_circumstances(root: Path, names: list[str]) -> None:
+    from ..inventory import InventoryError
+    if not names:
+        return
+    known = _reporting(root).circumstances
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InventoryError(f"unknown circumstance(s) {unknown}; regulations.yaml knows: "
+                             f"{', '.join(known)}")
+
+
+def _print_incident(root: Path, incident_id: str) -> None:
+    from .incidents import incident_summary, load_incidents
+    now = datetime.now(timezone.utc)
+    incident = next(i for i in load_incidents(root).incidents if i.id == incident_id)
+    summary = incident_summary(incident, _reporting(root), now)
+    due = ""
+    if "report_due" in summary:
+        state = (f"reported {summary['reported_at']}" if summary["reported_at"]
+                 else "OVERDUE" if summary["report_overdue"] else "not reported yet")
+        due = f"; Art. 73 report due {summary['report_due']}, {state} ({summary['report_basis']})"
+    print(f"{incident.id} {summary['status']}: {incident.model} {incident.version}, "
+          f"{summary['severity']}, aware since {summary['aware_at']}{due}")
+
+
+def incident_handler(args: argparse.Namespace) -> int:
+    from .incidents import INCIDENT_FILE, record_event
+    errors = _errors()
+    root = args.inventory
+    fields = {"actor": args.actor, "what": args.what}
+    try:
+        _check_circumstances(root, getattr(args, "circumstance", []))
+        if args.action == "open":
+            model = _load_model(root, args.model)
+            fields.update(model=model.name, version=args.version or model.entry.version,
+                          aware_at=args.aware_at or datetime.now(timezone.utc))
+        else:
+            fields.update(incident_id=args.id, aware_at=getattr(args, "aware_at", None),
+                          reported_at=getattr(args, "reported_at", None))
+        fields.update(severity=getattr(args, "severity", None),
+                      circumstances=getattr(args, "circumstance", []))
+        event = record_event(root / INCIDENT_FILE, args.action, **fields)
+        _print_incident(root, event.incident_id)
+    except tuple(errors) as exc:
+        return _report(exc, errors)
+    return 0
+
+
+def list_handler(args: argparse.Namespace) -> int:
+    from .incidents import load_incidents
+    log = load_incidents(args.inventory)
+    if log.problem:
+        return _fail(f"incident log tampered or invalid at {log.problem}")
+    errors = _errors()
+    try:
+        for incident in log.incidents:
+            if (args.all or incident.is_open) and args.model in (None, incident.model):
+                _print_incident(args.inventory, incident.id)
+    except tuple(errors) as exc:
+        return _report(exc, errors)
+    return 0
+
+
+def _register_committee(subparsers) -> None:
+    committee = subparsers.add_parser("committee", help="the committee's binding decision register")
+    actions = committee.add_subparsers(dest="action", required=True)
+    record = actions.add_parser("record", help="append a decision bound to the model's digest")
+    record.add_argument("--model", required=True)
+    record.add_argument("--decision", required=True, choices=("approve", "block", "defer"))
+    record.add_argument("--until", type=date.fromisoformat, help="defer until DATE (YYYY-MM-DD)")
+    record.add_argument("--rationale", required=True)
+    record.add_argument("--member", action="append", required=True,
+                        help="a named member present (repeat for each)")
+    record.add_argument("--condition", action="append", default=[], help="a condition (repeatable)")
+    record.add_argument("--decided-on", type=date.fromisoformat, help="default: today")
+    _inventory(record)
+    record.set_defaults(handler=record_handler)
+    verify = actions.add_parser("verify", help="check the register's hash chain")
+    _inventory(verify)
+    verify.set_defaults(handler=verify_handler)
+
+
+def _incident_fields(parser: argparse.ArgumentParser, opening: bool) -> None:
+    parser.add_argument("--actor", required=True, help="who records this (a named person)")
+    parser.add_argument("--what", required=True, help="what happened / changed / was done")
+    parser.add_argument("--aware-at", type=aware_datetime,
+                        help="when the organisation became aware (ISO 8601 with time zone)"
+                        + ("; default: now" if opening else ""))
+    parser.add_argument("--severity", choices=SEVERITIES, required=opening)
+    parser.add_argument("--circumstance", action="append", default=[],
+                        help="Art. 73 circumstance from regulations.yaml, e.g. death (repeatable)")
+    _inventory(parser)
+    parser.set_defaults(handler=incident_handler)
+
+
+def _register_incident(subparsers) -> None:
+    incident = subparsers.add_parser("incident", help="record AI incidents (open/update/close)")
+    actions = incident.add_subparsers(dest="action", required=True)
+    opening = actions.add_parser("open", help="open an incident")
+    opening.add_argument("--model", required=True)
+    opening.add_argument("--version", help="default: the registry entry's version")
+    _incident_fields(opening, opening=True)
+    update = actions.add_parser("update", help="add to an open incident")
+    update.add_argument("--id", required=True, help="incident id, e.g. INC-0001")
+    update.add_argument("--reported-at", type=aware_datetime,
+                        help="when the authority was notified (Art. 73)")
+    _incident_fields(update, opening=False)
+    close = actions.add_parser("close", help="close an incident")
+    close.add_argument("--id", required=True)
+    close.add_argument("--actor", required=True)
+    close.add_argument("--what", required=True, help="how it was resolved")
+    _inventory(close)
+    close.set_defaults(handler=incident_handler)
+    listing = actions.add_parser("list", help="show open incidents")
+    listing.add_argument("--model")
+    listing.add_argument("--all", action="store_true", help="closed ones too")
+    _inventory(listing)
+    listing.set_defaults(handler=list_handler)
+
+
+def register(subparsers) -> None:
+    _register_committee(subparsers)
+    _register_incident(subparsers)

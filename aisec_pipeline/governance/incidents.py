@@ -1,0 +1,233 @@
+"""AI incidents: `assets/incidents/incidents.jsonl`, append-only open/update/close events.
+
+The log is a hash-chained ledger like the committee register. An open serious incident blocks
+new deployments of its model (every version) until it is closed. Serious incidents carry an
+EU AI Act Art. 73 reporting deadline computed from the awareness time with the rules in
+`regulations.yaml`: the shortest rule matching the incident's circumstances wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..inventory.schema import NAME_PATTERN, SHA256_PATTERN, Strict
+from ..verdict import Status, Verdict
+from .ledger import Chain, LedgerError, append_record, read_chain
+from .regulations import IncidentReporting
+
+INCIDENT_FILE = Path("incidents") / "incidents.jsonl"
+INCIDENTS_KIND = "incidents"
+ID_PATTERN = r"^INC-[0-9]{4,}$"
+
+
+Severity = Literal["low", "medium", "high", "serious"]
+
+
+class IncidentEvent(Strict):
+    seq: int = Field(ge=1)
+    incident_id: str = Field(pattern=ID_PATTERN)
+    event: Literal["open", "update", "close"]
+    model: str | None = Field(default=None, pattern=NAME_PATTERN)  # set on open
+    version: str | None = None  # set on open
+    severity: Severity | None = None  # set on open; an update may change it
+    what: str = Field(min_length=1)  # what happened / what changed / how it was resolved
+    aware_at: datetime | None = None  # set on open; an update may correct it
+    circumstances: tuple[str, ...] = ()  # Art. 73 rule names from regulations.yaml
+    reported_at: datetime | None = None  # when the authority was notified
+    actor: str = Field(min_length=1)
+    recorded_at: datetime
+    prev_hash: str = Field(pattern=SHA256_PATTERN)
+    hash: str = Field(pattern=SHA256_PATTERN)
+
+    @field_validator("what", "actor")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("aware_at", "reported_at", "recorded_at")
+    @classmethod
+    def _timezone_aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-11-25T09:30:00+00:00")
+        return value
+
+    @model_validator(mode="after")
+    def _open_says_what_and_when(self) -> "IncidentEvent":
+        if self.event == "open":
+            missing = [n for n in ("model", "version", "severity", "aware_at") if not getattr(self, n)]
+            if missing:
+                raise ValueError(f"an open event needs: {', '.join(missing)}")
+        return self
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    model: str
+    version: str
+    severity: Severity
+    aware_at: datetime
+    what: str
+    opened_by: str
+    circumstances: tuple[str, ...] = ()
+    closed_at: datetime | None = None
+    reported_at: datetime | None = None
+    events: tuple[IncidentEvent, ...] = field(default=(), repr=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def serious(self) -> bool:
+        return self.severity == "serious"
+
+
+@dataclass(frozen=True)
+class IncidentLog:
+    incidents: tuple[Incident, ...]
+    problem: str | None = None  # the ledger is broken or an event makes no sense
+    head: str = ""
+
+    def for_model(self, model: str) -> list[Incident]:
+        return [i for i in self.incidents if i.model == model]
+
+
+@dataclass(frozen=True)
+class ReportingDeadline:
+    due_at: datetime
+    days: int
+    basis: str
+    unknown_circumstances: tuple[str, ...] = ()
+
+
+def _apply(incidents: dict[str, Incident], event: IncidentEvent) -> None:
+    """Fold one event into the incident states; ValueError when it contradicts them."""
+    current = incidents.get(event.incident_id)
+    if event.event == "open":
+        if current:
+            raise ValueError(f"{event.incident_id} is opened twice")
+        incidents[event.incident_id] = Incident(
+            event.incident_id, event.model, event.version, event.severity, event.aware_at,
+            event.what, event.actor, event.circumstances, events=(event,))
+        return
+    if current is None:
+        raise ValueError(f"{event.event} of unknown incident {event.incident_id}")
+    if not current.is_open:
+        raise ValueError(f"{event.event} of {event.incident_id}, which is already closed")
+    incidents[event.incident_id] = replace(
+        current, severity=event.severity or current.severity,
+        aware_at=event.aware_at or current.aware_at,
+        circumstances=tuple(dict.fromkeys(current.circumstances + event.circumstances)),
+        reported_at=event.reported_at or current.reported_at,
+        closed_at=event.recorded_at if event.event == "close" else None,
+        events=current.events + (event,))
+
+
+def fold(chain: Chain[IncidentEvent]) -> IncidentLog:
+    incidents: dict[str, Incident] = {}
+    for number, event in enumerate(chain.records, start=1):
+        try:
+            _apply(incidents, event)
+        except ValueError as exc:
+            return IncidentLog(tuple(incidents.values()), f"line {number}: {exc}", chain.head)
+    return IncidentLog(tuple(incidents.values()), chain.problem, chain.head)
+
+
+def load_incidents(inventory_root: Path, anchor: str | None = None) -> IncidentLog:
+    """The incidents as of now; a missing file is an empty log."""
+    return fold(read_chain(inventory_root / INCIDENT_FILE, IncidentEvent.model_validate, anchor))
+
+
+def _next_id(chain: Chain[IncidentEvent]) -> str:
+    return f"INC-{sum(1 for e in chain.records if e.event == 'open') + 1:04d}"
+
+
+def record_event(path: Path, event: str, *, actor: str, what: str, incident_id: str | None = None,
+                 model: str | None = None, version: str | None = None,
+                 severity: str | None = None, aware_at: datetime | None = None,
+                 circumstances: Iterable[str] = (), reported_at: datetime | None = None,
+                 now: datetime | None = None) -> IncidentEvent:
+    """Append an open/update/close event; raises LedgerError when it is invalid (nothing written)."""
+    now = now or datetime.now(timezone.utc)
+    fields: dict[str, Any] = {
+        "event": event, "model": model, "version": version, "severity": severity, "what": what,
+        "aware_at": aware_at.isoformat() if aware_at else None,
+        "circumstances": list(circumstances),
+        "reported_at": reported_at.isoformat() if reported_at else None,
+        "actor": actor, "recorded_at": now.isoformat()}
+
+    def build(chain: Chain[IncidentEvent]) -> dict[str, Any]:
+        fields["incident_id"] = _next_id(chain) if event == "open" else incident_id
+        log = fold(chain)
+        probe = IncidentEvent.model_validate({**fields, "seq": 1, "prev_hash": "0" * 64,
+                                              "hash": "0" * 64})
+        try:
+            _apply({i.id: i for i in log.incidents}, probe)
+        except ValueError as exc:
+            raise LedgerError(str(exc)) from None
+        return fields
+
+    return append_record(path, build, IncidentEvent.model_validate)
+
+
+def reporting_deadline(incident: Incident, rules: IncidentReporting) -> ReportingDeadline:
+    """Art. 73 deadline from awareness; the shortest rule matching a circumstance wins. An
+    unknown circumstance cannot be matched safely, so the shortest configured deadline applies."""
+    days, basis = rules.default_days, rules.default_basis
+    known = {rule.circumstance: rule for rule in rules.rules}
+    unknown = tuple(c for c in incident.circumstances if c not in known)
+    candidates = [known[c] for c in incident.circumstances if c in known]
+    if unknown:
+        candidates += list(rules.rules)
+    for rule in candidates:
+        if rule.days < days:
+            days, basis = rule.days, rule.basis
+    return ReportingDeadline(incident.aware_at + timedelta(days=days), days, basis, unknown)
+
+
+def incident_summary(incident: Incident, rules: IncidentReporting | None,
+                     now: datetime) -> dict[str, Any]:
+    summary = {"id": incident.id, "version": incident.version,
+               "severity": incident.severity, "what": incident.what,
+               "aware_at": incident.aware_at.isoformat(),
+               "status": "open" if incident.is_open else "closed"}
+    if incident.serious and rules is not None:
+        deadline = reporting_deadline(incident, rules)
+        summary.update(report_due=deadline.due_at.isoformat(), report_basis=deadline.basis,
+                       reported_at=incident.reported_at.isoformat() if incident.reported_at else None,
+                       report_overdue=incident.reported_at is None and now > deadline.due_at)
+    return summary
+
+
+def _blocking_reason(incident: Incident, summary: dict[str, Any]) -> str:
+    reason = (f"incident {incident.id} ({incident.severity}, version {incident.version}, "
+              f"aware since {incident.aware_at.isoformat()}) is open: {incident.what}; new "
+              "deployments are blocked until it is closed (`aisec incident close`)")
+    if "report_due" in summary:
+        overdue = " (OVERDUE)" if summary["report_overdue"] else ""
+        reported = f", reported {summary['reported_at']}" if summary["reported_at"] else ""
+        reason += f"; Art. 73 report due {summary['report_due']}{overdue}{reported}"
+    return reason
+
+
+def incident_verdict(log: IncidentLog, model: str, rules: IncidentReporting | None = None,
+                     now: datetime | None = None) -> Verdict:
+    """The model's incident evidence: FAILED while a serious incident is open."""
+    now = now or datetime.now(timezone.utc)
+    if log.problem:
+        return Verdict(INCIDENTS_KIND, Status.FAILED, (
+            f"incident log tampered or invalid at {log.problem}; the log is one chain shared by "
+            "every model, so all models are blocked until it is restored from version control",))
+    summaries = [(i, incident_summary(i, rules, now)) for i in log.for_model(model)]
+    reasons = tuple(_blocking_reason(i, s) for i, s in summaries if i.is_open and i.serious)
+    figures = {"open": [s for i, s in summaries if i.is_open],
+               "closed": sum(1 for i, _ in summaries if not i.is_open)}
+    return Verdict(INCIDENTS_KIND, Status.FAILED if reasons else Status.PASSED, reasons, figures)

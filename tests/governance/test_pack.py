@@ -1,0 +1,113 @@
+"""The committee pack: self-contained HTML with SVG charts, checked in a real headless browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from aisec_pipeline.governance.committee import (REGISTER_FILE, DecisionDue, load_register,
+                                                 record_decision)
+from aisec_pipeline.governance.decision import decide
+from aisec_pipeline.governance.incidents import INCIDENT_FILE, load_incidents, record_event
+from aisec_pipeline.governance.pack import (BiasPoint, IncidentLine, InjectionPoint, ModelSummary,
+                                            build_pack, summarise)
+from aisec_pipeline.governance.regulations import load_regulations
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+MONTHS = [date(2026, m, 1) for m in (8, 9, 10, 11)]
+
+
+def _summaries() -> list[ModelSummary]:
+    bias = tuple(BiasPoint(d, seg, "fpr", v + i * 0.02, v + i * 0.02 - 0.03, v + i * 0.02 + 0.03)
+                 for i, d in enumerate(MONTHS)
+                 for seg, v in (("sex=female,age<25", 0.55), ("sex=female,age>45", 0.10)))
+    injection = tuple(InjectionPoint(d, "promptinject.HijackHateHumans", 0.8 - i * 0.1)
+                      for i, d in enumerate(MONTHS))
+    return [
+        ModelSummary("risk-scorer", "1.0.0", "high", "Ada Byron", "blocked",
+                     ("bias_report: failed: fpr gap 0.45 for sex=female,age<25",),
+                     bias_history=bias,
+                     decisions_due=(DecisionDue("risk-scorer", "approval needed (tier high)"),),
+                     open_incidents=(IncidentLine("INC-0001", "serious", "wrongful detention flag",
+                                                  NOW - timedelta(days=3), NOW + timedelta(days=7)),)),
+        ModelSummary("support-chat", "0.1.2", "medium", "Alan Turing", "approved",
+                     injection_history=injection, conditions=("quarterly red team",),
+                     injection_limit=0.10),
+        ModelSummary("<script>alert(1)</script>", "9", "low", "Eve <eve@example.org>", "blocked",
+                     ("reason with <b>markup</b>",)),
+    ]
+
+
+def test_pack_lists_every_model_with_charts_and_escapes_text():
+    html = build_pack(_summaries(), NOW)
+    assert html.startswith("<!DOCTYPE html>")
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 2  # 1 bias, 1 injection
+    for text in ("risk-scorer", "support-chat", "approval needed (tier high)", "INC-0001",
+                 "quarterly red team", "sex=female,age&lt;25", "limit 0.10",
+                 "Bias: fpr by segment over time"):
+        assert text in html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>markup</b>" not in html
+    assert not re.search(r"(src|href)=\"https?:", html)  # nothing fetched from a network
+    assert "default-src 'none'" in html
+
+
+def test_summarise_builds_a_pack_entry_from_governance_state(gov_inventory, clean_verdicts, now):
+    model = gov_inventory.add_model("scored", tier="high")
+    root = gov_inventory.root
+    record_decision(root / REGISTER_FILE, model=model.name, artifact_sha256=model.entry.digest,
+                    decision="approve", rationale="ok", members=["Ada Byron"],
+                    decided_on=now.date() - timedelta(days=170), conditions=["monthly check"])
+    record_event(root / INCIDENT_FILE, "open", actor="Ada Byron", what="bad output", model=model.name,
+                 version="1.0.0", severity="serious", aware_at=now - timedelta(days=1))
+    register, incidents = load_register(root), load_incidents(root)
+    reporting = load_regulations(root).eu_ai_act.serious_incident_reporting
+    decision = decide(model, gov_inventory.policy(), clean_verdicts(), now, committee=register,
+                      incidents=incidents, reporting=reporting)
+    summary = summarise(model, decision, owner="Ada Byron", policy=gov_inventory.policy(),
+                        register=register, incidents=incidents, reporting=reporting, now=now)
+    assert summary.status == "blocked" and summary.tier == "high"
+    assert summary.decisions_due[0].due_on == now.date() + timedelta(days=10)
+    assert summary.open_incidents[0].report_due == now - timedelta(days=1) + timedelta(days=15)
+    assert summary.conditions == ("monthly check",)
+    assert summary.injection_limit == gov_inventory.policy().tiers["high"].injection.max_attack_success_rate
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _run_chromium(binary: str, *args: str) -> subprocess.CompletedProcess:
+    profile = tempfile.mkdtemp(prefix="aisec-chromium-")
+    try:
+        return subprocess.run(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", *args],
+            capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (apt-get install chromium)")
+def test_pack_renders_in_a_headless_browser(tmp_path):
+    from PIL import Image
+
+    page = tmp_path / "pack.html"
+    page.write_text(build_pack(_summaries(), NOW), encoding="utf-8")
+    shot = tmp_path / "pack.png"
+    _run_chromium(_chromium(), "--window-size=1200,2400", f"--screenshot={shot}", page.as_uri())
+    assert shot.is_file() and shot.stat().st_size > 0
+    with Image.open(shot) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 20  # text, charts and badges, not a blank page
+    dom = _run_chromium(_chromium(), "--dump-dom", page.as_uri()).stdout
+    for name in ("risk-scorer", "support-chat", "&lt;script&gt;alert(1)&lt;/script&gt;"):
+        assert name in dom
+    assert dom.count("<svg") == 2 and dom.count("<polyline") >= 3 and "<circle" in dom
