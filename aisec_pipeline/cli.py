@@ -110,16 +110,20 @@ def write_outputs(args, decisions, root: Path) -> None:
         write_junit(args.junit, decisions)
 
 
-REASONS_SHOWN = 12
+REASONS_PER_CHECK = 6
 
 
 def decision_table(decisions) -> str:
+    from .ci_reports import checks_for
+
     lines = [f"{'MODEL':28} {'VERSION':10} {'TIER':7} DECISION"]
     for d in decisions:
         lines.append(f"{d.model:28} {d.version:10} {d.tier:7} {d.label.upper()}")
-        lines += [f"    - {reason}" for reason in d.reasons[:REASONS_SHOWN]]
-        if len(d.reasons) > REASONS_SHOWN:
-            lines.append(f"    ... {len(d.reasons) - REASONS_SHOWN} more (all in --json and the Dagster UI)")
+        for check, reasons in checks_for(d).items():
+            lines += [f"    - {reason}" for reason in reasons[:REASONS_PER_CHECK]]
+            if len(reasons) > REASONS_PER_CHECK:
+                lines.append(f"    ... {len(reasons) - REASONS_PER_CHECK} more for {check} "
+                             "(all in --json and the Dagster UI)")
     return "\n".join(lines)
 
 

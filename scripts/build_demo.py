@@ -23,7 +23,6 @@ import argparse
 import importlib.util
 import io
 import json
-import pickletools
 import re
 import shutil
 import sys
@@ -310,94 +309,6 @@ BUILDERS: dict[str, Callable[[], Output]] = {
 }
 
 
-# -- pickle globals, for the registry's trusted_types ----------------------------------------------
-def pickle_globals(data: bytes) -> list[str]:
-    """Every `module.name` a pickle (or joblib file) imports, read with pickletools.genops only.
-
-    joblib writes raw array bytes right after the BUILD of each NumpyArrayWrapper (and a nested
-    pickle for object arrays); a small symbolic stack reads the wrapper's shape and dtype to step
-    over exactly those bytes."""
-    reader, found = io.BytesIO(data), set()
-    while reader.tell() < len(data):
-        walk_pickle(reader, found)
-    return sorted(found)
-
-
-def walk_pickle(reader: io.BytesIO, found: set[str]) -> None:
-    stack: list[Any] = []
-    memo: dict[int, Any] = {}
-    for opcode, arg, _ in pickletools.genops(reader):
-        name = opcode.name
-        if name in ("GLOBAL", "STACK_GLOBAL"):
-            qualified = ".".join(arg.split(" ", 1)) if name == "GLOBAL" else ".".join(pop_n(stack, 2))
-            found.add(qualified)
-            stack.append(("global", qualified))
-        elif name in ("MARK", "EMPTY_DICT", "EMPTY_LIST", "EMPTY_TUPLE") or arg is not None and not name.endswith(("PUT", "GET")):
-            stack.append({"MARK": MARK, "EMPTY_DICT": {}, "EMPTY_LIST": [], "EMPTY_TUPLE": ()}.get(name, arg))
-        elif name in ("BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE"):
-            memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1]
-        elif name in ("BINGET", "LONG_BINGET", "GET"):
-            stack.append(memo[arg])
-        elif name == "BUILD":
-            state = stack.pop()
-            if stack[-1] == ("call", "joblib.numpy_pickle.NumpyArrayWrapper"):
-                skip_joblib_array(reader, state, found)
-        else:
-            apply_stack_effect(opcode, stack)
-
-
-MARK = object()
-
-
-def pop_n(stack: list[Any], count: int) -> list[Any]:
-    items = stack[-count:]
-    del stack[-count:]
-    return items
-
-
-def apply_stack_effect(opcode: pickletools.OpcodeInfo, stack: list[Any]) -> None:
-    """Model the few ops whose results matter (tuples, dict items, calls); others push unknowns."""
-    name = opcode.name
-    if name in ("TUPLE", "SETITEMS", "APPENDS", "FROZENSET", "ADDITEMS"):
-        at = len(stack) - 1 - stack[::-1].index(MARK)
-        items = stack[at + 1:]
-        del stack[at:]
-        if name == "TUPLE":
-            stack.append(tuple(items))
-        elif name == "SETITEMS" and isinstance(stack[-1], dict):
-            stack[-1].update((k, v) for k, v in zip(items[::2], items[1::2]) if isinstance(k, str))
-        return
-    if name in ("TUPLE1", "TUPLE2", "TUPLE3"):
-        stack.append(tuple(pop_n(stack, int(name[-1]))))
-        return
-    if name in ("REDUCE", "NEWOBJ"):
-        args, func = stack.pop(), stack.pop()
-        callee = func[1] if isinstance(func, tuple) and func[:1] == ("global",) else None
-        stack.append(("call", callee, args) if callee == "numpy.dtype" else ("call", callee))
-        return
-    before = opcode.stack_before
-    if pickletools.markobject in before:
-        at = len(stack) - 1 - stack[::-1].index(MARK)
-        del stack[at:]
-        before = before[:before.index(pickletools.markobject)]
-    if before:
-        del stack[-len(before):]
-    stack.extend(None for _ in opcode.stack_after)
-
-
-def skip_joblib_array(reader: io.BytesIO, state: dict[str, Any], found: set[str]) -> None:
-    import numpy as np
-
-    dtype_call = state["dtype"]
-    dtype = np.dtype(dtype_call[2][0])
-    if dtype.hasobject:
-        walk_pickle(reader, found)  # joblib pickles object arrays as a nested protocol-5 pickle
-        return
-    if state.get("numpy_array_alignment_bytes") is not None:
-        reader.seek(reader.read(1)[0], io.SEEK_CUR)
-    reader.seek(int(np.prod(state["shape"])) * dtype.itemsize, io.SEEK_CUR)
-
-
 # -- writing and checking --------------------------------------------------------------------------
 def write_output(folder: Path, output: Output) -> None:
     """Write each file only when its bytes differ: repeat runs leave files (and mtimes) alone."""
@@ -427,15 +338,23 @@ def check(out: Path) -> list[str]:
             print(f"  {status:8} {model.name}/{artifact.path} sha256={actual}")
             if actual != artifact.sha256:
                 problems.append(f"{model.name}: {artifact.path}: sha256 {actual} != registry {artifact.sha256}")
-            elif artifact.trusted_types and list(artifact.trusted_types) != library_globals(built):
-                problems.append(f"{model.name}: {artifact.path}: trusted_types differ from the pickle's "
-                                f"globals {library_globals(built)}")
+            elif artifact.trusted_types:
+                problems += trusted_type_problems(model.name, artifact, built)
     return problems
 
 
-def library_globals(path: Path) -> list[str]:
-    """The scikit-learn and numpy globals a (trusted, own-built) pickle references."""
-    return [name for name in pickle_globals(path.read_bytes()) if name.startswith(("sklearn.", "numpy."))]
+def trusted_type_problems(model: str, artifact: Any, built: Path) -> list[str]:
+    """The registry must trust exactly the types the (own-built) artifact uses: the scanner says
+    which it used, and anything else it references is an untrusted-type finding."""
+    from aisec_pipeline.scanning import scan_file
+
+    report = scan_file(built, trusted_types=artifact.trusted_types)
+    unused = sorted(set(artifact.trusted_types) - set(report.trusted_types_used))
+    problems = [f"{model}: {artifact.path}: {f.rule}: {f.detail}" for f in report.findings
+                if f.severity in ("critical", "high")]
+    if unused:
+        problems.append(f"{model}: {artifact.path}: trusted_types not used by the artifact: {unused}")
+    return problems
 
 
 def build(out: Path) -> None:

@@ -30,8 +30,18 @@ def production_verdict(report: BiasReport) -> Verdict:
     return report_verdict(report, "production_bias")
 
 
+# Error rates say who is wrongly treated, so they lead; selection rate and accuracy follow.
+_METRIC_PRIORITY = ("fpr", "fnr", "tpr", "precision", "selection_rate", "accuracy")
+
+
+def _priority(violation) -> tuple:
+    """Intersections first (what aggregate views hide), then error rates, then the largest gap."""
+    metric = _METRIC_PRIORITY.index(violation.metric) if violation.metric in _METRIC_PRIORITY else 99
+    return (-len(violation.segment), metric, -abs(violation.value - violation.reference))
+
+
 def report_verdict(report: BiasReport, kind: str) -> Verdict:
-    violations = report.violations
+    violations = sorted(report.violations, key=_priority)
     review = report.needs_review
     reasons = [v.sentence() for v in violations]
     if violations:

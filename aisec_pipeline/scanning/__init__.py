@@ -2,9 +2,25 @@
 
 Three engines (the own opcode analyser and structural checks, picklescan strict, modelscan)
 report findings per file; a file is safe only when nothing blocks and nothing errored.
+
+Public names are loaded lazily (PEP 562): `aisec scan --help` and the `aisec` parser import
+`scanning.command`, which must not pay for the scanner's imports.
 """
 
-from .report import FileReport, Finding
-from .scanner import scan_file, scan_paths, scan_verdict
+from __future__ import annotations
 
-__all__ = ["Finding", "FileReport", "scan_file", "scan_paths", "scan_verdict"]
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "Finding": "report", "FileReport": "report",
+    "scan_file": "scanner", "scan_paths": "scanner", "scan_verdict": "scanner",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)

@@ -14,9 +14,18 @@ log = logging.getLogger(__name__)
 MAX_ARCHIVE_DEPTH = 3
 
 
+def inner(where: str, part: str) -> str:
+    """Location of `part` inside `where` ("" is the scanned file itself)."""
+    return f"{where} > {part}" if where else part
+
+
 @dataclass(frozen=True)
 class Source:
-    """Bytes to scan: a whole file (``path`` set) or a member of an archive (``path`` None)."""
+    """Bytes to scan: a whole file (``path`` set) or a member of an archive (``path`` None).
+
+    ``label`` locates the bytes inside the scanned file ("" for the file itself), so findings
+    never repeat the file's path: the report that holds them already names the file.
+    """
 
     label: str
     open: Callable[[], BinaryIO]
@@ -31,19 +40,20 @@ class ScanContext:
     trusted_types_used: set[str] = field(default_factory=set)
     depth: int = 0
 
-    def add(self, engine: str, severity: str, rule: str, detail: str) -> None:
-        finding = Finding(engine, severity, rule, detail)
+    def add(self, engine: str, severity: str, rule: str, detail: str, where: str = "") -> None:
+        """Record a finding; `where` locates it inside the file (a member, a nested stream)."""
+        finding = Finding(engine, severity, rule, f"{where}: {detail}" if where else detail)
         if finding not in self.findings:
             self.findings.append(finding)
 
-    def error(self, engine: str, rule: str, detail: str) -> None:
-        self.add(engine, "high", f"error.{rule}", detail)
+    def error(self, engine: str, rule: str, detail: str, where: str = "") -> None:
+        self.add(engine, "high", f"error.{rule}", detail, where)
 
     @contextmanager
-    def guard(self, engine: str, label: str) -> Iterator[None]:
+    def guard(self, engine: str, where: str) -> Iterator[None]:
         """An engine that crashes yields an error finding, never silence."""
         try:
             yield
         except Exception as exc:  # noqa: BLE001 - any failure must become a finding
-            log.debug("%s failed on %s", engine, label, exc_info=True)
-            self.error(engine, "engine-failed", f"{label}: {type(exc).__name__}: {exc}")
+            log.debug("%s failed on %r", engine, where, exc_info=True)
+            self.error(engine, "engine-failed", f"{type(exc).__name__}: {exc}", where)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .context import ScanContext
+from .context import ScanContext, inner
 from .pickle_policy import DEFAULT_ALLOWLIST, rule_global
 from .streams import SkippedBytes, skip_forward
 
@@ -29,6 +29,7 @@ _LITERAL_OPS = {
     "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "FLOAT", "BINFLOAT",
 }
 _CONSTANTS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
+Ranges = list[tuple[int, int]]  # byte ranges [start, end) of one pickle stream's opcodes
 
 
 class _Marker:
@@ -69,10 +70,22 @@ class PersistentRef:
 
 @dataclass
 class StreamWalk:
+    """One pickle stream: its opcode byte ranges (`segments`, split around joblib's raw array
+    bytes) and the ranges of the separate streams nested in it (joblib object arrays).
+
+    Each stream has its own memo, so engines must see each one on its own: spliced into one,
+    a nested stream's memo indices would resolve against the outer stream's memo.
+    """
+
     value: Any = UNKNOWN
     complete: bool = False
-    segments: list[tuple[int, int]] = field(default_factory=list)
+    segments: Ranges = field(default_factory=list)
+    nested: list[Ranges] = field(default_factory=list)
     persistent_ids: list[Any] = field(default_factory=list)
+
+    def streams(self) -> list[Ranges]:
+        """This stream's ranges, then each nested stream's, each a separate memo scope."""
+        return [self.segments, *self.nested]
 
 
 class WalkStopped(Exception):
@@ -137,14 +150,14 @@ class PickleWalker:
     def _report_parse_error(self, exc: ValueError) -> None:
         message = str(exc)
         if "exhausted" in message or "but only" in message:
-            self.ctx.error(ENGINE, "truncated-pickle", f"{self.label}: pickle ends before STOP ({message})")
+            self.ctx.error(ENGINE, "truncated-pickle", f"pickle ends before STOP ({message})", self.label)
         else:
-            self.ctx.error(ENGINE, "unparseable-pickle", f"{self.label}: {message}")
+            self.ctx.error(ENGINE, "unparseable-pickle", message, self.label)
 
     # -- stack helpers -------------------------------------------------------------------------
     def _pop(self) -> Any:
         if not self.stack:
-            self.ctx.error(ENGINE, "malformed-pickle", f"{self.label}: stack underflow")
+            self.ctx.error(ENGINE, "malformed-pickle", "stack underflow", self.label)
             return UNKNOWN
         return self.stack.pop()
 
@@ -154,7 +167,7 @@ class PickleWalker:
                 items = self.stack[index + 1 :]
                 del self.stack[index:]
                 return items
-        self.ctx.error(ENGINE, "malformed-pickle", f"{self.label}: no MARK on the stack")
+        self.ctx.error(ENGINE, "malformed-pickle", "no MARK on the stack", self.label)
         items, self.stack = self.stack, []
         return items
 
@@ -175,12 +188,13 @@ class PickleWalker:
     def _global(self, module: Any, name: Any, opname: str) -> Any:
         if not isinstance(module, str) or not isinstance(name, str) or isinstance(module, SkippedBytes):
             self.ctx.add(ENGINE, "critical", "pickle.unresolved-global",
-                         f"{self.label}: {opname} operands are not plain strings ({module!r}, {name!r})")
+                         f"{opname} operands are not plain strings ({module!r}, {name!r})", self.label)
             return UNKNOWN
         ruling = rule_global(module, name, self.ctx.trusted_types)
         qualified = f"{module}.{name}"
         if ruling is not None:
-            self.ctx.add(ENGINE, ruling.severity, ruling.rule, f"{self.label}: {ruling.reason} ({opname})")
+            self.ctx.add(ENGINE, ruling.severity, ruling.rule("pickle", "global"), f"{ruling.reason('global')} ({opname})",
+                         self.label)
         elif qualified not in DEFAULT_ALLOWLIST:
             self.ctx.trusted_types_used.add(qualified)
         return Global(module, name)
@@ -188,7 +202,7 @@ class PickleWalker:
     def _call(self, func: Any, args: Any, opname: str) -> None:
         if not isinstance(func, Global):
             self.ctx.add(ENGINE, "critical", "pickle.indirect-call",
-                         f"{self.label}: {opname} calls a computed object, not an importable name")
+                         f"{opname} calls a computed object, not an importable name", self.label)
         self.stack.append(Call(func, args))
 
     def _op_GLOBAL(self, arg: str) -> None:
@@ -227,17 +241,17 @@ class PickleWalker:
         target = self._top()
         if isinstance(target, Global):
             self.ctx.add(ENGINE, "critical", "pickle.build-on-global",
-                         f"{self.label}: BUILD sets attributes on {target.qualified}")
+                         f"BUILD sets attributes on {target.qualified}", self.label)
         elif isinstance(target, Call):
             target.state = state
             if isinstance(target.func, Global) and target.func.qualified == JOBLIB_WRAPPER:
                 self._skip_joblib_array(state)
         elif target is not UNKNOWN:
-            self.ctx.add(ENGINE, "high", "pickle.indirect-call", f"{self.label}: BUILD on a non-object")
+            self.ctx.add(ENGINE, "high", "pickle.indirect-call", "BUILD on a non-object", self.label)
 
     def _ext(self, _arg: Any) -> None:
         self.ctx.add(ENGINE, "high", "pickle.extension-registry",
-                     f"{self.label}: EXT opcode calls whatever the copyreg extension registry holds")
+                     "EXT opcode calls whatever the copyreg extension registry holds", self.label)
         self.stack.append(UNKNOWN)
 
     _op_EXT1 = _op_EXT2 = _op_EXT4 = _ext
@@ -353,7 +367,7 @@ class PickleWalker:
         layout = _joblib_layout(state)
         if layout is None:
             self.ctx.error(ENGINE, "unresolvable-array",
-                           f"{self.label}: cannot tell the size of a joblib array, so the rest of the stream cannot be followed")
+                           "cannot tell the size of a joblib array, so the rest of the stream cannot be followed", self.label)
             raise WalkStopped
         assert self.reader is not None
         reader = self.reader
@@ -365,16 +379,16 @@ class PickleWalker:
             padding = reader.read(1) if aligned else b"\x00"
             wanted = padding[0] + count * itemsize if padding else count * itemsize + 1
             if not padding or skip_forward(reader, wanted) < wanted:
-                self.ctx.error(ENGINE, "truncated-pickle", f"{self.label}: joblib array data is cut short")
+                self.ctx.error(ENGINE, "truncated-pickle", "joblib array data is cut short", self.label)
                 raise WalkStopped
         self.segment_start = reader.tell()
 
     def _walk_nested(self, reader: BinaryIO) -> None:
         if self.depth >= MAX_NESTING:
-            self.ctx.add(ENGINE, "high", "pickle.nesting-too-deep", f"{self.label}: nested pickles deeper than {MAX_NESTING}")
+            self.ctx.add(ENGINE, "high", "pickle.nesting-too-deep", f"nested pickles deeper than {MAX_NESTING}", self.label)
             raise WalkStopped
-        nested = PickleWalker(self.ctx, f"{self.label} (object array)", self.depth + 1).run(reader)
-        self.walk.segments.extend(nested.segments)
+        nested = PickleWalker(self.ctx, inner(self.label, "object array"), self.depth + 1).run(reader)
+        self.walk.nested.extend(nested.streams())
         self.walk.persistent_ids.extend(nested.persistent_ids)
         if not nested.complete:
             raise WalkStopped

@@ -88,29 +88,49 @@ DANGEROUS_NAMES = frozenset({
 })
 
 
+_REASONS = {
+    "malformed": "malformed {noun} name {qualified!r}",
+    "dangerous": "dangerous {noun} {qualified}",
+    "dunder": "attribute-chain {noun} {qualified}",
+    "untrusted": "{noun} {qualified} is not allowlisted or trusted",
+}
+
+
 @dataclass(frozen=True)
 class GlobalRuling:
+    """Why an importable name is rejected; `kind` is one of _REASONS."""
+
     severity: str
-    rule: str
-    reason: str
+    kind: str
+    qualified: str
+
+    def rule(self, prefix: str, noun: str) -> str:
+        return f"{prefix}.{self.kind}-{noun}"
+
+    def reason(self, noun: str) -> str:
+        return _REASONS[self.kind].format(noun=noun, qualified=self.qualified)
 
 
-def rule_global(module: str, name: str, trusted: frozenset[str]) -> GlobalRuling | None:
-    """None when the global is acceptable; otherwise the finding to report."""
+def rule_global(
+    module: str, name: str, trusted: frozenset[str], allowlist: frozenset[str] = DEFAULT_ALLOWLIST
+) -> GlobalRuling | None:
+    """None when `module.name` is acceptable; otherwise why not. Dangerous names are rejected
+    even when the caller trusts them."""
     qualified = f"{module}.{name}"
     dotted_parts = qualified.split(".")
     if not module or not name or any(not part.isidentifier() for part in dotted_parts):
-        return GlobalRuling("critical", "pickle.malformed-global", f"malformed global name {qualified!r}")
-    if _is_dangerous(module, name):
-        return GlobalRuling("critical", "pickle.dangerous-global", f"dangerous global {qualified}")
+        return GlobalRuling("critical", "malformed", qualified)
+    if is_dangerous(module, name):
+        return GlobalRuling("critical", "dangerous", qualified)
     if any("__" in part for part in name.split(".")):
-        return GlobalRuling("critical", "pickle.dunder-global", f"attribute-chain global {qualified}")
-    if qualified in DEFAULT_ALLOWLIST or qualified in trusted:
+        return GlobalRuling("critical", "dunder", qualified)
+    if qualified in allowlist or qualified in trusted:
         return None
-    return GlobalRuling("high", "pickle.untrusted-global", f"global {qualified} is not allowlisted or trusted")
+    return GlobalRuling("high", "untrusted", qualified)
 
 
-def _is_dangerous(module: str, name: str) -> bool:
+def is_dangerous(module: str, name: str) -> bool:
+    """True for names that give code execution, I/O or imports."""
     root_name = name.split(".")[0]
     if module in ("builtins", "__builtin__", "__builtins__"):
         return root_name in DANGEROUS_BUILTINS

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..verdict import Status, Verdict
 from .context import ScanContext, Source
 from .formats import scan_source
-from .report import FileReport, verdict_of
+from .report import BLOCKING_SEVERITIES, FileReport, verdict_of
 
 HASH_BUFFER = 8 << 20
 VERDICT_KIND = "artifact_scan"
@@ -34,18 +34,18 @@ def scan_file(path: Path, trusted_types: Iterable[str] = ()) -> FileReport:
     ctx = ScanContext(trusted_types=frozenset(trusted_types))
     if path.is_symlink() or not path.is_file():
         reason = "is a symlink (not followed)" if path.is_symlink() else "is missing or not a regular file"
-        ctx.error("aisec", "not-scanned", f"{path}: {reason}")
+        ctx.error("aisec", "not-scanned", reason)
         return _report(path, "", "unknown", ctx)
     # Hash in a second thread while the formats parse: hashlib and file reads release the GIL.
     digest: dict[str, str] = {}
     hasher = threading.Thread(target=_hash_into, args=(path, digest), daemon=True)
     hasher.start()
     kind = "unknown"
-    with ctx.guard("aisec", str(path)):
-        kind = scan_source(Source(str(path), lambda: open(path, "rb"), path.stat().st_size, str(path)), ctx)
+    with ctx.guard("aisec", ""):
+        kind = scan_source(Source("", lambda: open(path, "rb"), path.stat().st_size, str(path)), ctx)
     hasher.join()
     if "error" in digest:
-        ctx.error("aisec", "unreadable-file", f"{path}: {digest['error']}")
+        ctx.error("aisec", "unreadable-file", digest["error"])
     return _report(path, digest.get("sha256", ""), kind, ctx)
 
 
@@ -92,14 +92,26 @@ def scan_paths(
     return reports
 
 
+def short_names(paths: list[Path]) -> list[str]:
+    """Each path relative to the folder the paths have in common (a lone file: its name)."""
+    absolute = [os.path.abspath(path) for path in paths]
+    if not absolute:
+        return []
+    parent = os.path.commonpath(absolute)
+    if parent in absolute:  # one file (or the same file listed twice): its own folder
+        parent = os.path.dirname(parent)
+    return [os.path.relpath(path, parent) for path in absolute]
+
+
 def scan_verdict(reports: list[FileReport]) -> Verdict:
     """PASSED only when at least one file was scanned and every file is safe."""
+    names = short_names([Path(r.path) for r in reports])
     reasons = tuple(
-        f"{report.path}: {finding.rule}: {finding.detail}"
-        for report in reports
+        f"{name}: {finding.rule}: {finding.detail}"
+        for name, report in zip(names, reports)
         if report.verdict != "safe"
         for finding in report.findings
-        if finding.is_error or finding.severity in ("critical", "high")
+        if finding.is_error or finding.severity in BLOCKING_SEVERITIES
     )
     figures = {
         "files": [

@@ -60,7 +60,9 @@ def test_scan_verdict(files):
     assert scan_verdict([safe]).status is Status.PASSED
     failed = scan_verdict([safe, unsafe])
     assert failed.kind == "artifact_scan" and failed.status is Status.FAILED
-    assert any(str(files["unsafe"]) in r and "pickle.dangerous-global" in r for r in failed.reasons)
+    # reasons name the file relative to the scanned files' common folder, never repeating the path
+    assert "sub/model.bin: pickle.dangerous-global: dangerous global os.system (STACK_GLOBAL)" in failed.reasons
+    assert all(r.startswith("sub/model.bin: ") and str(files["folder"]) not in r for r in failed.reasons)
     assert failed.figures["counts"] == {"safe": 1, "unsafe": 1, "error": 0}
     assert scan_verdict([safe, missing]).status is Status.UNASSESSED
     assert scan_verdict([]).status is Status.UNASSESSED
@@ -137,3 +139,43 @@ def test_register_adds_scan_subcommand():
     register(parser.add_subparsers())
     args = parser.parse_args(["scan", "a.pt", "--trust", "x.Y", "--json", "o.json"])
     assert args.paths == [Path("a.pt")] and args.trust == ["x.Y"] and callable(args.handler)
+
+
+def test_reasons_locate_members_without_repeating_the_path(tmp_path):
+    import zipfile
+
+    evil = tmp_path / "a" / "evil.zip"
+    evil.parent.mkdir()
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("data.pkl", call_stack_global("os", "system", "true"))
+    lone = scan_verdict([scan_file(evil)])
+    assert "evil.zip: pickle.dangerous-global: data.pkl: dangerous global os.system (STACK_GLOBAL)" in lone.reasons
+    safe = tmp_path / "b" / "ok.npy"
+    safe.parent.mkdir()
+    np.save(safe, np.arange(3.0))
+    both = scan_verdict(scan_paths([evil, safe]))
+    assert both.reasons and all(r.startswith("a/evil.zip: ") for r in both.reasons)
+    assert not any(str(tmp_path) in r for r in both.reasons)
+
+
+HEAVY_ENGINES = ("numpy", "picklescan", "modelscan", "h5py", "gguf", "jinja2", "dagster", "garak")
+
+
+def _imported_after(code: str, *args: str) -> list[str]:
+    """Top-level packages among HEAVY_ENGINES that running `code` in a fresh interpreter imports."""
+    probe = f"import json, sys; {code}; print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=REPO)
+    return sorted(set(json.loads(result.stdout.strip().splitlines()[-1])) & set(HEAVY_ENGINES))
+
+
+def test_engines_are_imported_only_for_formats_that_need_them(tmp_path):
+    from safetensors.numpy import save_file
+
+    weights = tmp_path / "w.safetensors"
+    save_file({"w": np.ones(4, dtype=np.float32)}, weights)
+    scan = "from aisec_pipeline.scanning.command import main; main([sys.argv[1]])"
+    assert _imported_after(scan, str(weights)) == []
+    assert _imported_after("import aisec_pipeline.cli as cli; cli.build_parser()") == []
+    pickled = tmp_path / "w.pkl"
+    pickled.write_bytes(pickle.dumps({"w": [1.0]}))
+    assert {"picklescan", "modelscan"} <= set(_imported_after(scan, str(pickled)))

@@ -15,7 +15,7 @@ def scan_pickle(stream: BinaryIO, ctx: ScanContext, label: str) -> None:
     from modelscan.settings import DEFAULT_SETTINGS, SupportedModelFormats
     from modelscan.scanners.pickle.scan import PickleUnsafeOpScan
 
-    model = Model(label, stream)
+    model = Model(label or "pickle", stream)
     model.set_context("formats", [SupportedModelFormats.PICKLE])
     _record(PickleUnsafeOpScan(DEFAULT_SETTINGS).scan(model), ctx, label)
 
@@ -39,6 +39,6 @@ def _record(results: Any, ctx: ScanContext, label: str) -> None:
     for issue in results.issues:
         details = issue.details
         what = f"{getattr(details, 'module', '')}.{getattr(details, 'operator', '')}"
-        ctx.add(NAME, issue.severity.name.lower(), "modelscan.unsafe-operator", f"{label}: {what}")
+        ctx.add(NAME, issue.severity.name.lower(), "modelscan.unsafe-operator", f"unsafe operator {what}", label)
     for error in results.errors:
-        ctx.error(NAME, "engine-failed", f"{label}: {error}")
+        ctx.error(NAME, "engine-failed", str(error), label)

@@ -19,16 +19,17 @@ def scan_pickle(stream: BinaryIO, ctx: ScanContext, label: str) -> None:
     try:
         raw_globals = _list_globals(stream, multiple_pickles=True)
     except GenOpsError as exc:
-        ctx.error(NAME, "engine-failed", f"{label}: picklescan could not parse the stream: {exc}")
+        ctx.error(NAME, "engine-failed", f"picklescan could not parse the stream: {exc}", label)
         raw_globals = exc.globals or set()
     result = _build_scan_result_from_raw_globals(raw_globals, label, strict=True)
     for found in result.globals:
         qualified = f"{found.module}.{found.name}"
         if found.safety is SafetyLevel.Innocuous or _accepted(found.module, found.name, qualified, ctx):
             continue
-        known_bad = _in_unsafe_list(found.module, found.name)
-        severity, rule = ("critical", "picklescan.dangerous-global") if known_bad else ("high", "picklescan.unknown-global")
-        ctx.add(NAME, severity, rule, f"{label}: {qualified}")
+        if _in_unsafe_list(found.module, found.name):
+            ctx.add(NAME, "critical", "picklescan.dangerous-global", f"dangerous global {qualified}", label)
+        else:
+            ctx.add(NAME, "high", "picklescan.unknown-global", f"unknown global {qualified}", label)
 
 
 def _accepted(module: str, name: str, qualified: str, ctx: ScanContext) -> bool:

@@ -32,7 +32,7 @@ def scan_source(source: Source, ctx: ScanContext) -> str:
     scanner = _scanners().get(kind)
     if scanner is None:
         ctx.error(ENGINE, "unknown-format",
-                  f"{source.label}: content matches no supported model format (starts with {head[:8].hex()})")
+                  f"content matches no supported model format (starts with {head[:8].hex()})", source.label)
         return "unknown"
     with ctx.guard(ENGINE, source.label):
         return scanner(source, ctx)

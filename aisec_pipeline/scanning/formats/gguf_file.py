@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import ScanContext, Source
+from ..context import ScanContext, Source, inner
 from .base import ENGINE
 
 TEMPLATE_KEY = "tokenizer.chat_template"
@@ -19,7 +19,7 @@ SUSPICIOUS_ATTRS = frozenset({"popen", "system", "mro", "func_globals", "gi_fram
 
 def scan(source: Source, ctx: ScanContext) -> str:
     if source.path is None:
-        ctx.error(ENGINE, "unsupported-nesting", f"{source.label}: GGUF inside an archive is not scanned")
+        ctx.error(ENGINE, "unsupported-nesting", "GGUF inside an archive is not scanned", source.label)
         return "gguf"
     from gguf import GGUFReader, GGUFValueType
 
@@ -27,10 +27,10 @@ def scan(source: Source, ctx: ScanContext) -> str:
     for key, field in reader.fields.items():
         if key == TEMPLATE_KEY or key.startswith(TEMPLATE_KEY + "."):
             if field.types[:1] != [GGUFValueType.STRING]:
-                ctx.error(ENGINE, "unparseable-template", f"{source.label}: {key} is not a string")
+                ctx.error(ENGINE, "unparseable-template", f"{key} is not a string", source.label)
                 continue
             text = bytes(field.parts[field.data[0]]).decode("utf-8", errors="replace")
-            check_template(text, ctx, f"{source.label}:{key}")
+            check_template(text, ctx, inner(source.label, key))
     return "gguf"
 
 
@@ -41,12 +41,12 @@ def check_template(text: str, ctx: ScanContext, label: str) -> None:
     try:
         tree = ImmutableSandboxedEnvironment().parse(text)
     except TemplateSyntaxError as exc:
-        ctx.error(ENGINE, "unparseable-template", f"{label}: Jinja cannot parse the template ({exc})")
+        ctx.error(ENGINE, "unparseable-template", f"Jinja cannot parse the template ({exc})", label)
         return
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Const, nodes.Filter)):
         reason = _suspicious(node, nodes)
         if reason:
-            ctx.add(ENGINE, "critical", "gguf.template-injection", f"{label}: {reason} (line {node.lineno})")
+            ctx.add(ENGINE, "critical", "gguf.template-injection", f"{reason} (line {node.lineno})", label)
 
 
 def _suspicious(node: Any, nodes: Any) -> str | None:

@@ -14,7 +14,7 @@ def scan(source: Source, ctx: ScanContext) -> str:
     with source.open() as stream, h5py.File(stream, "r") as h5:
         config = h5.attrs.get("model_config")
     if config is None:
-        ctx.add(ENGINE, "low", "hdf5.no-model-config", f"{source.label}: HDF5 without a Keras model config (weights only)")
+        ctx.add(ENGINE, "low", "hdf5.no-model-config", "HDF5 without a Keras model config (weights only)", source.label)
         return "hdf5"
     check_config_text(config, ctx, source.label)
     if source.path is not None:

@@ -8,8 +8,8 @@ import math
 import struct
 from typing import Any
 
-from ..context import ScanContext, Source
-from ..engines import scan_pickle_ranges
+from ..context import ScanContext, Source, inner
+from ..engines import scan_pickle_streams
 from ..pickle_analysis import PickleWalker
 from ..streams import SkippingReader
 from .base import ENGINE
@@ -26,18 +26,18 @@ def scan(source: Source, ctx: ScanContext) -> str:
         return "npy"
     descr, shape = header.get("descr"), header.get("shape")
     if _holds_objects(descr):
-        ctx.add(ENGINE, "medium", "numpy.object-dtype", f"{source.label}: object array: its payload is a pickle")
+        ctx.add(ENGINE, "medium", "numpy.object-dtype", "object array: its payload is a pickle", source.label)
         _scan_object_payload(source, data_start, ctx)
         return "npy"
     itemsize = _itemsize(descr)
     if itemsize is None or not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
-        ctx.error(ENGINE, "unparseable-npy", f"{source.label}: unsupported descr {descr!r} or shape {shape!r}")
+        ctx.error(ENGINE, "unparseable-npy", f"unsupported descr {descr!r} or shape {shape!r}", source.label)
         return "npy"
     expected = math.prod(shape) * itemsize
     actual = source.size - data_start
     if actual != expected:
         ctx.add(ENGINE, "high", "numpy.size-mismatch",
-                f"{source.label}: header promises {expected} data bytes, file holds {actual}")
+                f"header promises {expected} data bytes, file holds {actual}", source.label)
     return "npy"
 
 
@@ -46,20 +46,20 @@ def _read_header(stream: Any, source: Source, ctx: ScanContext) -> dict[str, Any
     major = prefix[6] if len(prefix) == 8 else 0
     length_format = {1: "<H", 2: "<I", 3: "<I"}.get(major)
     if length_format is None:
-        ctx.error(ENGINE, "unparseable-npy", f"{source.label}: unsupported .npy version {major}")
+        ctx.error(ENGINE, "unparseable-npy", f"unsupported .npy version {major}", source.label)
         return None
     length_bytes = stream.read(struct.calcsize(length_format))
     length = struct.unpack(length_format, length_bytes)[0] if len(length_bytes) == struct.calcsize(length_format) else -1
     if not 0 < length <= MAX_HEADER:
-        ctx.add(ENGINE, "high", "numpy.bad-header", f"{source.label}: header length {length} is not plausible")
+        ctx.add(ENGINE, "high", "numpy.bad-header", f"header length {length} is not plausible", source.label)
         return None
     try:
         header = ast.literal_eval(stream.read(length).decode("utf-8" if major == 3 else "latin-1"))
     except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
-        ctx.add(ENGINE, "high", "numpy.bad-header", f"{source.label}: header is not a literal dict ({exc})")
+        ctx.add(ENGINE, "high", "numpy.bad-header", f"header is not a literal dict ({exc})", source.label)
         return None
     if not isinstance(header, dict) or {"descr", "fortran_order", "shape"} - header.keys():
-        ctx.add(ENGINE, "high", "numpy.bad-header", f"{source.label}: header lacks descr/fortran_order/shape")
+        ctx.add(ENGINE, "high", "numpy.bad-header", "header lacks descr/fortran_order/shape", source.label)
         return None
     return header
 
@@ -103,9 +103,10 @@ def _field_size(part: Any) -> int | None:
 def _scan_object_payload(source: Source, start: int, ctx: ScanContext) -> None:
     from .pickle_file import scan_after_stop
 
-    label = f"{source.label} (object payload)"
+    label = inner(source.label, "object payload")
     with source.open() as raw:
         reader = SkippingReader(raw, start)
         walk = PickleWalker(ctx, label).run(reader)
-        segments = [(a + start, b + start) for a, b in walk.segments + scan_after_stop(reader, walk, ctx, label)]
-    scan_pickle_ranges(source.open, segments, ctx, label)
+        relative = walk.streams() + scan_after_stop(reader, walk, ctx, label)
+    streams = [[(a + start, b + start) for a, b in ranges] for ranges in relative]
+    scan_pickle_streams(source.open, streams, ctx, label)

@@ -27,24 +27,24 @@ def scan(source: Source, ctx: ScanContext) -> str:
     return "safetensors"
 
 
-def _bad(ctx: ScanContext, rule: str, detail: str) -> None:
-    ctx.add(ENGINE, "high", f"safetensors.{rule}", detail)
+def _bad(ctx: ScanContext, rule: str, detail: str, where: str) -> None:
+    ctx.add(ENGINE, "high", f"safetensors.{rule}", detail, where)
 
 
 def _read_header(source: Source, ctx: ScanContext) -> tuple[dict[str, Any], int] | None:
     with source.open() as stream:
         length = struct.unpack("<Q", stream.read(8))[0]
         if length > MAX_HEADER or length > source.size - 8:
-            _bad(ctx, "header-length", f"{source.label}: header length {length} exceeds the file or the {MAX_HEADER} byte cap")
+            _bad(ctx, "header-length", f"header length {length} exceeds the file or the {MAX_HEADER} byte cap", source.label)
             return None
         raw = stream.read(length)
     try:
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError) as exc:
-        _bad(ctx, "invalid-json", f"{source.label}: header is not valid JSON ({exc})")
+        _bad(ctx, "invalid-json", f"header is not valid JSON ({exc})", source.label)
         return None
     if not isinstance(header, dict):
-        _bad(ctx, "invalid-json", f"{source.label}: header is not a JSON object")
+        _bad(ctx, "invalid-json", "header is not a JSON object", source.label)
         return None
     return header, 8 + length
 
@@ -59,7 +59,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _check_tensors(header: dict[str, Any], data_size: int, label: str, ctx: ScanContext) -> None:
     metadata = header.pop("__metadata__", {})
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        _bad(ctx, "bad-entry", f"{label}: __metadata__ must map strings to strings")
+        _bad(ctx, "bad-entry", "__metadata__ must map strings to strings", label)
     spans = []
     for name, entry in header.items():
         span = _tensor_span(name, entry, data_size, label, ctx)
@@ -70,19 +70,19 @@ def _check_tensors(header: dict[str, Any], data_size: int, label: str, ctx: Scan
 
 def _tensor_span(name: str, entry: Any, data_size: int, label: str, ctx: ScanContext) -> tuple[int, int] | None:
     if not isinstance(entry, dict) or entry.get("dtype") not in DTYPE_BITS:
-        _bad(ctx, "bad-entry", f"{label}: tensor {name!r} has no known dtype")
+        _bad(ctx, "bad-entry", f"tensor {name!r} has no known dtype", label)
         return None
     shape, offsets = entry.get("shape"), entry.get("data_offsets")
     if not _ints(shape) or not _ints(offsets) or len(offsets) != 2:
-        _bad(ctx, "bad-entry", f"{label}: tensor {name!r} needs an integer shape and two data_offsets")
+        _bad(ctx, "bad-entry", f"tensor {name!r} needs an integer shape and two data_offsets", label)
         return None
     start, end = offsets
     if start > end or end > data_size:
-        _bad(ctx, "offsets-out-of-bounds", f"{label}: tensor {name!r} spans [{start}, {end}) outside the {data_size} byte data section")
+        _bad(ctx, "offsets-out-of-bounds", f"tensor {name!r} spans [{start}, {end}) outside the {data_size} byte data section", label)
         return None
     expected = math.ceil(math.prod(shape) * DTYPE_BITS[entry["dtype"]] / 8)
     if expected != end - start:
-        _bad(ctx, "size-mismatch", f"{label}: tensor {name!r} is {entry['dtype']} {shape} = {expected} bytes but spans {end - start}")
+        _bad(ctx, "size-mismatch", f"tensor {name!r} is {entry['dtype']} {shape} = {expected} bytes but spans {end - start}", label)
     return start, end
 
 
@@ -95,9 +95,9 @@ def _check_layout(spans: list[tuple[tuple[int, int], str]], data_size: int, labe
     cursor = 0
     for (start, end), name in spans:
         if start < cursor:
-            _bad(ctx, "offsets-overlap", f"{label}: tensor {name!r} overlaps the previous tensor")
+            _bad(ctx, "offsets-overlap", f"tensor {name!r} overlaps the previous tensor", label)
         elif start > cursor:
-            _bad(ctx, "offsets-gap", f"{label}: {start - cursor} unaccounted bytes before tensor {name!r}")
+            _bad(ctx, "offsets-gap", f"{start - cursor} unaccounted bytes before tensor {name!r}", label)
         cursor = max(cursor, end)
     if cursor != data_size:
-        _bad(ctx, "trailing-data", f"{label}: {data_size - cursor} bytes after the last tensor")
+        _bad(ctx, "trailing-data", f"{data_size - cursor} bytes after the last tensor", label)

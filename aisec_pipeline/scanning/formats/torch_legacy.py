@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import struct
 
-from ..context import ScanContext
-from ..pickle_analysis import Global, PickleWalker, StreamWalk
+from ..context import ScanContext, inner
+from ..pickle_analysis import Global, PickleWalker, Ranges, StreamWalk
 from ..streams import SkippingReader, skip_forward
 from .base import ENGINE
 
@@ -23,31 +23,32 @@ def is_magic(walk: StreamWalk) -> bool:
     return walk.complete and type(walk.value) is int and walk.value == MAGIC_NUMBER
 
 
-def scan_rest(reader: SkippingReader, ctx: ScanContext, label: str) -> list[tuple[int, int]]:
-    segments: list[tuple[int, int]] = []
+def scan_rest(reader: SkippingReader, ctx: ScanContext, label: str) -> list[Ranges]:
+    """Walk the pickles after the magic number and check the raw storages; returns the streams."""
+    streams: list[Ranges] = []
     walks = []
     for index in range(PICKLES_AFTER_MAGIC):
-        walk = PickleWalker(ctx, f"{label} (pickle {index + 2})").run(reader)
-        segments += walk.segments
+        walk = PickleWalker(ctx, inner(label, f"pickle {index + 2}")).run(reader)
+        streams += walk.streams()
         walks.append(walk)
         if not walk.complete:
-            return segments
+            return streams
     data, keys = walks[2], walks[3].value
     sizes = _element_sizes(data.persistent_ids)
     if not isinstance(keys, list) or not all(isinstance(k, str) and k in sizes for k in keys):
-        ctx.error(ENGINE, "unresolvable-storage", f"{label}: storage keys do not match the tensors' persistent ids")
-        return segments
+        ctx.error(ENGINE, "unresolvable-storage", "storage keys do not match the tensors' persistent ids", label)
+        return streams
     for key in keys:
         count_bytes = reader.read(8)
         count = struct.unpack("<q", count_bytes)[0] if len(count_bytes) == 8 else -1
         wanted = count * sizes[key]
         if count < 0 or skip_forward(reader, wanted) < wanted:
-            ctx.error(ENGINE, "truncated-file", f"{label}: storage {key} is cut short")
-            return segments
+            ctx.error(ENGINE, "truncated-file", f"storage {key} is cut short", label)
+            return streams
     if reader.remaining() > 0:
         ctx.add(ENGINE, "high", "pickle.trailing-data",
-                f"{label}: {reader.remaining()} unexpected bytes after the last storage")
-    return segments
+                f"{reader.remaining()} unexpected bytes after the last storage", label)
+    return streams
 
 
 def _element_sizes(persistent_ids: list[object]) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Zip archives: torch zip checkpoints, numpy .npz, Keras .keras, or anything else zipped.
+"""Zip archives: torch zip checkpoints, numpy .npz, Keras .keras, skops, or anything else zipped.
 
 Structure is checked for every archive (duplicate names, path traversal, encryption flag, CRC by
 streaming decompression, nesting), then each member is scanned by content under the archive's
@@ -12,8 +12,9 @@ import zipfile
 from collections import Counter
 from dataclasses import replace
 
-from ..context import MAX_ARCHIVE_DEPTH, ScanContext, Source
+from ..context import MAX_ARCHIVE_DEPTH, ScanContext, Source, inner
 from ..sniff import sniff
+from . import skops_file
 from .base import ENGINE
 
 CRC_CHUNK = 8 << 20
@@ -26,12 +27,17 @@ def scan(source: Source, ctx: ScanContext) -> str:
         try:
             archive = zipfile.ZipFile(raw)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            ctx.error(ENGINE, "unparseable-archive", f"{source.label}: not a readable zip ({exc})")
+            ctx.error(ENGINE, "unparseable-archive", f"not a readable zip ({exc})", source.label)
             return "zip"
         with archive:
             infos = archive.infolist()
             _check_structure(infos, ctx, source.label)
-            flavour = _flavour([info.filename for info in infos])
+            names = [info.filename for info in infos]
+            flavour = _flavour(names)
+            schema = skops_file.read_schema(archive, names) if flavour == "zip" else None
+            if schema is not None:
+                flavour = "skops"
+                skops_file.check_schema(schema, ctx, inner(source.label, skops_file.SCHEMA_NAME))
             for info in infos:
                 if not info.is_dir():
                     _scan_member(archive, info, flavour, source, ctx)
@@ -51,17 +57,17 @@ def _flavour(names: list[str]) -> str:
 def _check_structure(infos: list[zipfile.ZipInfo], ctx: ScanContext, label: str) -> None:
     for name, count in Counter(info.filename for info in infos).items():
         if count > 1:
-            ctx.add(ENGINE, "high", "zip.duplicate-member", f"{label}: member {name!r} appears {count} times")
+            ctx.add(ENGINE, "high", "zip.duplicate-member", f"member {name!r} appears {count} times", label)
     for info in infos:
         name = info.filename.replace("\\", "/")
         if name.startswith("/") or ".." in name.split("/") or (len(name) > 1 and name[1] == ":"):
-            ctx.add(ENGINE, "high", "zip.path-traversal", f"{label}: member name {info.filename!r} escapes the archive")
+            ctx.add(ENGINE, "high", "zip.path-traversal", f"member name {info.filename!r} escapes the archive", label)
         if info.flag_bits & 0x1:
-            ctx.add(ENGINE, "high", "zip.encrypted-member", f"{label}: member {info.filename!r} is flagged encrypted")
+            ctx.add(ENGINE, "high", "zip.encrypted-member", f"member {info.filename!r} is flagged encrypted", label)
 
 
 def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, parent: Source, ctx: ScanContext) -> None:
-    label = f"{parent.label}:{info.filename}"
+    label = inner(parent.label, info.filename)
     if info.flag_bits & 0x1 or not _readable_after_crc_check(archive, info, ctx, label):
         return  # unreadable: already a finding
     member = Source(label, lambda: _open_unchecked(archive, info), info.file_size)
@@ -74,7 +80,7 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, 
         return  # raw tensor bytes that merely start like a pickle
     elif kind == "pickle":
         if not (flavour == "torch-zip" and posixpath.basename(info.filename) == "data.pkl"):
-            ctx.add(ENGINE, "high", "zip.unexpected-pickle", f"{label}: pickle member outside the expected data.pkl")
+            ctx.add(ENGINE, "high", "zip.unexpected-pickle", "pickle member outside the expected data.pkl", label)
         _dispatch(member, ctx)
     elif flavour == "torch-zip" and (_is_torch_storage(info.filename, flavour) or _torch_record(info.filename)):
         return
@@ -85,6 +91,8 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, 
             check_config_text(stream.read(), ctx, label)
     elif flavour == "keras" and (info.filename == "metadata.json" or info.filename.startswith("assets/")):
         return
+    elif flavour == "skops" and info.filename == skops_file.SCHEMA_NAME:
+        return  # walked before the members
     else:
         _dispatch(member, ctx)
 
@@ -97,9 +105,9 @@ def _dispatch(member: Source, ctx: ScanContext) -> None:
 
 def _scan_nested(member: Source, ctx: ScanContext) -> None:
     if ctx.depth + 1 >= MAX_ARCHIVE_DEPTH:
-        ctx.add(ENGINE, "high", "zip.nesting-too-deep", f"{member.label}: archives nested deeper than {MAX_ARCHIVE_DEPTH}")
+        ctx.add(ENGINE, "high", "zip.nesting-too-deep", f"archives nested deeper than {MAX_ARCHIVE_DEPTH}", member.label)
         return
-    ctx.add(ENGINE, "medium", "zip.nested-archive", f"{member.label}: archive inside an archive (scanned)")
+    ctx.add(ENGINE, "medium", "zip.nested-archive", "archive inside an archive (scanned)", member.label)
     ctx.depth += 1
     try:
         _dispatch(replace(member), ctx)
@@ -123,11 +131,11 @@ def _readable_after_crc_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, c
                 pass
     except zipfile.BadZipFile as exc:
         if "CRC" not in str(exc):
-            ctx.add(ENGINE, "high", "zip.bad-header", f"{label}: {exc}")
+            ctx.add(ENGINE, "high", "zip.bad-header", str(exc), label)
             return False
-        ctx.add(ENGINE, "high", "zip.bad-crc", f"{label}: {exc}")
+        ctx.add(ENGINE, "high", "zip.bad-crc", str(exc), label)
     except (NotImplementedError, RuntimeError, OSError, ValueError, EOFError) as exc:
-        ctx.error(ENGINE, "unreadable-member", f"{label}: {exc}")
+        ctx.error(ENGINE, "unreadable-member", str(exc), label)
         return False
     return True
 
