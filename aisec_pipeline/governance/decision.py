@@ -51,6 +51,12 @@ class Decision:
                 "conditions": list(self.conditions), "use_case": self.use_case,
                 "artifact_digest": self.digest}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
+        return cls(data["name"], data["version"], data["tier"], data["decision"] == "approved",
+                   tuple(data["reasons"]), dict(data["evidence"]), data["decided_at"],
+                   tuple(data.get("conditions", ())), data.get("use_case"), data.get("artifact_digest", ""))
+
 
 def stamp(verdict: Verdict, now: datetime | None = None) -> Verdict:
     """The verdict with its evaluation time recorded, for freshness checks."""

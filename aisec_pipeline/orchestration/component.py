@@ -32,6 +32,7 @@ class ModelInventory(dg.Component, dg.Model, dg.Resolvable):
 
 def inventory_definitions(root: Path) -> dg.Definitions:
     from .automation import automation_definitions
+    from .reporting import reporting_definitions
 
     models = load_inventory(root)
     policy = load_policy(root)
@@ -46,4 +47,5 @@ def inventory_definitions(root: Path) -> dg.Definitions:
             executor=dg.in_process_executor,  # 3x faster than multiprocess for these short steps
         ),
         automation_definitions(models, root),
+        reporting_definitions(models),
     )

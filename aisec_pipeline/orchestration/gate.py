@@ -76,9 +76,7 @@ def decision_of_run(instance: dg.DagsterInstance, model: Model, run_id: str) -> 
     if event is None or event.run_id != run_id or event.asset_materialization is None:
         return Decision(model.name, model.entry.version, "unknown", False,
                         (f"the gate run {run_id[:8]} ended without a decision; see it in the Dagster UI",))
-    data = event.asset_materialization.metadata[DECISION_KEY].value
-    return Decision(data["name"], data["version"], data["tier"], data["decision"] == "approved",
-                    tuple(data["reasons"]), dict(data["evidence"]), data["decided_at"])
+    return Decision.from_dict(event.asset_materialization.metadata[DECISION_KEY].value)
 
 
 def last_decision(instance: dg.DagsterInstance, model: Model) -> Decision | None:
