@@ -44,6 +44,8 @@ def register_gate(subparsers) -> None:
     gate.add_argument("--force", action="store_true",
                       help="re-measure all evidence (default: reuse evidence whose inputs are unchanged and fresh)")
     gate.add_argument("--use-case", help="the use case this deployment is for (must be validated on the card)")
+    gate.add_argument("--manifest", type=Path, metavar="FILE",
+                      help="a deployment manifest (model, version, use_case, environment) to gate")
     gate.add_argument("--inventory", type=Path, help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
     gate.add_argument("--json", type=Path, metavar="FILE", help="write the decisions as JSON")
     gate.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 (one result per failing check)")
@@ -55,6 +57,8 @@ def register_gate(subparsers) -> None:
 
 
 def select_models(args, models):
+    if args.manifest:
+        return manifest_models(args, models)
     if args.all == bool(args.models):
         raise UsageError("name one or more models, or --all (not both)")
     if args.all:
@@ -66,8 +70,29 @@ def select_models(args, models):
     return [by_name[n] for n in args.models]
 
 
+def manifest_models(args, models):
+    """The one model a deployment manifest names; its use case becomes the gate's use case."""
+    from .governance.manifest import load_manifest
+
+    if args.all or args.models or args.use_case:
+        raise UsageError("--manifest names the model and use case itself: give no MODEL, --all or --use-case")
+    manifest = load_manifest(args.manifest)
+    by_name = {m.name: m for m in models}
+    if manifest.model not in by_name:
+        raise UsageError(f"{args.manifest}: model {manifest.model!r} is not in the inventory")
+    if manifest.version != by_name[manifest.model].entry.version:
+        raise ManifestMismatch(f"{args.manifest}: asks for {manifest.model} {manifest.version}, the registry "
+                               f"holds {by_name[manifest.model].entry.version}: only the registered version can be gated")
+    args.use_case = manifest.use_case
+    return [by_name[manifest.model]]
+
+
 class UsageError(Exception):
     pass
+
+
+class ManifestMismatch(Exception):
+    """The deployment asks for something the registry does not hold: blocked, not a usage error."""
 
 
 def inventory_root(args) -> Path:
@@ -158,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"aisec: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ManifestMismatch as exc:
+        print(f"aisec: BLOCKED: {exc}", file=sys.stderr)
+        return EXIT_BLOCKED
     except KeyboardInterrupt:
         print("aisec: interrupted", file=sys.stderr)
         return EXIT_BLOCKED

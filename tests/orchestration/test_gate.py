@@ -93,3 +93,29 @@ def test_regate_reuses_fresh_evidence_and_remeasures_on_change(inventory, tmp_pa
     assert materializations(["clean_model", "artifact_scan"]) == 2
     assert gate(inventory, tmp_path, "clean-model", "--force")[0] == 1
     assert materializations(["clean_model", "artifact_scan"]) == 3
+
+
+def write_manifest(tmp_path, **fields):
+    import yaml
+
+    manifest = {"model": "clean-model", "version": "1.0.0", "use_case": "invoice-totals",
+                "environment": "prod", **fields}
+    path = tmp_path / "deployment.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    return path
+
+
+def test_use_case_outside_the_card_blocks_naming_the_mismatch(inventory, tmp_path, dagster_home):
+    code, models = gate(inventory, tmp_path, "clean-model", "--use-case", "credit-scoring")
+    assert code == 1
+    assert any("credit-scoring" in r and "invoice-totals" in r for r in models["clean-model"]["reasons"])
+    assert gate(inventory, tmp_path, "clean-model", "--use-case", "invoice-totals")[0] == 0
+
+
+def test_deployment_manifest_carries_the_use_case(inventory, tmp_path, dagster_home):
+    assert gate(inventory, tmp_path, "--manifest", str(write_manifest(tmp_path)))[0] == 0
+    wrong_use = write_manifest(tmp_path, use_case="fraud-detection")
+    code, models = gate(inventory, tmp_path, "--manifest", str(wrong_use))
+    assert code == 1 and any("fraud-detection" in r for r in models["clean-model"]["reasons"])
+    wrong_version = write_manifest(tmp_path, version="9.9.9")
+    assert main(["gate", "--manifest", str(wrong_version), "--inventory", str(inventory)]) == 1
