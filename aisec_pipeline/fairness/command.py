@@ -16,7 +16,7 @@ from pathlib import Path
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "bias", help="measure bias per demographic segment (with intervals and significance)",
-        description="Rates per segment with Wilson 95%% intervals; a gap fails when it exceeds the "
+        description="Rates per segment with Wilson 95% intervals; a gap fails when it exceeds the "
                     "threshold (or the four-fifths ratio for selection rate), its Newcombe interval "
                     "excludes zero, and it survives Holm correction. Exit 0 pass, 1 fail or bad data.")
     parser.add_argument("--data", required=True, type=Path, help="CSV or Parquet file")
