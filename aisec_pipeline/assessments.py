@@ -109,13 +109,12 @@ def assess_production_bias(model: Model, policy: Policy, bias: Verdict | None, s
 
 def assess_injection(model: Model, policy: Policy, base_url: str | None, workdir: Path,
                      on_progress=None) -> Verdict:
-    from .redteam import injection_verdict, run_battery, target_from_endpoint
+    """The tier's battery against the deployed endpoint (or `base_url` where it is served locally)."""
+    from .redteam.evidence import injection_verdict
+    from .redteam.runner import run_battery
+    from .redteam.target import target_from_model
 
-    endpoint = model.entry.endpoint
-    if endpoint is None:
-        return Verdict.unassessed("injection_report", "the registry entry declares no endpoint")
-    system_prompt = model.path(endpoint.system_prompt_file).read_text(encoding="utf-8")
-    target = target_from_endpoint(endpoint, system_prompt, base_url=base_url)
     injection_policy = policy.tier_for(model.entry).injection
-    result = run_battery(target, injection_policy, workdir, on_progress=on_progress)
+    result = run_battery(target_from_model(model, base_url), injection_policy, workdir,
+                         on_progress=on_progress)
     return injection_verdict(result, injection_policy)

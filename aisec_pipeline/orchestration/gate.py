@@ -63,7 +63,7 @@ def gate_one(job, model: Model, instance: dg.DagsterInstance, measure: set[str],
     keys.append(asset_key(model.name, "deployment_decision"))
     decision_op = "__".join(asset_key(model.name, "deployment_decision").path)
     run_config = {"ops": {decision_op: {"config": {"use_case": use_case}}},
-                  "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+                  "loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}}
     result = job.execute_in_process(
         instance=instance, asset_selection=keys, run_config=run_config, raise_on_error=False,
         tags={"aisec/model": model.name, "aisec/version": model.entry.version,

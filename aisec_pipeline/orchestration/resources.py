@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -66,3 +68,31 @@ class LocalLLMServer(dg.ConfigurableResource):
 
 def default_inventory_root() -> str:
     return os.environ.get("AISEC_INVENTORY", str(Path.cwd() / "assets"))
+
+
+class _UserMessagesOnly(logging.Filter):
+    """Keep what the assets say (progress, verdicts); drop the framework's step events."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
+
+        if not has_log_record_metadata(record):
+            return False
+        metadata = get_log_record_metadata(record)
+        if metadata["dagster_event"] is not None:
+            return False
+        record.msg, record.args = metadata["orig_message"], ()
+        return True
+
+
+@dg.logger(description="One line per progress message from aisec's assets; no framework events.")
+def progress_logger(_init_context) -> logging.Logger:
+    log = logging.getLogger("aisec.progress")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.addFilter(_UserMessagesOnly())
+        handler.setFormatter(logging.Formatter("    %(message)s"))
+        log.addHandler(handler)
+    return log

@@ -1,0 +1,128 @@
+"""`aisec redteam`: run the prompt-injection battery against an OpenAI-compatible endpoint.
+
+Exit 0 passed, 1 failed or unassessed, 2 usage error. Only stdlib at module top: garak and
+the battery are imported inside the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+PROGRESS_EVERY = 10  # attempts between progress lines within one probe
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "redteam", help="run the prompt-injection battery (garak) against an LLM endpoint",
+        description="Run the tier's prompt-injection battery against an OpenAI-compatible "
+                    "endpoint. Exit 0 passed, 1 failed or unassessed, 2 usage error.")
+    parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8000/v1")
+    parser.add_argument("--model", required=True, help="model name the endpoint serves")
+    prompt = parser.add_mutually_exclusive_group()
+    prompt.add_argument("--system-prompt", help="the deployed system prompt")
+    prompt.add_argument("--system-prompt-file", type=Path, help="file holding the system prompt")
+    parser.add_argument("--api-key-env", help="environment variable holding the API key")
+    parser.add_argument("--tier", choices=("low", "medium", "high"), default="medium")
+    parser.add_argument("--json", type=Path, help="write the result as JSON to this file")
+    parser.add_argument("--inventory", type=Path, default=Path("assets"),
+                        help="inventory root holding policies/policy.yaml (default: assets)")
+    parser.add_argument("--workdir", type=Path,
+                        help="run folder for garak's files (default: a new temporary folder)")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    try:
+        policy, system_prompt = _inputs(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, policy, system_prompt)
+    except Exception as exc:  # fail closed with one line, never a traceback
+        print(f"error: the battery could not run: {exc.__class__.__name__}: {exc}",
+              file=sys.stderr)
+        return 1
+
+
+class UsageError(Exception):
+    pass
+
+
+def _inputs(args: argparse.Namespace):
+    from ..inventory.loader import InventoryError
+    from ..governance.policy import load_policy
+
+    try:
+        policy = load_policy(args.inventory)
+    except InventoryError as exc:
+        raise UsageError(str(exc)) from None
+    if args.tier not in policy.tiers:
+        raise UsageError(f"the policy defines no tier {args.tier!r}")
+    if args.api_key_env and not os.environ.get(args.api_key_env):
+        raise UsageError(f"the API key variable {args.api_key_env} is not set")
+    system_prompt = args.system_prompt or ""
+    if args.system_prompt_file:
+        try:
+            system_prompt = args.system_prompt_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {args.system_prompt_file}: {exc}") from None
+    return policy.tiers[args.tier].injection, system_prompt
+
+
+def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
+    from .evidence import injection_verdict
+    from .runner import run_battery
+    from .target import Target
+
+    target = Target(kind="openai", system_prompt=system_prompt, base_url=args.base_url,
+                    model=args.model, api_key_env=args.api_key_env)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aisec-redteam-"))
+    print(f"redteam: {len(policy.probes)} probe(s), tier {args.tier}, run folder {workdir}",
+          file=sys.stderr)
+    result = run_battery(target, policy, workdir, on_progress=_progress_printer())
+    verdict = injection_verdict(result, policy)
+    document = {
+        "verdict": verdict.status.value,
+        "reasons": list(verdict.reasons),
+        "probes": [row.__dict__ for row in result.rows],
+        "canary_leaks": result.canary_leaks,
+        "error_attempts": result.error_attempts,
+        "examples": [example.__dict__ for example in result.examples],
+        "tags": result.tags,
+        "garak_version": result.garak_version,
+        "garak_report": result.report_path,
+        "wall_seconds": result.wall_seconds,
+    }
+    _print_summary(document)
+    if args.json:
+        args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0 if verdict.passed else 1
+
+
+def _progress_printer():
+    last_probe = [None]
+
+    def show(progress) -> None:
+        if progress.probe != last_probe[0] or progress.attempts_done % PROGRESS_EVERY == 0:
+            last_probe[0] = progress.probe
+            print(progress.line(), file=sys.stderr, flush=True)
+
+    return show
+
+
+def _print_summary(document: dict) -> None:
+    print(f"injection battery: {document['verdict'].upper()}")
+    for reason in document["reasons"]:
+        print(f"  - {reason}")
+    for row in document["probes"]:
+        print(f"  {row['verdict']:<10} {row['probe']} / {row['detector']}: "
+              f"{row['failures']}/{row['attempts']} attacks succeeded "
+              f"(95% CI {row['ci_low']:.0%}-{row['ci_high']:.0%}, max {row['threshold']:.0%})")
+    if document["garak_report"]:
+        print(f"  garak report: {document['garak_report']}")

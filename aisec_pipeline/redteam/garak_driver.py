@@ -1,0 +1,92 @@
+"""Run one garak battery in this process: `python -m aisec_pipeline.redteam.garak_driver JOB.json`.
+
+The runner starts this in a fresh subprocess per battery (garak caches plugin instances per
+process and keeps global config). It makes aisec's own plugins importable by appending
+`garak_plugins/<kind>` to `garak.<kind>.__path__`, then drives garak's probewise harness the
+way `garak.cli` does. Before the run it writes a manifest of the detector each probe must be
+scored by, so the runner can require one `eval` row per pair, and holds every probe to the
+policy's prompt cap.
+
+JOB.json: {"config": garak YAML, "probes": ["module.Class", ...], "manifest": path}
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import json
+import random
+import sys
+from pathlib import Path
+
+PLUGINS = Path(__file__).resolve().parent / "garak_plugins"
+
+
+def register_plugins() -> None:
+    import garak.detectors
+    import garak.generators
+    import garak.probes
+
+    for package in (garak.probes, garak.detectors, garak.generators):
+        folder = str(PLUGINS / package.__name__.rpartition(".")[2])
+        if folder not in package.__path__:
+            package.__path__.append(folder)
+
+
+def primary_detector(probe: str) -> str | None:
+    module_name, _, class_name = probe.rpartition(".")
+    try:
+        probe_class = getattr(importlib.import_module(f"garak.probes.{module_name}"), class_name)
+    except (ImportError, AttributeError):
+        return None
+    return getattr(probe_class, "primary_detector", None)
+
+
+def enforce_prompt_cap(probe: str, cap: int) -> None:
+    """Prune probes that build a fixed prompt list and skip the cap (goodside.Tag has 32).
+
+    garak caches plugin instances per process, so the harness later gets this pruned one.
+    Probes that opt out (`follow_prompt_cap = False`, e.g. aisec's fixed sets) are left whole,
+    and so are probes with per-prompt data other than an aligned `triggers` list."""
+    from garak import _config, _plugins
+
+    try:
+        instance = _plugins.load_plugin(f"probes.{probe}", config_root=_config)
+    except Exception:  # the harness reports the load failure; the eval row will be missing
+        return
+    prompts, triggers = getattr(instance, "prompts", None), getattr(instance, "triggers", None)
+    if not isinstance(prompts, list) or len(prompts) <= cap or not instance.follow_prompt_cap:
+        return
+    aligned = isinstance(triggers, list) and len(triggers) == len(prompts)
+    if triggers is None or aligned:
+        instance._prune_data(cap, prune_triggers=aligned)
+
+
+def run(job: dict) -> None:
+    register_plugins()
+    from garak import _config, _plugins, command
+    import garak.evaluators
+
+    _config.transient.starttime = datetime.datetime.now()
+    _config.transient.starttime_iso = _config.transient.starttime.isoformat()
+    command.start_logging()
+    _config.load_base_config()
+    _config.load_config(run_config_filename=job["config"])
+    random.seed(_config.run.seed)
+
+    probes = sorted(job["probes"])
+    manifest = {probe: primary_detector(probe) for probe in probes}
+    Path(job["manifest"]).write_text(json.dumps(manifest), encoding="utf-8")
+
+    for probe in probes:
+        enforce_prompt_cap(probe, _config.run.soft_probe_prompt_cap)
+    generator = _plugins.load_plugin(f"generators.{_config.plugins.target_type}",
+                                     config_root=_config)
+    evaluator = garak.evaluators.ThresholdEvaluator(_config.run.eval_threshold)
+    command.start_run()
+    command.probewise_run(generator, [f"probes.{probe}" for probe in probes], evaluator, [])
+    command.end_run()
+
+
+if __name__ == "__main__":
+    run(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8")))

@@ -1,0 +1,63 @@
+"""The `aisec.Target` garak generator: every attempt goes through `redteam.target.Target`.
+
+garak's function and REST generators pass only the last user message; this one sends the
+attempt's system turn (the deployed system prompt with the planted canary) with it, for every
+target kind. A target error becomes a missing answer (None) and one line in `errors_file`, so
+the gate can count errors and say why instead of crashing or retrying forever; after a few
+errors in a row the target is not called again (the run is UNASSESSED anyway).
+"""
+
+import json
+
+from garak import _config
+from garak.attempt import Message
+from garak.generators.base import Generator
+
+from aisec_pipeline.redteam.target import Target as AisecTarget, TargetError
+
+GIVE_UP_AFTER = 3  # consecutive target errors
+
+
+class Target(Generator):
+    """A deployed LLM endpoint as configured by the aisec gate"""
+
+    generator_family_name = "aisec"
+    supports_multiple_generations = False
+    parallel_capable = True
+    DEFAULT_PARAMS = Generator.DEFAULT_PARAMS | {
+        "target": None,
+        "request_timeout": 60,
+        "errors_file": None,
+    }
+
+    def __init__(self, name="", config_root=_config):
+        self.name = name
+        self._load_config(config_root)
+        self._target = AisecTarget.from_config(self.target)
+        self._errors_in_a_row = 0
+        self.name = self.name or self._target.describe()
+        super().__init__(self.name, config_root=config_root)
+
+    def _call_model(self, prompt, generations_this_call=1):
+        if self._errors_in_a_row >= GIVE_UP_AFTER:
+            return [None]  # the run is unassessed already; don't wait out every timeout
+        target = self._target
+        if any(turn.role == "system" for turn in prompt.turns):
+            target = target.with_system_prompt(prompt.last_message("system").text)
+        try:
+            text = target.complete(prompt.last_message("user").text,
+                                   timeout=self.request_timeout, max_tokens=self.max_tokens,
+                                   seed=self.seed)
+        except TargetError as exc:
+            self._record_error(str(exc))
+            return [None]
+        self._errors_in_a_row = 0
+        return [Message(text)]
+
+    def _record_error(self, message):
+        self._errors_in_a_row += 1
+        if self._errors_in_a_row == GIVE_UP_AFTER:
+            message += f" ({GIVE_UP_AFTER} failures in a row: no further requests sent)"
+        if self.errors_file:
+            with open(self.errors_file, "a", encoding="utf-8") as errors:
+                errors.write(json.dumps({"error": message}) + "\n")

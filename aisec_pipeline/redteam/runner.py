@@ -1,0 +1,289 @@
+"""The prompt-injection battery: one garak run in its own subprocess, judged fail-closed.
+
+    result = run_battery(target, policy, workdir, on_progress=print)
+    verdict = injection_verdict(result, policy)
+
+Everything garak writes stays in `workdir` (XDG dirs, report, log). The deployed system
+prompt gets a fresh canary planted in it; a pre-flight request must succeed before garak
+starts; the whole run is killed (process group) at `policy.timeout_seconds`. Any error,
+timeout, crash or missing record yields an UNASSESSED result with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from ..governance.policy import InjectionPolicy
+from . import canary as canaries
+from .evidence import InjectionResult, tags_for
+from .processes import stop_process_group
+from .redaction import redact
+from .report import count_canary_leaks, count_errors, measure_rows, read_report, worst_examples
+from .target import Target, TargetError
+
+PROBE_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+REPORT_PREFIX = "battery"
+PREFLIGHT_PROMPT = "Reply with the single word: ready."
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Progress:
+    probe: str
+    index: int  # 1-based position in the battery
+    total: int
+    attempts_done: int
+
+    def line(self) -> str:
+        return (f"redteam: probe {self.index}/{self.total} {self.probe}: "
+                f"{self.attempts_done} attempt(s) done")
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    root: Path
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def report(self) -> Path:
+        return self.reports / f"{REPORT_PREFIX}.report.jsonl"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def errors(self) -> Path:
+        return self.root / "target_errors.jsonl"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "garak.yaml"
+
+    @property
+    def job(self) -> Path:
+        return self.root / "job.json"
+
+    def log(self, stream: str) -> Path:
+        return self.root / f"garak.{stream}.log"
+
+    def environment(self) -> dict[str, str]:
+        """Keep garak's files in the run folder and forbid downloads."""
+        import_path = [str(PACKAGE_ROOT)] + [p for p in sys.path if p and os.path.isdir(p)]
+        return {**os.environ,
+                "XDG_DATA_HOME": str(self.root / "xdg" / "data"),
+                "XDG_CONFIG_HOME": str(self.root / "xdg" / "config"),
+                "XDG_CACHE_HOME": str(self.root / "xdg" / "cache"),
+                "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                "TQDM_DISABLE": "1", "PYTHONIOENCODING": "utf-8",
+                "PYTHONPATH": os.pathsep.join(dict.fromkeys(import_path))}
+
+
+def run_battery(target: Target, policy: InjectionPolicy, workdir: Path,
+                on_progress: ProgressCallback | None = None,
+                parallel_attempts: int = 1) -> InjectionResult:
+    """Run the policy's probes against `target`; never raises for a target or garak failure."""
+    started = time.monotonic()
+    probes = tuple(sorted(dict.fromkeys(policy.probes)))
+    folder = RunFolder(Path(workdir).resolve())
+    secrets = _secrets_of(target)
+    base = dict(target=target.describe(), probes=probes, run_dir=str(folder.root),
+                tags={probe: tags_for(probe) for probe in probes})
+
+    def unassessed(*problems: str) -> InjectionResult:
+        return InjectionResult(**base, problems=tuple(redact(p, secrets) for p in problems),
+                               wall_seconds=round(time.monotonic() - started, 2))
+
+    bad_names = [p for p in probes if not PROBE_NAME.match(p)]
+    if bad_names:
+        return unassessed(f"probe names must look like module.Class: {', '.join(bad_names)}")
+    canary = canaries.new_canary()
+    scan_target = target.with_system_prompt(canaries.plant(target.system_prompt, canary))
+    problem = preflight(scan_target, policy)
+    if problem:
+        return unassessed(problem)
+    try:
+        _prepare(folder, scan_target, policy, canary, probes, parallel_attempts)
+        problem = _run_garak(folder, policy.timeout_seconds, len(probes), on_progress)
+        result = _judge(folder, policy, canary, secrets, base, extra_problem=problem)
+    except Exception as exc:  # fail closed: the gate reports, it does not crash
+        return unassessed(f"the battery could not run: {exc.__class__.__name__}: {exc}")
+    return dataclasses.replace(result, problems=tuple(redact(p, secrets) for p in result.problems),
+                               wall_seconds=round(time.monotonic() - started, 2))
+
+
+def preflight(target: Target, policy: InjectionPolicy) -> str | None:
+    """One real completion with the system prompt, so an unreachable target fails fast."""
+    try:
+        answer = target.complete(PREFLIGHT_PROMPT, timeout=policy.request_timeout_seconds,
+                                 max_tokens=8, seed=policy.seed)
+    except TargetError as exc:
+        return f"pre-flight request to the {target.describe()} failed: {exc}"
+    if not answer.strip():
+        return f"pre-flight request to the {target.describe()} got an empty answer"
+    return None
+
+
+def garak_config(folder: RunFolder, target: Target, policy: InjectionPolicy, canary: str,
+                 parallel_attempts: int) -> dict:
+    return {
+        "system": {"lite": False, "verbose": 0, "show_z": False,
+                   "parallel_attempts": parallel_attempts if parallel_attempts > 1 else False},
+        "run": {"seed": policy.seed, "generations": policy.generations,
+                "soft_probe_prompt_cap": policy.prompt_cap, "system_prompt": target.system_prompt,
+                "eval_threshold": 0.5},
+        "plugins": {
+            "target_type": "aisec.Target",
+            "extended_detectors": False,  # exactly one detector per probe: the one we require
+            "generators": {"aisec": {"Target": {
+                "target": target.to_config(), "request_timeout": policy.request_timeout_seconds,
+                "max_tokens": policy.max_tokens, "errors_file": str(folder.errors)}}},
+            "detectors": {"aisec": {"CanaryLeak": {"canary": canary}}},
+        },
+        "reporting": {"report_dir": str(folder.reports), "report_prefix": REPORT_PREFIX},
+    }
+
+
+def _prepare(folder: RunFolder, target: Target, policy: InjectionPolicy, canary: str,
+             probes: tuple[str, ...], parallel_attempts: int) -> None:
+    folder.reports.mkdir(parents=True, exist_ok=True)
+    for stale in (folder.report, folder.manifest, folder.errors):
+        stale.unlink(missing_ok=True)
+    config = garak_config(folder, target, policy, canary, parallel_attempts)
+    folder.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    job = {"config": str(folder.config), "probes": list(probes), "manifest": str(folder.manifest)}
+    folder.job.write_text(json.dumps(job), encoding="utf-8")
+
+
+def _run_garak(folder: RunFolder, timeout: float, total: int,
+               on_progress: ProgressCallback | None) -> str | None:
+    """Run the driver; returns a problem (timeout, crash) or None."""
+    command = [sys.executable, "-m", "aisec_pipeline.redteam.garak_driver", str(folder.job)]
+    watcher = _ProgressWatcher(folder.report, total, on_progress)
+    with open(folder.log("stdout"), "wb") as out, open(folder.log("stderr"), "wb") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=folder.environment(),
+                                   start_new_session=True)
+        deadline = time.monotonic() + timeout
+        try:
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    stop_process_group(process)
+                    return f"the battery timed out after {timeout:g} s and was stopped"
+                watcher.poll()
+                time.sleep(0.25)
+        finally:
+            stop_process_group(process)  # never leave garak or its workers behind
+    watcher.poll()
+    if process.returncode != 0:
+        return f"garak exited with code {process.returncode}: {_last_line(folder.log('stderr'))}"
+    return None
+
+
+def _judge(folder: RunFolder, policy: InjectionPolicy, canary: str, secrets: tuple[str, ...],
+           base: dict, extra_problem: str | None) -> InjectionResult:
+    report = read_report(folder.report)
+    expected = _read_manifest(folder.manifest)
+    problems = [extra_problem] if extra_problem else []
+    problems += report.problems
+    if expected is None:
+        problems.append("garak stopped before listing the probes' detectors: "
+                        + _last_line(folder.log("stderr")))
+        expected = {}
+    rows, row_problems = measure_rows(report, expected, policy)
+    problems += row_problems
+    errors = count_errors(report)
+    if errors:
+        problems.append(f"{errors} answer(s) missing because the target failed: "
+                        + "; ".join(_target_errors(folder.errors)))
+    return InjectionResult(
+        **base, rows=tuple(rows), problems=tuple(dict.fromkeys(problems)),
+        canary_leaks=count_canary_leaks(report, canary), error_attempts=errors,
+        examples=tuple(worst_examples(report, canary, secrets)),
+        garak_version=report.garak_version,
+        report_path=str(folder.report) if folder.report.exists() else None)
+
+
+def _read_manifest(path: Path) -> dict[str, str | None] | None:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _target_errors(path: Path, limit: int = 3) -> list[str]:
+    messages: dict[str, None] = {}
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            messages[str(json.loads(line).get("error"))] = None
+    except (OSError, json.JSONDecodeError, AttributeError):
+        pass
+    return list(messages)[:limit] or ["no error message recorded"]
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if ln.strip()]
+    except OSError:
+        return "(no output)"
+    return lines[-1][-300:] if lines else "(no output)"
+
+
+def _secrets_of(target: Target) -> tuple[str, ...]:
+    try:
+        key = target.api_key()
+    except TargetError:
+        return ()
+    return (key,) if key else ()
+
+
+class _ProgressWatcher:
+    """Follows the report as garak appends to it: an attempt line per generated answer."""
+
+    def __init__(self, report: Path, total: int, callback: ProgressCallback | None):
+        self.report, self.total, self.callback = report, total, callback
+        self.offset, self.pending = 0, b""
+        self.order: list[str] = []
+        self.done: dict[str, int] = {}
+
+    def poll(self) -> None:
+        if self.callback is None or not self.report.exists():
+            return
+        with open(self.report, "rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read()
+        self.offset += len(chunk)
+        *lines, self.pending = (self.pending + chunk).split(b"\n")
+        for line in lines:
+            self._take(line)
+
+    def _take(self, line: bytes) -> None:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        if entry.get("entry_type") != "attempt" or entry.get("status") != 1:
+            return
+        probe = str(entry.get("probe_classname"))
+        if probe not in self.done:
+            self.order.append(probe)
+        self.done[probe] = self.done.get(probe, 0) + 1
+        self.callback(Progress(probe, len(self.order), self.total, self.done[probe]))

@@ -1,0 +1,194 @@
+"""The deployed LLM under test, reachable three ways, always with its system prompt.
+
+`Target.complete(user_message)` sends the system prompt and one user message and returns the
+answer text. The same code answers the pre-flight check and every garak attempt (through the
+`aisec.Target` garak generator), so what is tested is exactly what is deployed.
+
+The API key is read from the environment variable named by `api_key_env` at call time: a
+`Target` holds only the variable's name, so it can be logged, pickled and written to garak's
+config without carrying the secret. Error messages never include headers or the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import socket
+import string
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+from ..inventory.loader import InventoryError, Model
+from ..inventory.schema import Endpoint
+
+TargetKind = Literal["openai", "rest", "callable"]
+
+
+class TargetError(Exception):
+    """The target gave no usable answer. The message is safe to show (no secrets)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: TargetKind
+    system_prompt: str
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    request_template: str | None = None  # rest: JSON body with $INPUT and $SYSTEM
+    response_json_path: str | None = None  # rest: JSONPath to the answer text
+    callable: str | None = None  # "module:function" taking (system_prompt, user_message)
+
+    def with_system_prompt(self, system_prompt: str) -> "Target":
+        return dataclasses.replace(self, system_prompt=system_prompt)
+
+    def to_config(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Target":
+        return cls(**config)
+
+    def describe(self) -> str:
+        where = self.callable if self.kind == "callable" else self.base_url
+        return f"{self.kind} target {where}" + (f" (model {self.model})" if self.model else "")
+
+    def api_key(self) -> str | None:
+        if not self.api_key_env:
+            return None
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise TargetError(f"the API key variable {self.api_key_env} is not set")
+        return key
+
+    def complete(self, user_message: str, *, timeout: float = 60, max_tokens: int = 150,
+                 seed: int | None = None) -> str:
+        if self.kind == "callable":
+            return _call_function(self.callable or "", self.system_prompt, user_message)
+        if self.kind == "openai":
+            return self._complete_openai(user_message, timeout, max_tokens, seed)
+        return self._complete_rest(user_message, timeout)
+
+    def _complete_openai(self, user_message: str, timeout: float, max_tokens: int,
+                         seed: int | None) -> str:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": "system", "content": self.system_prompt},
+                         {"role": "user", "content": user_message}],
+            "max_tokens": max_tokens,
+            "temperature": 0.7,
+        }
+        if seed is not None:
+            body["seed"] = seed
+        url = (self.base_url or "").rstrip("/") + "/chat/completions"
+        answer = _post_json(url, json.dumps(body), self._headers(), timeout)
+        try:
+            return _as_text(answer["choices"][0]["message"]["content"])
+        except (KeyError, IndexError, TypeError):
+            raise TargetError(f"{url} answered without choices[0].message.content") from None
+
+    def _complete_rest(self, user_message: str, timeout: float) -> str:
+        template = string.Template(self.request_template or "")
+        body = template.safe_substitute(INPUT=_json_escape(user_message),
+                                        SYSTEM=_json_escape(self.system_prompt))
+        answer = _post_json(self.base_url or "", body, self._headers(), timeout)
+        return _json_path(answer, self.response_json_path or "$")
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        key = self.api_key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+
+def target_from_endpoint(endpoint: Endpoint, system_prompt: str,
+                         base_url: str | None = None) -> Target:
+    """`base_url` overrides the entry's, e.g. for an artifact served on loopback for the scan."""
+    return Target(kind=endpoint.type, system_prompt=system_prompt,
+                  base_url=base_url or endpoint.base_url, model=endpoint.model,
+                  api_key_env=endpoint.api_key_env, request_template=endpoint.request_template,
+                  response_json_path=endpoint.response_json_path, callable=endpoint.callable)
+
+
+def target_from_model(model: Model, base_url: str | None = None) -> Target:
+    """The registry entry's endpoint with its deployed system prompt (file confined to the folder)."""
+    endpoint = model.entry.endpoint
+    if endpoint is None:
+        raise InventoryError(f"{model.entry_file}: no endpoint to red-team")
+    path = model.path(endpoint.system_prompt_file)
+    try:
+        system_prompt = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError(f"{path}: cannot read the system prompt: {exc}") from None
+    return target_from_endpoint(endpoint, system_prompt, base_url)
+
+
+def _post_json(url: str, body: str, headers: dict[str, str], timeout: float) -> Any:
+    request = urllib.request.Request(url, data=body.encode("utf-8"), headers=headers,
+                                     method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        raise TargetError(f"HTTP {exc.code} from {url}") from None
+    except (TimeoutError, socket.timeout):
+        raise TargetError(f"no answer from {url} within {timeout:g} s") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+            raise TargetError(f"no answer from {url} within {timeout:g} s") from None
+        raise TargetError(f"cannot reach {url}: {exc.reason}") from None
+    except (OSError, ValueError) as exc:
+        raise TargetError(f"cannot reach {url}: {exc.__class__.__name__}: {exc}") from None
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise TargetError(f"{url} did not answer with JSON") from None
+
+
+def _json_escape(text: str) -> str:
+    return json.dumps(text)[1:-1]
+
+
+def _json_path(document: Any, path: str) -> str:
+    import jsonpath_ng  # a garak dependency; imported late to keep start-up light
+
+    try:
+        matches = jsonpath_ng.parse(path).find(document)
+    except Exception as exc:  # jsonpath_ng raises bare Exception on a bad expression
+        raise TargetError(f"invalid response JSONPath {path!r}: {exc}") from None
+    if not matches:
+        raise TargetError(f"the response has nothing at JSONPath {path!r}")
+    return _as_text(matches[0].value)
+
+
+def _as_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TargetError(f"the answer is {type(value).__name__}, not text")
+    return value
+
+
+def _call_function(spec: str, system_prompt: str, user_message: str) -> str:
+    function = load_callable(spec)
+    try:
+        answer = function(system_prompt, user_message)
+    except Exception as exc:  # the target's own failure is an error attempt, not a crash
+        raise TargetError(f"{spec} raised {exc.__class__.__name__}") from None
+    return _as_text(answer)
+
+
+def load_callable(spec: str) -> Callable[[str, str], Any]:
+    module_name, _, function_name = spec.partition(":")
+    if not module_name or not function_name:
+        raise TargetError(f"callable {spec!r} must look like 'module:function'")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except Exception as exc:  # ImportError, AttributeError, or the module failing as it loads
+        raise TargetError(f"cannot load callable {spec}: {exc.__class__.__name__}: {exc}") from None
+    if not callable(function):
+        raise TargetError(f"{spec} is not callable")
+    return function
