@@ -6,8 +6,7 @@ does not pull in pandas, scipy or great-expectations.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_exports
 
 _PUBLIC = {
     # evaluation data contract
@@ -34,17 +33,4 @@ _PUBLIC = {
     "load_compas": "demo_data", "synthetic_production_log": "demo_data", "COMPAS_SEGMENTS": "demo_data",
 }
 
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -6,20 +6,10 @@ validation pulls in pydantic and the policy schema.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_exports
 
 _PUBLIC = {
     "check_provenance": "check", "sha256_file": "digest", "SignatureError": "signature",
     "key_fingerprint": "signature", "sign_artifacts": "signature", "verify_artifacts": "signature",
 }
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__all__, __getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -9,18 +9,11 @@ Public names are loaded lazily (PEP 562): `aisec scan --help` and the `aisec` pa
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_exports
 
 _PUBLIC = {
     "Finding": "report", "FileReport": "report",
     "scan_file": "scanner", "scan_paths": "scanner", "scan_verdict": "scanner",
 }
 
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+__all__, __getattr__ = lazy_exports(__name__, _PUBLIC)
