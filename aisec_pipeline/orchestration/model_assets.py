@@ -222,7 +222,9 @@ def _injection_report(context, folder, inventory, run_folders, llm_server) -> Ve
     current = inventory.model(folder)
     endpoint = current.entry.endpoint
     workdir = run_folders.folder(context, current.name, "injection_report")
-    progress = lambda message: context.log.info(f"{current.name}: {message}")  # noqa: E731
+    from ..redteam.runner import throttled
+
+    progress = throttled(lambda line: context.log.info(f"{current.name} {line}"))
     if endpoint is not None and endpoint.serve_artifact:
         with llm_server.serving(current.path(endpoint.serve_artifact), endpoint.model or current.name) as url:
             return assess_injection(current, inventory.policy(), url, workdir, progress)

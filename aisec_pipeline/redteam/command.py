@@ -13,7 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-PROGRESS_EVERY = 10  # attempts between progress lines within one probe
 
 
 def register(subparsers) -> None:
@@ -77,7 +76,7 @@ def _inputs(args: argparse.Namespace):
 
 def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
     from .evidence import injection_verdict
-    from .runner import run_battery
+    from .runner import run_battery, throttled
     from .target import Target
 
     target = Target(kind="openai", system_prompt=system_prompt, base_url=args.base_url,
@@ -85,7 +84,8 @@ def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aisec-redteam-"))
     print(f"redteam: {len(policy.probes)} probe(s), tier {args.tier}, run folder {workdir}",
           file=sys.stderr)
-    result = run_battery(target, policy, workdir, on_progress=_progress_printer())
+    show = throttled(lambda line: print(line, file=sys.stderr, flush=True))
+    result = run_battery(target, policy, workdir, on_progress=show)
     verdict = injection_verdict(result, policy)
     document = {
         "verdict": verdict.status.value,
@@ -103,17 +103,6 @@ def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
     if args.json:
         args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0 if verdict.passed else 1
-
-
-def _progress_printer():
-    last_probe = [None]
-
-    def show(progress) -> None:
-        if progress.probe != last_probe[0] or progress.attempts_done % PROGRESS_EVERY == 0:
-            last_probe[0] = progress.probe
-            print(progress.line(), file=sys.stderr, flush=True)
-
-    return show
 
 
 def _print_summary(document: dict) -> None:

@@ -51,6 +51,19 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+PROGRESS_EVERY = 10  # attempts between progress lines within one probe
+
+
+def throttled(emit: Callable[[str], None]) -> ProgressCallback:
+    """A progress callback that emits a line per new probe and every PROGRESS_EVERY attempts."""
+    last_probe: list[str | None] = [None]
+
+    def show(progress: Progress) -> None:
+        if progress.probe != last_probe[0] or progress.attempts_done % PROGRESS_EVERY == 0:
+            last_probe[0] = progress.probe
+            emit(progress.line())
+
+    return show
 
 
 @dataclass(frozen=True)
