@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "orchestration")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
 
 
 def timed(fn):
