@@ -158,14 +158,14 @@ def run_models(args) -> int:
     from .cards.parse import card_owner_email
     from .governance.policy import load_policy
     from .inventory import load_inventory
-    from .orchestration.gate import dagster_instance, last_decision
+    from .orchestration.gate import dagster_instance, latest_decision
 
     root = inventory_root(args)
     models, policy, instance = load_inventory(root), load_policy(root), dagster_instance()
     print(f"{'MODEL':28} {'VERSION':10} {'KIND':10} {'TIER':7} {'OWNER':34} LAST DECISION")
     for model in models:
-        decision = last_decision(instance, model)
-        last = f"{decision.label} ({decision.decided_at[:16]})" if decision else "never gated"
+        latest = latest_decision(instance, model)
+        last = f"{latest[0].label} ({latest[0].decided_at[:16]})" if latest else "never gated"
         owner = card_owner_email(model.path(model.entry.card)) or "(no valid owner)"
         print(f"{model.name:28} {model.entry.version:10} {model.entry.kind.value:10} "
               f"{policy.tier_name(model.entry):7} {owner:34} {last}")

@@ -23,11 +23,6 @@ INJECTION_JOB = "injection_rescan"
 PACK_JOB = "committee_pack"
 
 
-def model_group(model: Model) -> dg.AssetSelection:
-    return dg.AssetSelection.groups(dagster_name(model.name)) - dg.AssetSelection.keys(
-        dg.AssetKey([dagster_name(model.name), "artifact"]))
-
-
 def gate_tags(model: Model, trigger: str) -> dict[str, str]:
     return {"aisec/model": model.name, "aisec/version": model.entry.version,
             "aisec/digest": model.entry.digest, "aisec/trigger": trigger}

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from ..governance.decision import Decision, decide, governance_inputs
-from .evidence import for_current_digest, latest_verdict
+from .evidence import for_current_digest, latest_metadata, latest_verdict
 from .resources import GovernedInventory
 
 DECISION_KEY = "decision"
@@ -47,16 +47,11 @@ def _decide(context, config, inventory, folder, evidence) -> tuple[Decision, dic
     card = verdicts.get("model_card")
     validated = card.figures.get("validated_use_cases") if card is not None and card.passed else None
     # The register head this model's last decision saw: a truncated register is then detected.
-    inputs = governance_inputs(inventory.path, previous_value(context.instance, key, COMMITTEE_HEAD))
+    previous = latest_metadata(context.instance, key, COMMITTEE_HEAD)
+    inputs = governance_inputs(inventory.path, previous[1] if previous else None)
     decision = decide(model, inventory.policy(), verdicts, **inputs, use_case=config.use_case,
                       validated_use_cases=validated)
     return decision, {COMMITTEE_HEAD: inputs["committee"].head}
-
-
-def previous_value(instance: dg.DagsterInstance, key: dg.AssetKey, name: str) -> str | None:
-    event = instance.get_latest_materialization_event(key)
-    value = event.asset_materialization.metadata.get(name) if event and event.asset_materialization else None
-    return value.value if value is not None else None
 
 
 def decision_metadata(decision: Decision) -> dict:

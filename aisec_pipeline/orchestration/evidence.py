@@ -91,15 +91,21 @@ def reusable(verdict: Verdict | None, fingerprint: str, max_age_hours: float) ->
     return age is not None and age < max_age_hours
 
 
-def latest_verdict(instance: dg.DagsterInstance, key: dg.AssetKey) -> Verdict | None:
+def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, name: str) -> tuple[str, Any] | None:
+    """The run id and the value of metadata `name` on the asset's latest materialization."""
     event = instance.get_latest_materialization_event(key)
     if event is None or event.asset_materialization is None:
         return None
-    value = event.asset_materialization.metadata.get(VERDICT_KEY)
-    if value is None:
+    value = event.asset_materialization.metadata.get(name)
+    return (event.run_id, value.value) if value is not None else None
+
+
+def latest_verdict(instance: dg.DagsterInstance, key: dg.AssetKey) -> Verdict | None:
+    latest = latest_metadata(instance, key, VERDICT_KEY)
+    if latest is None:
         return None
     try:
-        return Verdict.from_dict(value.value)
+        return Verdict.from_dict(latest[1])
     except (KeyError, TypeError, ValueError):
         return Verdict.unassessed(key.path[-1], f"recorded evidence for {key.to_user_string()} is unreadable")
 

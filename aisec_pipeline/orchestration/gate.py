@@ -15,8 +15,9 @@ import dagster as dg
 from ..governance.decision import Decision
 from ..inventory import Model
 from ..governance.policy import load_policy
+from .automation import gate_tags
 from .decision import DECISION_KEY
-from .evidence import inputs_fingerprint, latest_verdict, reusable
+from .evidence import inputs_fingerprint, latest_metadata, latest_verdict, reusable
 from .model_assets import asset_key, gating_kinds
 
 
@@ -66,21 +67,19 @@ def gate_one(job, model: Model, instance: dg.DagsterInstance, measure: set[str],
                   "loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}}
     result = job.execute_in_process(
         instance=instance, asset_selection=keys, run_config=run_config, raise_on_error=False,
-        tags={"aisec/model": model.name, "aisec/version": model.entry.version,
-              "aisec/digest": model.entry.digest, "aisec/trigger": "cli"})
+        tags=gate_tags(model, "cli"))
     return decision_of_run(instance, model, result.run_id)
 
 
 def decision_of_run(instance: dg.DagsterInstance, model: Model, run_id: str) -> Decision:
-    event = instance.get_latest_materialization_event(asset_key(model.name, "deployment_decision"))
-    if event is None or event.run_id != run_id or event.asset_materialization is None:
+    latest = latest_decision(instance, model)
+    if latest is None or latest[1] != run_id:
         return Decision(model.name, model.entry.version, "unknown", False,
                         (f"the gate run {run_id[:8]} ended without a decision; see it in the Dagster UI",))
-    return Decision.from_dict(event.asset_materialization.metadata[DECISION_KEY].value)
+    return latest[0]
 
 
-def last_decision(instance: dg.DagsterInstance, model: Model) -> Decision | None:
-    event = instance.get_latest_materialization_event(asset_key(model.name, "deployment_decision"))
-    if event is None or event.asset_materialization is None:
-        return None
-    return decision_of_run(instance, model, event.run_id)
+def latest_decision(instance: dg.DagsterInstance, model: Model) -> tuple[Decision, str] | None:
+    """The model's latest recorded decision and the run that made it."""
+    latest = latest_metadata(instance, asset_key(model.name, "deployment_decision"), DECISION_KEY)
+    return (Decision.from_dict(latest[1]), latest[0]) if latest else None

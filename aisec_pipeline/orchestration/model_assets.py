@@ -125,9 +125,8 @@ def observed_artifact(model: Model, name: str) -> dg.SourceAsset:
 
 
 def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) -> dg.AssetsDefinition:
-    name = dagster_name(model.name)
-    deps = [asset_key(model.name, u) for u in kind.upstream if u == "artifact" or
-            u in {k.name for k in evidence_kinds(model)}]
+    present = {"artifact", *(k.name for k in evidence_kinds(model))}
+    deps = [asset_key(model.name, u) for u in kind.upstream if u in present]
 
     @dg.asset(key=asset_key(model.name, kind.name), deps=deps, description=kind.description,
               check_specs=[dg.AssetCheckSpec(kind.check, asset=asset_key(model.name, kind.name))],

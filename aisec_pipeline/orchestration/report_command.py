@@ -121,10 +121,10 @@ def run_evidence(args: argparse.Namespace) -> int:
 
 
 def _warn_never_gated(models) -> None:
-    from .gate import dagster_instance, last_decision
+    from .gate import dagster_instance, latest_decision
 
     instance = dagster_instance()
-    never = [m.name for m in models if last_decision(instance, m) is None]
+    never = [m.name for m in models if latest_decision(instance, m) is None]
     if never:
         print(f"aisec: note: never gated, shown as blocked with evidence missing: {', '.join(never)} "
               "(run `aisec gate` first)", file=sys.stderr)

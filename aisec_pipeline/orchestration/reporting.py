@@ -84,7 +84,7 @@ def latest_recorded(instance: dg.DagsterInstance, model: Model, kind: str) -> Re
 def gate_status(instance: dg.DagsterInstance, model: Model, tier: str) -> tuple[Decision, str | None]:
     """The model's standing gate decision and the run that made it. Never gated, or gated on
     another version or digest, is blocked: that decision says nothing about this artifact."""
-    from .gate import decision_of_run
+    from .gate import latest_decision
 
     entry = model.entry
 
@@ -92,17 +92,17 @@ def gate_status(instance: dg.DagsterInstance, model: Model, tier: str) -> tuple[
         return Decision(entry.name, entry.version, tier, False, (reason,),
                         decided_at="no decision recorded for this version")
 
-    event = instance.get_latest_materialization_event(asset_key(model.name, "deployment_decision"))
-    if event is None:
+    latest = latest_decision(instance, model)
+    if latest is None:
         return blocked(NEVER_GATED), None
-    decision = decision_of_run(instance, model, event.run_id)
+    decision, run_id = latest
     other_digest = decision.digest and decision.digest != entry.digest
     if decision.version != entry.version or other_digest:
         stale = (f"the last decision ({decision.label}, {decision.decided_at[:16]}) was for version "
                  f"{decision.version}, the registry now holds {entry.version} "
                  f"(digest {entry.digest[:12]}): gate it again")
-        return blocked(stale), event.run_id
-    return decision, event.run_id
+        return blocked(stale), run_id
+    return decision, run_id
 
 
 def card_header(model: Model) -> dict[str, Any]:
@@ -385,7 +385,7 @@ def reporting_definitions(models: Sequence[Model]) -> dg.Definitions:
     """The reporting assets, the `committee_pack` job over them and its monthly schedule.
     Resources (`inventory`, `run_folders`) come from the inventory definitions they merge into."""
     assets = [regulatory_asset(m) for m in models] + report_assets(models)
-    job = dg.define_asset_job(PACK_JOB, selection=dg.AssetSelection.keys(*reporting_keys(models)),
+    job = dg.define_asset_job(PACK_JOB, selection=dg.AssetSelection.assets(*reporting_keys(models)),
                               description="Regulatory evidence per model, the AI-BOM and the "
                                           "committee pack, from what the gate recorded.")
     schedule = dg.ScheduleDefinition(name=PACK_SCHEDULE, job=job, cron_schedule="0 7 1 * *",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,10 +63,6 @@ class LocalLLMServer(dg.ConfigurableResource):
         with Server(gguf, alias, startup_timeout=self.startup_timeout_seconds,
                     n_ctx=self.context_size) as server:
             yield server.base_url
-
-
-def default_inventory_root() -> str:
-    return os.environ.get("AISEC_INVENTORY", str(Path.cwd() / "assets"))
 
 
 class _UserMessagesOnly(logging.Filter):
