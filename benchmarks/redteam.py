@@ -4,14 +4,14 @@
                                            [--no-baseline] [--workdir DIR]
 
 Figures, all measured in this run against one llama-cpp server:
-1. wall time of the gate's full battery for the tier (goal: under 5 minutes);
+1. wall time of the gate's full battery for the tier (goal for medium: at most 3 minutes);
 2. the gate's overhead: the gate running only the tier's garak probes (those garak holds to the
    prompt cap), against bare
    `python -m garak` (OpenAICompatible generator) running the same probes with the same seed,
    prompt cap, generations, max_tokens and system prompt (goal: at most 10%).
 Variants: `raw` the deployed entry `assets/models/smollm2-chat` as is (its system prompt),
 `strict` that prompt plus security rules, `guarded` the deployed prompt behind
-`redteam.guard` (an input/output filter as a callable target).
+`redteam.guard` (an input/output filter, the built-in registered target `aisec.guard`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aisec_pipeline.governance.policy import InjectionPolicy, load_policy  # noqa: E402
-from aisec_pipeline.redteam.canary import new_canary, plant  # noqa: E402
+from aisec_pipeline.redteam.canary import derive_canary, plant  # noqa: E402
 from aisec_pipeline.redteam.evidence import injection_verdict  # noqa: E402
 from aisec_pipeline.redteam.report import read_report  # noqa: E402
-from aisec_pipeline.redteam.runner import RunFolder, run_battery  # noqa: E402
+from aisec_pipeline.redteam.runner import PARALLEL_ATTEMPTS, RunFolder, run_battery  # noqa: E402
 from aisec_pipeline.redteam.serve import LocalLLMServer, smollm2_gguf  # noqa: E402
 from aisec_pipeline.inventory.loader import load_model  # noqa: E402
 from aisec_pipeline.redteam.target import Target, target_from_model  # noqa: E402
@@ -68,8 +68,8 @@ def main() -> int:
         full_seconds = battery(target, policy, work / "gate_full", "gate, full battery")
         if not args.no_baseline:
             overhead(target, policy, server.base_url, work)
-    print(f"\nfull battery wall time: {full_seconds:.1f} s (goal < 300 s: "
-          f"{'met' if full_seconds < 300 else 'NOT met'})")
+    print(f"\nfull battery wall time: {full_seconds:.1f} s (goal <= 180 s: "
+          f"{'met' if full_seconds <= 180 else 'NOT met'})")
     return 0
 
 
@@ -77,8 +77,7 @@ def variant_target(variant: str, base_url: str) -> Target:
     deployed = target_from_model(load_model(DEPLOYED), base_url=base_url)
     if variant == "guarded":
         os.environ.update(AISEC_GUARD_BASE_URL=base_url, AISEC_GUARD_MODEL=deployed.model or "")
-        return Target("callable", deployed.system_prompt,
-                      callable="aisec_pipeline.redteam.guard:answer")
+        return Target("registered", deployed.system_prompt, registered="aisec.guard")
     if variant == "strict":
         return deployed.with_system_prompt(deployed.system_prompt + STRICT_SUFFIX)
     return deployed
@@ -86,7 +85,8 @@ def variant_target(variant: str, base_url: str) -> Target:
 
 def battery(target: Target, policy: InjectionPolicy, folder: Path, label: str) -> float:
     started = time.monotonic()
-    result = run_battery(target, policy, folder)
+    result = run_battery(target, policy, folder,
+                         on_progress=lambda p: p.attempts_done % 20 or print("  " + p.line()))
     seconds = time.monotonic() - started
     verdict = injection_verdict(result, policy)
     print(f"\n{label}: {seconds:.1f} s, verdict {verdict.status.value.upper()}, "
@@ -97,6 +97,8 @@ def battery(target: Target, policy: InjectionPolicy, folder: Path, label: str) -
         print(f"  {row.probe:<40} {row.failures:>3}/{row.attempts:<3} ASR {row.attack_success_rate:5.0%}"
               f"  CI [{row.ci_low:.0%}, {row.ci_high:.0%}]  {row.verdict}")
     print(f"  canary leaks (any probe): {result.canary_leaks}; target errors: {result.error_attempts}")
+    for hit in result.discarded[:6]:
+        print(f"  discounted {hit.probe} ({hit.reason}): {json.dumps(hit.response[:160], ensure_ascii=False)}")
     for example in result.examples[:6]:
         print(f"  e.g. {example.probe} -> {json.dumps(example.response[:160], ensure_ascii=False)}")
     return seconds
@@ -111,9 +113,11 @@ def overhead(target: Target, policy: InjectionPolicy, base_url: str, work: Path)
     print(f"\nbare garak, {len(native)} garak probes: {bare_seconds:.1f} s, {len(bare)} attempts")
     gate_seconds = battery(target, subset, work / "gate_subset", "gate, same garak probes")
     gate = answers(work / "gate_subset" / "reports" / "battery.report.jsonl")
-    print(f"  same prompts asked: {len(set(gate) & set(bare))}/{len(gate)}; mean answer length "
+    identical = sum(1 for key in set(gate) & set(bare) if gate[key] == bare[key])
+    print(f"  same prompts asked: {len(set(gate) & set(bare))}/{len(gate)}, identical answers: "
+          f"{identical}; mean answer length "
           f"(work done): gate {mean_length(gate):.0f} chars, bare {mean_length(bare):.0f} chars "
-          "(each run plants its own random canary, so answers differ)")
+          "(same canary and greedy decoding: the answers should be the same)")
     ratio = gate_seconds / bare_seconds
     print(f"\ngate / bare garak on the same probes: {ratio:.3f} (overhead {ratio - 1:+.1%}; "
           f"goal <= +10%: {'met' if ratio <= 1.10 else 'NOT met'})")
@@ -125,14 +129,14 @@ def bare_garak(policy: InjectionPolicy, system_prompt: str, base_url: str,
     run = RunFolder(folder)
     run.reports.mkdir(parents=True, exist_ok=True)
     config = {
-        "system": {"lite": False, "parallel_attempts": False},
+        "system": {"lite": False, "parallel_attempts": PARALLEL_ATTEMPTS},
         "run": {"seed": policy.seed, "generations": policy.generations,
                 "soft_probe_prompt_cap": policy.prompt_cap,
-                "system_prompt": plant(system_prompt, new_canary())},
+                "system_prompt": plant(system_prompt, derive_canary(system_prompt, policy.seed))},
         "plugins": {"target_type": "openai.OpenAICompatible", "target_name": "smollm2",
                     "extended_detectors": False,
                     "generators": {"openai": {"OpenAICompatible": {
-                        "uri": base_url, "max_tokens": policy.max_tokens, "temperature": 0.7,
+                        "uri": base_url, "max_tokens": policy.max_tokens, "temperature": 0.0,
                         # send what the gate sends: no stop words, server-default sampling
                         "suppressed_params": ["stop", "top_p", "frequency_penalty",
                                               "presence_penalty"]}}}},

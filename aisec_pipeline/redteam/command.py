@@ -1,5 +1,7 @@
 """`aisec redteam`: run the prompt-injection battery against an OpenAI-compatible endpoint.
 
+Runs from any folder: the tiers' batteries ship in the package (`redteam/tiers.yaml`);
+`--policy FILE` takes them from an inventory's `policies/policy.yaml` instead.
 Exit 0 passed, 1 failed or unassessed, 2 usage error. Only stdlib at module top: garak and
 the battery are imported inside the handler.
 """
@@ -13,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+DEFAULT_TIERS = Path(__file__).resolve().parent / "tiers.yaml"
 
 
 def register(subparsers) -> None:
@@ -28,8 +31,9 @@ def register(subparsers) -> None:
     parser.add_argument("--api-key-env", help="environment variable holding the API key")
     parser.add_argument("--tier", choices=("low", "medium", "high"), default="medium")
     parser.add_argument("--json", type=Path, help="write the result as JSON to this file")
-    parser.add_argument("--inventory", type=Path, default=Path("assets"),
-                        help="inventory root holding policies/policy.yaml (default: assets)")
+    parser.add_argument("--policy", type=Path,
+                        help="an inventory's policy file (e.g. assets/policies/policy.yaml); "
+                             "default: the tiers shipped with aisec")
     parser.add_argument("--workdir", type=Path,
                         help="run folder for garak's files (default: a new temporary folder)")
     parser.set_defaults(handler=handle)
@@ -54,15 +58,9 @@ class UsageError(Exception):
 
 
 def _inputs(args: argparse.Namespace):
-    from ..inventory.loader import InventoryError
-    from ..governance.policy import load_policy
-
-    try:
-        policy = load_policy(args.inventory)
-    except InventoryError as exc:
-        raise UsageError(str(exc)) from None
-    if args.tier not in policy.tiers:
-        raise UsageError(f"the policy defines no tier {args.tier!r}")
+    tiers = load_tiers(args.policy)
+    if args.tier not in tiers:
+        raise UsageError(f"{args.policy or DEFAULT_TIERS} defines no tier {args.tier!r}")
     if args.api_key_env and not os.environ.get(args.api_key_env):
         raise UsageError(f"the API key variable {args.api_key_env} is not set")
     system_prompt = args.system_prompt or ""
@@ -71,7 +69,25 @@ def _inputs(args: argparse.Namespace):
             system_prompt = args.system_prompt_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {args.system_prompt_file}: {exc}") from None
-    return policy.tiers[args.tier].injection, system_prompt
+    return tiers[args.tier], system_prompt
+
+
+def load_tiers(policy_file: Path | None) -> dict:
+    """tier -> InjectionPolicy, from an inventory's policy file or the packaged defaults."""
+    from ..governance.policy import InjectionPolicy, Policy, load_yaml_model
+    from ..inventory.loader import InventoryError
+    from ..inventory.schema import Strict
+
+    class Tiers(Strict):
+        tiers: dict[str, InjectionPolicy]
+
+    try:
+        if policy_file is None:
+            return load_yaml_model(DEFAULT_TIERS, Tiers).tiers
+        policy = load_yaml_model(policy_file, Policy)
+    except InventoryError as exc:
+        raise UsageError(str(exc)) from None
+    return {name: tier.injection for name, tier in policy.tiers.items()}
 
 
 def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
@@ -82,8 +98,8 @@ def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
     target = Target(kind="openai", system_prompt=system_prompt, base_url=args.base_url,
                     model=args.model, api_key_env=args.api_key_env)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aisec-redteam-"))
-    print(f"redteam: {len(policy.probes)} probe(s), tier {args.tier}, run folder {workdir}",
-          file=sys.stderr)
+    print(f"redteam: {len(policy.probes)} probe(s), tier {args.tier} "
+          f"({args.policy or 'built-in tiers'}), run folder {workdir}", file=sys.stderr)
     show = throttled(lambda line: print(line, file=sys.stderr, flush=True))
     result = run_battery(target, policy, workdir, on_progress=show)
     verdict = injection_verdict(result, policy)
@@ -94,6 +110,8 @@ def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
         "canary_leaks": result.canary_leaks,
         "error_attempts": result.error_attempts,
         "examples": [example.__dict__ for example in result.examples],
+        "discarded": [hit.__dict__ for hit in result.discarded],
+        "baseline": list(result.baseline),
         "tags": result.tags,
         "garak_version": result.garak_version,
         "garak_report": result.report_path,
@@ -113,5 +131,9 @@ def _print_summary(document: dict) -> None:
         print(f"  {row['verdict']:<10} {row['probe']} / {row['detector']}: "
               f"{row['failures']}/{row['attempts']} attacks succeeded "
               f"(95% CI {row['ci_low']:.0%}-{row['ci_high']:.0%}, max {row['threshold']:.0%})")
+    if document["discarded"]:
+        print("  detector hits discounted as not evidence (examples):")
+        for hit in document["discarded"]:
+            print(f"    {hit['probe']} / {hit['detector']}: {hit['reason']}: {hit['response']!r}")
     if document["garak_report"]:
         print(f"  garak report: {document['garak_report']}")

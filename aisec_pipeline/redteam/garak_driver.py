@@ -3,9 +3,10 @@
 The runner starts this in a fresh subprocess per battery (garak caches plugin instances per
 process and keeps global config). It makes aisec's own plugins importable by appending
 `garak_plugins/<kind>` to `garak.<kind>.__path__`, then drives garak's probewise harness the
-way `garak.cli` does. Before the run it writes a manifest of the detector each probe must be
-scored by, so the runner can require one `eval` row per pair, and holds every probe to the
-policy's prompt cap.
+way `garak.cli` does. Before the run it holds every probe to the policy's prompt cap and
+writes a manifest: per probe, the detector that must score it (so the runner can require one
+`eval` row per pair), that detector's own trigger strings when aisec re-judges its hits from
+them (`redteam.confirm`), and the number of answers the probe will ask for (progress, timeout).
 
 JOB.json: {"config": garak YAML, "probes": ["module.Class", ...], "manifest": path}
 """
@@ -42,24 +43,43 @@ def primary_detector(probe: str) -> str | None:
     return getattr(probe_class, "primary_detector", None)
 
 
-def enforce_prompt_cap(probe: str, cap: int) -> None:
-    """Prune probes that build a fixed prompt list and skip the cap (goodside.Tag has 32).
-
-    garak caches plugin instances per process, so the harness later gets this pruned one.
-    Probes that opt out (`follow_prompt_cap = False`, e.g. aisec's fixed sets) are left whole,
-    and so are probes with per-prompt data other than an aligned `triggers` list."""
+def load(kind: str, name: str):
+    """garak's cached plugin instance (the harness later gets this same one), or None."""
     from garak import _config, _plugins
 
     try:
-        instance = _plugins.load_plugin(f"probes.{probe}", config_root=_config)
+        return _plugins.load_plugin(f"{kind}.{name}", config_root=_config)
     except Exception:  # the harness reports the load failure; the eval row will be missing
-        return
+        return None
+
+
+def enforce_prompt_cap(instance, cap: int) -> None:
+    """Prune probes that build a fixed prompt list and skip the cap (goodside.Tag has 32).
+
+    Probes that opt out (`follow_prompt_cap = False`, e.g. aisec's fixed sets) are left whole,
+    and so are probes with per-prompt data other than an aligned `triggers` list."""
     prompts, triggers = getattr(instance, "prompts", None), getattr(instance, "triggers", None)
     if not isinstance(prompts, list) or len(prompts) <= cap or not instance.follow_prompt_cap:
         return
     aligned = isinstance(triggers, list) and len(triggers) == len(prompts)
     if triggers is None or aligned:
         instance._prune_data(cap, prune_triggers=aligned)
+
+
+def plan(probe: str, cap: int, generations: int) -> dict:
+    """The probe's manifest entry; its instance is pruned to the cap on the way."""
+    from aisec_pipeline.redteam.confirm import REJUDGED, SUBSTRINGS
+
+    detector = primary_detector(probe)
+    instance = load("probes", probe) if detector else None
+    if instance is not None:
+        enforce_prompt_cap(instance, cap)
+    prompts = getattr(instance, "prompts", None)
+    substrings = []
+    if REJUDGED.get(detector) == SUBSTRINGS:
+        substrings = list(getattr(load("detectors", detector), "substrings", None) or [])
+    return {"detector": detector, "substrings": substrings,
+            "attempts": len(prompts) * generations if isinstance(prompts, list) else 0}
 
 
 def run(job: dict) -> None:
@@ -75,11 +95,12 @@ def run(job: dict) -> None:
     random.seed(_config.run.seed)
 
     probes = sorted(job["probes"])
-    manifest = {probe: primary_detector(probe) for probe in probes}
-    Path(job["manifest"]).write_text(json.dumps(manifest), encoding="utf-8")
+    manifest = {probe: plan(probe, _config.run.soft_probe_prompt_cap, _config.run.generations)
+                for probe in probes}
+    partial = Path(job["manifest"] + ".partial")  # the runner reads it during the run
+    partial.write_text(json.dumps(manifest), encoding="utf-8")
+    partial.replace(job["manifest"])
 
-    for probe in probes:
-        enforce_prompt_cap(probe, _config.run.soft_probe_prompt_cap)
     generator = _plugins.load_plugin(f"generators.{_config.plugins.target_type}",
                                      config_root=_config)
     evaluator = garak.evaluators.ThresholdEvaluator(_config.run.eval_threshold)

@@ -4,6 +4,16 @@
 answer text. The same code answers the pre-flight check and every garak attempt (through the
 `aisec.Target` garak generator), so what is tested is exactly what is deployed.
 
+Kinds: `openai` (chat completions, greedy: temperature 0 and the policy's seed, so a rerun
+gets the same answers from a deterministic server), `rest` (a JSON body template and a
+JSONPath to the answer) and `registered`: a Python function `(system_prompt, user_message)
+-> str` that the package or the operator registered under a plain key. Registry entries
+name only the key; nothing in `assets/` says what to import. Operators register a target
+by installing a package with an entry point in the `aisec.targets` group:
+
+    [project.entry-points."aisec.targets"]
+    acme-guarded-bot = "acme_bot.gate:answer"
+
 The API key is read from the environment variable named by `api_key_env` at call time: a
 `Target` holds only the variable's name, so it can be logged, pickled and written to garak's
 config without carrying the secret. Error messages never include headers or the key.
@@ -12,7 +22,6 @@ config without carrying the secret. Error messages never include headers or the 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
 import socket
@@ -20,12 +29,16 @@ import string
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any, Callable, Literal
 
 from ..inventory.loader import InventoryError, Model
 from ..inventory.schema import Endpoint
 
-TargetKind = Literal["openai", "rest", "callable"]
+TargetKind = Literal["openai", "rest", "registered"]
+ENTRY_POINT_GROUP = "aisec.targets"
+# Targets the package itself provides, by key (operators add theirs through entry points).
+BUILT_IN_TARGETS = {"aisec.guard": "aisec_pipeline.redteam.guard:answer"}
 
 
 class TargetError(Exception):
@@ -41,7 +54,7 @@ class Target:
     api_key_env: str | None = None
     request_template: str | None = None  # rest: JSON body with $INPUT and $SYSTEM
     response_json_path: str | None = None  # rest: JSONPath to the answer text
-    callable: str | None = None  # "module:function" taking (system_prompt, user_message)
+    registered: str | None = None  # registered: the key of a target registered in Python
 
     def with_system_prompt(self, system_prompt: str) -> "Target":
         return dataclasses.replace(self, system_prompt=system_prompt)
@@ -54,7 +67,7 @@ class Target:
         return cls(**config)
 
     def describe(self) -> str:
-        where = self.callable if self.kind == "callable" else self.base_url
+        where = self.registered if self.kind == "registered" else self.base_url
         return f"{self.kind} target {where}" + (f" (model {self.model})" if self.model else "")
 
     def api_key(self) -> str | None:
@@ -67,8 +80,8 @@ class Target:
 
     def complete(self, user_message: str, *, timeout: float = 60, max_tokens: int = 150,
                  seed: int | None = None) -> str:
-        if self.kind == "callable":
-            return _call_function(self.callable or "", self.system_prompt, user_message)
+        if self.kind == "registered":
+            return _call_registered(self.registered or "", self.system_prompt, user_message)
         if self.kind == "openai":
             return self._complete_openai(user_message, timeout, max_tokens, seed)
         return self._complete_rest(user_message, timeout)
@@ -80,7 +93,8 @@ class Target:
             "messages": [{"role": "system", "content": self.system_prompt},
                          {"role": "user", "content": user_message}],
             "max_tokens": max_tokens,
-            "temperature": 0.7,
+            "temperature": 0.0,  # greedy: the same prompt gets the same answer
+            "top_p": 1.0,
         }
         if seed is not None:
             body["seed"] = seed
@@ -112,7 +126,7 @@ def target_from_endpoint(endpoint: Endpoint, system_prompt: str,
     return Target(kind=endpoint.type, system_prompt=system_prompt,
                   base_url=base_url or endpoint.base_url, model=endpoint.model,
                   api_key_env=endpoint.api_key_env, request_template=endpoint.request_template,
-                  response_json_path=endpoint.response_json_path, callable=endpoint.callable)
+                  response_json_path=endpoint.response_json_path, registered=endpoint.target)
 
 
 def target_from_model(model: Model, base_url: str | None = None) -> Target:
@@ -172,23 +186,37 @@ def _as_text(value: Any) -> str:
     return value
 
 
-def _call_function(spec: str, system_prompt: str, user_message: str) -> str:
-    function = load_callable(spec)
+def _call_registered(key: str, system_prompt: str, user_message: str) -> str:
+    function = registered_target(key)
     try:
         answer = function(system_prompt, user_message)
+    except TargetError:
+        raise
     except Exception as exc:  # the target's own failure is an error attempt, not a crash
-        raise TargetError(f"{spec} raised {exc.__class__.__name__}") from None
+        raise TargetError(f"registered target {key!r} raised {exc.__class__.__name__}") from None
     return _as_text(answer)
 
 
-def load_callable(spec: str) -> Callable[[str, str], Any]:
-    module_name, _, function_name = spec.partition(":")
-    if not module_name or not function_name:
-        raise TargetError(f"callable {spec!r} must look like 'module:function'")
+def registered_target(key: str) -> Callable[[str, str], Any]:
+    """The function registered under `key`: built in, or an `aisec.targets` entry point."""
+    found = [ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.name == key]
+    spec = BUILT_IN_TARGETS.get(key)
+    if spec:
+        found.append(metadata.EntryPoint(key, spec, ENTRY_POINT_GROUP))
+    if not found:
+        known = sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+                       | set(BUILT_IN_TARGETS))
+        raise TargetError(f"no target is registered as {key!r} (known: {', '.join(known)}); "
+                          f"install the package that provides it (entry point group "
+                          f"{ENTRY_POINT_GROUP})")
+    if len({ep.value for ep in found}) > 1:
+        raise TargetError(f"target {key!r} is registered more than once: "
+                          f"{', '.join(sorted({ep.value for ep in found}))}")
     try:
-        function = getattr(importlib.import_module(module_name), function_name)
+        function = found[0].load()
     except Exception as exc:  # ImportError, AttributeError, or the module failing as it loads
-        raise TargetError(f"cannot load callable {spec}: {exc.__class__.__name__}: {exc}") from None
+        raise TargetError(f"cannot load registered target {key!r}: "
+                          f"{exc.__class__.__name__}: {exc}") from None
     if not callable(function):
-        raise TargetError(f"{spec} is not callable")
+        raise TargetError(f"registered target {key!r} is not callable")
     return function

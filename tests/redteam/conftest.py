@@ -21,6 +21,24 @@ def fake_llm():
         server.__exit__(None, None, None)
 
 
+@pytest.fixture
+def install_targets(tmp_path, monkeypatch):
+    """Install a package `acme_bots` that registers targets in the `aisec.targets` group."""
+    folder = tmp_path / "site"
+
+    def install(source: str, entry_points: dict[str, str]) -> None:
+        folder.mkdir()
+        (folder / "acme_bots.py").write_text(source, encoding="utf-8")
+        dist = folder / "acme_bots-1.0.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-bots\nVersion: 1.0\n")
+        lines = "".join(f"{key} = {value}\n" for key, value in entry_points.items())
+        (dist / "entry_points.txt").write_text(f"[aisec.targets]\n{lines}", encoding="utf-8")
+        monkeypatch.syspath_prepend(str(folder))
+
+    return install
+
+
 @pytest.fixture(scope="session")
 def real_report(tmp_path_factory):
     """A complete garak report from a real battery against the refusing server."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aisec_pipeline.governance.policy import InjectionPolicy
 from aisec_pipeline.redteam.evidence import injection_verdict
-from aisec_pipeline.redteam.runner import run_battery
+from aisec_pipeline.redteam.runner import PARALLEL_ATTEMPTS, battery_timeout, run_battery, throttled
 from aisec_pipeline.redteam.target import Target
 from aisec_pipeline.verdict import Status
 
@@ -53,6 +53,11 @@ def test_obedient_leaky_model_fails_and_the_key_never_leaks(fake_llm, tmp_path, 
                for r in server.requests)
     assert {p.probe for p in progress} == set(battery.probes)
     assert progress[-1].index == progress[-1].total == 4
+    # progress counts answers across the battery, against the total garak announced
+    assert [p.attempts_done for p in progress] == list(range(1, 2 + 2 + 17 + 12 + 1))
+    assert {p.attempts_total for p in progress} == {33}
+    assert "33/33 attempts done" in progress[-1].line()
+    assert any(" left" in p.line() for p in progress)
     # evidence: tags, garak's own report kept, examples redacted
     assert result.tags["aisec.SystemPromptCanary"]["owasp"] == ("LLM07:2025",)
     assert result.tags["promptinject.HijackHateHumans"]["atlas"] == ("AML.T0051",)
@@ -96,12 +101,11 @@ def test_rest_target_gets_the_system_prompt(fake_llm, tmp_path):
     assert result.canary_leaks >= 10  # only possible if $SYSTEM really reached the endpoint
 
 
-def test_callable_target_gets_the_system_prompt(tmp_path, monkeypatch):
-    (tmp_path / "leaky_bot.py").write_text(
-        "def answer(system_prompt, user_message):\n"
-        "    return 'My instructions: ' + system_prompt\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    target = Target("callable", SYSTEM_PROMPT, callable="leaky_bot:answer")
+def test_registered_target_gets_the_system_prompt(install_targets, tmp_path):
+    install_targets("def answer(system_prompt, user_message):\n"
+                              "    return 'My instructions: ' + system_prompt\n",
+                    {"leaky-bot": "acme_bots:answer"})  # the garak subprocess finds it too
+    target = Target("registered", SYSTEM_PROMPT, registered="leaky-bot")
     battery = policy("aisec.SystemPromptCanary")
     result = run_battery(target, battery, tmp_path / "run")
 
@@ -127,7 +131,17 @@ def test_http_500s_are_unassessed(fake_llm, tmp_path):
     assert verdict.status is Status.UNASSESSED
     assert result.error_attempts == 14
     assert any("HTTP 500" in reason for reason in verdict.reasons)
-    assert len(server.requests) == 1 + 3  # gives up after three errors in a row
+    # pre-flight and baseline, then three errors (a worker already waiting may add one each)
+    assert 3 + 3 <= len(server.requests) <= 3 + 3 + PARALLEL_ATTEMPTS
+
+
+def test_answers_that_are_not_json_are_unassessed(fake_llm, tmp_path):
+    server = fake_llm("garbage")
+    battery = policy("promptinject.HijackHateHumans")
+    verdict = injection_verdict(run_battery(openai_target(server), battery, tmp_path), battery)
+
+    assert verdict.status is Status.UNASSESSED
+    assert any("did not answer with JSON" in reason for reason in verdict.reasons)
 
 
 def test_request_timeouts_are_unassessed(fake_llm, tmp_path):
@@ -145,7 +159,7 @@ def test_whole_run_timeout_kills_garak(fake_llm, tmp_path):
     server = fake_llm("slow", delay=30)
     battery = policy("aisec.Multilingual", timeout_seconds=8, request_timeout_seconds=60)
     started = time.monotonic()
-    result = run_battery(openai_target(server), battery, tmp_path)
+    result = run_battery(openai_target(server), battery, tmp_path, attempt_budget_seconds=0.1)
 
     assert injection_verdict(result, battery).status is Status.UNASSESSED
     assert "timed out after 8 s" in result.problems[0]
@@ -173,3 +187,23 @@ def _processes_mentioning(text: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def test_the_timeout_grows_with_the_battery():
+    """A fixed 900 s cut the high battery short on a loaded machine (issue 10)."""
+    battery = policy("aisec.Multilingual", timeout_seconds=900)
+    assert battery_timeout(battery, attempts=10) == 900
+    assert battery_timeout(battery, attempts=200) == 200 * 10.0
+    assert battery_timeout(battery, attempts=200, attempt_budget_seconds=2) == 900
+
+
+def test_progress_lines_are_throttled_and_show_the_total():
+    from aisec_pipeline.redteam.runner import Progress
+
+    lines: list[str] = []
+    show = throttled(lines.append)
+    for done in range(1, 26):
+        show(Progress("aisec.Multilingual", 1, 2, done, 40, seconds_left=(40 - done) * 2.0))
+    assert lines[0].startswith("redteam: 1/40 attempts done")
+    assert lines[1:] == ["redteam: 10/40 attempts done, about 1m00s left (probe 1/2 aisec.Multilingual)",
+                         "redteam: 20/40 attempts done, about 40s left (probe 1/2 aisec.Multilingual)"]

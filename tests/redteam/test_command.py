@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,7 @@ def aisec(*argv: str) -> int:
 
 
 @pytest.fixture
-def inventory(tmp_path) -> Path:
+def policy_file(tmp_path) -> Path:
     """The project's policy, with the low tier's battery made small for a test."""
     policy = yaml.safe_load((REPO / "assets" / "policies" / "policy.yaml").read_text())
     policy["tiers"]["low"]["injection"].update(
@@ -31,14 +34,14 @@ def inventory(tmp_path) -> Path:
     root = tmp_path / "inventory"
     (root / "policies").mkdir(parents=True)
     (root / "policies" / "policy.yaml").write_text(yaml.safe_dump(policy))
-    return root
+    return root / "policies" / "policy.yaml"
 
 
-def test_refusing_endpoint_passes_with_json(fake_llm, inventory, tmp_path, capsys):
+def test_refusing_endpoint_passes_with_json(fake_llm, policy_file, tmp_path, capsys):
     server = fake_llm("refusing")
     out = tmp_path / "result.json"
     code = aisec("--base-url", server.base_url, "--model", "fake", "--tier", "low",
-                 "--system-prompt", "You are a test bot.", "--inventory", str(inventory),
+                 "--system-prompt", "You are a test bot.", "--policy", str(policy_file),
                  "--json", str(out), "--workdir", str(tmp_path / "run"))
     document = json.loads(out.read_text())
 
@@ -52,34 +55,34 @@ def test_refusing_endpoint_passes_with_json(fake_llm, inventory, tmp_path, capsy
     assert "PASSED" in captured.out and "probe 2/2" in captured.err
 
 
-def test_obedient_endpoint_fails(fake_llm, inventory, tmp_path, capsys):
+def test_obedient_endpoint_fails(fake_llm, policy_file, tmp_path, capsys):
     server = fake_llm("obedient")
     prompt_file = tmp_path / "prompt.txt"
     prompt_file.write_text("You are a test bot.")
     out = tmp_path / "result.json"
     code = aisec("--base-url", server.base_url, "--model", "fake", "--tier", "low",
-                 "--system-prompt-file", str(prompt_file), "--inventory", str(inventory),
+                 "--system-prompt-file", str(prompt_file), "--policy", str(policy_file),
                  "--json", str(out), "--workdir", str(tmp_path / "run"))
 
     assert code == 1 and json.loads(out.read_text())["verdict"] == "failed"
     assert all(r["system"].startswith("You are a test bot.") for r in server.requests)
 
 
-def test_unreachable_endpoint_is_unassessed(inventory, tmp_path, capsys):
+def test_unreachable_endpoint_is_unassessed(policy_file, tmp_path, capsys):
     out = tmp_path / "result.json"
     code = aisec("--base-url", "http://127.0.0.1:9/v1", "--model", "x", "--tier", "low",
-                 "--inventory", str(inventory), "--json", str(out), "--workdir", str(tmp_path))
+                 "--policy", str(policy_file), "--json", str(out), "--workdir", str(tmp_path))
     assert code == 1 and json.loads(out.read_text())["verdict"] == "unassessed"
 
 
 @pytest.mark.parametrize("argv, message", [
-    (("--inventory", "/nonexistent"), "file not found"),
+    (("--policy", "/nonexistent/policy.yaml"), "file not found"),
     (("--api-key-env", "AISEC_TEST_UNSET_VARIABLE"), "is not set"),
     (("--system-prompt-file", "/nonexistent/prompt.txt"), "cannot read"),
 ])
-def test_usage_errors_exit_2_with_one_line(argv, message, inventory, capsys, monkeypatch):
+def test_usage_errors_exit_2_with_one_line(argv, message, policy_file, capsys, monkeypatch):
     monkeypatch.delenv("AISEC_TEST_UNSET_VARIABLE", raising=False)
-    base = ["--base-url", "http://127.0.0.1:9/v1", "--model", "x", "--inventory", str(inventory)]
+    base = ["--base-url", "http://127.0.0.1:9/v1", "--model", "x", "--policy", str(policy_file)]
     assert aisec(*base, *argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and err[0].startswith("error:")
@@ -89,3 +92,30 @@ def test_missing_required_argument_exits_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         aisec("--model", "x")
     assert exit_info.value.code == 2
+
+
+def test_built_in_tiers_match_the_project_policy():
+    """`aisec redteam` without --policy runs the same batteries as the gate's default policy."""
+    built_in = command.load_tiers(None)
+    project = command.load_tiers(REPO / "assets" / "policies" / "policy.yaml")
+    assert built_in == project and set(built_in) == {"low", "medium", "high"}
+
+
+def test_runs_from_any_folder_with_the_built_in_tiers(fake_llm, tmp_path):
+    """It exited 2 outside a project folder: `assets/policies/policy.yaml: file not found`."""
+    server = fake_llm("refusing")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = elsewhere / "result.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    finished = subprocess.run(
+        [sys.executable, "-m", "aisec_pipeline.cli", "redteam", "--base-url", server.base_url,
+         "--model", "fake", "--tier", "low", "--system-prompt", "You are a test bot.",
+         "--json", str(out)], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    document = json.loads(out.read_text())
+    assert document["verdict"] == "passed"
+    assert {row["probe"] for row in document["probes"]} == set(command.load_tiers(None)["low"].probes)
+    assert "built-in tiers" in finished.stderr
+    assert "attempts done" in finished.stderr and "left" in finished.stderr

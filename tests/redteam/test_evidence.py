@@ -8,7 +8,7 @@ import codecs
 import pytest
 
 from aisec_pipeline.governance.policy import InjectionPolicy
-from aisec_pipeline.redteam.canary import leaked, new_canary, plant
+from aisec_pipeline.redteam.canary import derive_canary, leaked, new_canary, plant
 from aisec_pipeline.redteam.evidence import InjectionResult, ProbeRow, injection_verdict, wilson_interval
 from aisec_pipeline.redteam.redaction import redact
 from aisec_pipeline.verdict import Status
@@ -46,6 +46,14 @@ def test_canaries_are_fresh_and_planted():
     first, second = new_canary(), new_canary()
     assert first != second and len(first) == 16
     assert plant("Be nice.", first).startswith("Be nice.") and first in plant("Be nice.", first)
+
+
+def test_the_battery_canary_is_the_same_for_the_same_deployment():
+    """A random canary per run changed every prompt, so two runs of a greedy model differed."""
+    canary = derive_canary("Be nice.", seed=1)
+    assert canary == derive_canary("Be nice.", seed=1) and len(canary) == 16
+    assert int(canary, 16) >= 0
+    assert len({canary, derive_canary("Be nicer.", seed=1), derive_canary("Be nice.", 2)}) == 3
 
 
 def test_redaction_hides_key_canary_and_credentials():

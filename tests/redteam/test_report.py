@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from aisec_pipeline.redteam.evidence import InjectionResult, injection_verdict
-from aisec_pipeline.redteam.report import measure_rows, read_report
+from aisec_pipeline.redteam.report import ProbePlan, measure_rows, read_report
 from aisec_pipeline.verdict import Status
 
 EXPECTED = {"promptinject.HijackHateHumans": "promptinject.AttackRogueString",
@@ -15,7 +15,8 @@ EXPECTED = {"promptinject.HijackHateHumans": "promptinject.AttackRogueString",
 
 def judged(report_path: Path, battery) -> tuple[InjectionResult, list[str]]:
     report = read_report(report_path)
-    rows, problems = measure_rows(report, EXPECTED, battery)
+    plans = {probe: ProbePlan(detector) for probe, detector in EXPECTED.items()}
+    rows, problems = measure_rows(report, plans, battery)
     result = InjectionResult("test", tuple(EXPECTED), rows=tuple(rows),
                              problems=tuple(report.problems + problems))
     return result, list(result.problems)

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from pydantic import ValidationError
+
 from aisec_pipeline.inventory.loader import load_model
-from aisec_pipeline.redteam.target import Target, TargetError, target_from_model
+from aisec_pipeline.inventory.schema import Endpoint
+from aisec_pipeline.redteam import guard
+from aisec_pipeline.redteam.target import Target, TargetError, registered_target, target_from_model
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-targetTEST9876543210zyxwvuSECRET"
@@ -53,17 +57,38 @@ def test_rest_target_fills_system_and_input_and_follows_the_json_path(fake_llm):
                response_json_path="$.missing").complete("x")
 
 
-def test_callable_target_errors_are_target_errors(tmp_path, monkeypatch):
-    (tmp_path / "broken_bot.py").write_text(
-        "def crash(system_prompt, user_message):\n    raise RuntimeError('down')\n"
-        "def number(system_prompt, user_message):\n    return 42\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for spec, message in [("broken_bot:crash", "raised RuntimeError"),
-                          ("broken_bot:number", "not text"),
-                          ("broken_bot:absent", "cannot load"),
-                          ("no_colon", "module:function")]:
+def test_registered_target_errors_are_target_errors(install_targets):
+    install_targets("def crash(system_prompt, user_message):\n    raise RuntimeError('down')\n"
+                              "def number(system_prompt, user_message):\n    return 42\n"
+                              "NOT_A_FUNCTION = 3\n",
+                    {"acme-crash": "acme_bots:crash", "acme-number": "acme_bots:number",
+                     "acme-absent": "acme_bots:absent", "acme-constant": "acme_bots:NOT_A_FUNCTION"})
+    for key, message in [("acme-crash", "raised RuntimeError"), ("acme-number", "not text"),
+                         ("acme-absent", "cannot load"), ("acme-constant", "not callable"),
+                         ("nobody-registered-this", "no target is registered")]:
         with pytest.raises(TargetError, match=message):
-            Target("callable", "", callable=spec).complete("hi")
+            Target("registered", "", registered=key).complete("hi")
+
+
+def test_built_in_registered_target_is_found_by_key():
+    assert registered_target("aisec.guard") is guard.answer
+
+
+def test_registry_entries_cannot_name_python_to_import():
+    """Issue 9: `type: callable` with "module:function" let assets/ choose code to run."""
+    with pytest.raises(ValidationError):
+        Endpoint(type="callable", callable="os:system", system_prompt_file="p.txt")
+    with pytest.raises(ValidationError):
+        Endpoint(type="registered", target="os:system", system_prompt_file="p.txt")
+    with pytest.raises(ValidationError, match="needs: target"):
+        Endpoint(type="registered", system_prompt_file="p.txt")
+    assert Endpoint(type="registered", target="acme-bot", system_prompt_file="p.txt").target
+
+
+def test_openai_requests_are_greedy_and_seeded(fake_llm):
+    server = fake_llm("refusing")
+    Target("openai", "Rules.", base_url=server.base_url, model="m").complete("hi", seed=7)
+    assert server.requests[-1]["temperature"] == 0.0 and server.requests[-1]["seed"] == 7
 
 
 def test_target_from_the_demo_registry_entry_reads_its_system_prompt():

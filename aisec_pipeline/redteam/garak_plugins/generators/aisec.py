@@ -3,8 +3,10 @@
 garak's function and REST generators pass only the last user message; this one sends the
 attempt's system turn (the deployed system prompt with the planted canary) with it, for every
 target kind. A target error becomes a missing answer (None) and one line in `errors_file`, so
-the gate can count errors and say why instead of crashing or retrying forever; after a few
-errors in a row the target is not called again (the run is UNASSESSED anyway).
+the gate can count errors and say why instead of crashing or retrying forever. Any error
+makes the run UNASSESSED, so after a few errors the target is not called again; the count is
+read from `errors_file`, which every parallel garak worker shares (a worker's own memory is
+not: garak may hand each attempt a fresh copy of the generator).
 """
 
 import json
@@ -15,7 +17,7 @@ from garak.generators.base import Generator
 
 from aisec_pipeline.redteam.target import Target as AisecTarget, TargetError
 
-GIVE_UP_AFTER = 3  # consecutive target errors
+GIVE_UP_AFTER = 3  # target errors in this battery, all workers together
 
 
 class Target(Generator):
@@ -34,12 +36,11 @@ class Target(Generator):
         self.name = name
         self._load_config(config_root)
         self._target = AisecTarget.from_config(self.target)
-        self._errors_in_a_row = 0
         self.name = self.name or self._target.describe()
         super().__init__(self.name, config_root=config_root)
 
     def _call_model(self, prompt, generations_this_call=1):
-        if self._errors_in_a_row >= GIVE_UP_AFTER:
+        if self._errors_so_far() >= GIVE_UP_AFTER:
             return [None]  # the run is unassessed already; don't wait out every timeout
         target = self._target
         if any(turn.role == "system" for turn in prompt.turns):
@@ -51,13 +52,18 @@ class Target(Generator):
         except TargetError as exc:
             self._record_error(str(exc))
             return [None]
-        self._errors_in_a_row = 0
         return [Message(text)]
 
+    def _errors_so_far(self):
+        try:
+            with open(self.errors_file, encoding="utf-8") as errors:
+                return sum(1 for _ in errors)
+        except (OSError, TypeError):
+            return 0
+
     def _record_error(self, message):
-        self._errors_in_a_row += 1
-        if self._errors_in_a_row == GIVE_UP_AFTER:
-            message += f" ({GIVE_UP_AFTER} failures in a row: no further requests sent)"
+        if self._errors_so_far() + 1 >= GIVE_UP_AFTER:
+            message += f" (after {GIVE_UP_AFTER} failures no further requests are sent)"
         if self.errors_file:
             with open(self.errors_file, "a", encoding="utf-8") as errors:
                 errors.write(json.dumps({"error": message}) + "\n")
