@@ -45,6 +45,12 @@ class BiasPolicy(Strict):
     # flag tiny absolute gaps, so it applies only to the metrics listed here.
     ratio_metrics: tuple[str, ...] = ("selection_rate",)
     correction: Literal["holm", "bh"] = "holm"  # multiple-testing correction across segment x metric
+    # Rows without a label or prediction are counted, never dropped silently; above this share
+    # of the rows read, the bias verdict fails.
+    max_excluded_fraction: float = Field(default=0.01, ge=0.0, le=1.0)
+    # Segment columns ("race": each of its values) or keys ("race=Native American") that must
+    # each be judged: one below min_count makes the report insufficient (needs review).
+    protected_segments: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _known_metrics(self) -> "BiasPolicy":

@@ -79,7 +79,7 @@ class Risk(Strict):
 class Endpoint(Strict):
     """How to reach a deployed LLM. The API key is read from `api_key_env` at run time."""
 
-    type: Literal["openai", "rest", "callable"] = "openai"
+    type: Literal["openai", "rest", "registered"] = "openai"
     base_url: str | None = None
     model: str | None = None
     api_key_env: str | None = None
@@ -87,15 +87,16 @@ class Endpoint(Strict):
     # rest: request body template with $INPUT and $SYSTEM placeholders, JSONPath to the answer
     request_template: str | None = None
     response_json_path: str | None = None
-    # callable: "module:function" taking (system_prompt, user_message) -> str
-    callable: str | None = None
+    # registered: the plain key of a target registered in Python (built into aisec, or an
+    # installed package's `aisec.targets` entry point); nothing here names code to import
+    target: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
     # Demo/local only: serve this artifact on loopback for the duration of the scan.
     serve_artifact: str | None = None
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> "Endpoint":
         needed = {"openai": ("base_url", "model"), "rest": ("base_url", "request_template",
-                  "response_json_path"), "callable": ("callable",)}[self.type]
+                  "response_json_path"), "registered": ("target",)}[self.type]
         missing = [name for name in needed if not getattr(self, name)]
         if missing and not (self.type == "openai" and self.serve_artifact and self.model):
             raise ValueError(f"endpoint type {self.type!r} needs: {', '.join(missing)}")
