@@ -1,27 +1,42 @@
-"""Benchmark: the fairness counts engine on 10M synthetic prediction rows, and its speed
-against fairlearn's MetricFrame on the same 1M rows measured in the same run.
+"""Benchmark: the fairness engine at scale. Prints figures; not a timed test.
 
-Each measured part runs in its own subprocess; peak memory is that child's peak RSS
-(`getrusage(RUSAGE_CHILDREN).ru_maxrss`, which is the maximum over waited-for children, so
-the children run in increasing order of expected footprint). Goals: 10M rows with two segment
-columns plus their intersection, all metrics with intervals, under 10 s and under 2 GB;
-at least 20x faster than MetricFrame.
+Parts (each measured in its own subprocess; wall time and that child's own peak RSS come from
+`os.wait4`, so one child's footprint never hides another's):
 
-    .venv/bin/python benchmarks/bias.py [--rows 10000000] [--compare-rows 1000000]
+  engine       10M synthetic rows in memory, two segment columns plus their intersection,
+               all metrics with intervals. Goals: < 10 s, < 2 GB.
+  compare      the same three groupings on 1M rows against fairlearn's MetricFrame. Goal >= 20x.
+  cardinality  `aisec bias` (the real CLI, --json) on a CSV of 200k rows whose first segment
+               column has 10,000 distinct values, with intersections of two columns. Goal < 10 s.
+               Baseline in the same run: the same rows with a 10-value first column, so the
+               ratio shows what the number of segments costs.
+  large        `aisec bias` on a Parquet file of 40M rows x 4 columns (label, prediction, two
+               segment columns) with intersections. Goal < 2 GB peak. Baseline in the same run:
+               pandas reading the same four columns whole (what the CLI did before).
+
+    .venv/bin/python benchmarks/bias.py [--parts engine,compare,cardinality,large]
+                                         [--large-rows 40000000] [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 METRICS = ("selection_rate", "tpr", "fpr", "precision", "accuracy")
+CLI = ("import argparse, sys\n"
+       "from aisec_pipeline.fairness.command import register\n"
+       "parser = argparse.ArgumentParser(prog='aisec')\n"
+       "register(parser.add_subparsers(required=True))\n"
+       "args = parser.parse_args(sys.argv[1:])\n"
+       "sys.exit(args.handler(args))\n")
 
 
 def synthetic(rows: int, seed: int = 0):
@@ -64,8 +79,55 @@ def fairlearn_run(frame) -> float:
     return time.perf_counter() - started
 
 
-def child(part: str, rows: int) -> None:
+def write_cardinality_csv(path: Path, values: int, rows: int = 200_000, seed: int = 1) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    label = (rng.random(rows) < 0.4).astype(np.int8)
+    pd.DataFrame({
+        "label": label,
+        "prediction": np.where(rng.random(rows) < 0.8, label, 1 - label),
+        "shop": [f"shop-{i}" for i in rng.integers(0, values, rows)],
+        "region": [f"r{i}" for i in rng.integers(0, 8, rows)],
+    }).to_csv(path, index=False)
+
+
+def write_large_parquet(path: Path, rows: int, batch: int = 4_000_000) -> None:
+    """Written in batches so that generating the file needs little memory."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(2)
+    regions = pa.array([f"region-{i}" for i in range(50)])
+    bands = pa.array(["<25", "25-45", "45-65", ">65"])
+    writer = None
+    for start in range(0, rows, batch):
+        n = min(batch, rows - start)
+        label = (rng.random(n) < 0.4).astype(np.int8)
+        table = pa.table({
+            "label": label,
+            "prediction": np.where(rng.random(n) < 0.75, label, 1 - label).astype(np.int8),
+            "region": regions.take(pa.array(rng.integers(0, 50, n))),
+            "band": bands.take(pa.array(rng.integers(0, 4, n))),
+        })
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table, row_group_size=1_000_000)
+    writer.close()
+
+
+def pandas_read(path: str) -> None:
+    import pandas as pd
+
+    frame = pd.read_parquet(path, columns=["label", "prediction", "region", "band"])
+    print(json.dumps({"rows": len(frame)}))
+
+
+def child(part: str, rows: int, extra: list[str]) -> None:
     sys.path.insert(0, str(REPO))
+    if part == "pandas-read":
+        return pandas_read(extra[0])
     started = time.perf_counter()
     frame = synthetic(rows)
     result = {"generate_s": time.perf_counter() - started}
@@ -77,35 +139,108 @@ def child(part: str, rows: int) -> None:
     print(json.dumps(result))
 
 
-def run_child(part: str, rows: int) -> tuple[dict, float]:
-    output = subprocess.run([sys.executable, __file__, "--child", part, "--rows", str(rows)],
-                            check=True, capture_output=True, text=True).stdout
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024  # KiB on Linux
-    return json.loads(output.strip().splitlines()[-1]), peak_gb
+def run(command: list[str]) -> tuple[float, float, int, str]:
+    """(wall seconds, the child's own peak RSS in GB, exit code, stdout): the child is reaped
+    with os.wait4 so that its rusage is its own, not the maximum over earlier children."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=REPO)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        output, errors = out.read(), err.read()
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command[:4])} ... failed ({process.returncode}): {errors.strip()[-800:]}")
+    return elapsed, usage.ru_maxrss / 1024 / 1024, process.returncode, output
+
+
+def python_child(part: str, rows: int, *extra: str) -> tuple[dict, float, float]:
+    elapsed, peak, _, output = run([sys.executable, __file__, "--child", part, "--rows", str(rows), *extra])
+    return json.loads(output.strip().splitlines()[-1]), elapsed, peak
+
+
+def aisec_bias(*args: str) -> tuple[float, float, int, str]:
+    return run([sys.executable, "-c", CLI, "bias", *args])
+
+
+def part_engine(args) -> None:
+    data, _, data_peak = python_child("data", args.rows)
+    engine, _, engine_peak = python_child("engine", args.rows)
+    print(f"engine, {args.rows:,} rows in memory, 2 segment columns + intersection (34 segments x 6 metrics):")
+    print(f"  wall time        {engine['seconds']:.2f} s   (goal < 10 s; generating the rows took "
+          f"{engine['generate_s']:.2f} s, not counted)")
+    print(f"  peak RSS         {engine_peak:.2f} GB  (goal < 2 GB; the data alone peaks at {data_peak:.2f} GB)")
+
+
+def part_compare(args) -> None:
+    compare, _, _ = python_child("compare", args.compare_rows)
+    ratio = compare["fairlearn_s"] / compare["engine_s"]
+    print(f"same three groupings on {args.compare_rows:,} rows, {len(METRICS)} metrics:")
+    print(f"  fairlearn MetricFrame  {compare['fairlearn_s']:.2f} s (point values only)")
+    print(f"  aisec counts engine    {compare['engine_s']:.3f} s (with intervals and tests; best of 3)")
+    print(f"  speed ratio            {ratio:.0f}x  (goal >= 20x)")
+
+
+def part_cardinality(args, workdir: Path) -> None:
+    print("aisec bias CLI, 200,000 rows, --segments shop,region --intersections --json:")
+    times = {}
+    for values in (10, 10_000):
+        path = workdir / f"cardinality-{values}.csv"
+        write_cardinality_csv(path, values)
+        out = workdir / f"cardinality-{values}.json"
+        elapsed, peak, code, stdout = aisec_bias(
+            "--data", str(path), "--label", "label", "--prediction", "prediction",
+            "--segments", "shop,region", "--intersections", "--json", str(out))
+        segments = len(json.loads(out.read_text())["segments"])
+        times[values] = elapsed
+        print(f"  {values:>6,} shop values  {elapsed:6.2f} s  {peak:.2f} GB  exit {code}  "
+              f"{segments:,} segments in the JSON, {len(stdout.splitlines())} lines of text")
+    print(f"  ratio 10,000 / 10 values: {times[10_000] / times[10]:.1f}x  (goal: 10,000 values under 10 s)")
+
+
+def part_large(args, workdir: Path) -> None:
+    path = workdir / f"large-{args.large_rows}.parquet"
+    if not path.exists():
+        started = time.perf_counter()
+        write_large_parquet(path, args.large_rows)
+        print(f"(wrote {args.large_rows:,} rows to {path.name}, {path.stat().st_size / 1e6:.0f} MB, "
+              f"in {time.perf_counter() - started:.0f} s)")
+    print(f"aisec bias CLI, {args.large_rows:,} rows x 4 columns (Parquet), --segments region,band --intersections:")
+    elapsed, peak, code, _ = aisec_bias("--data", str(path), "--label", "label", "--prediction", "prediction",
+                                        "--segments", "region,band", "--intersections",
+                                        "--json", str(workdir / "large.json"))
+    print(f"  wall time        {elapsed:.1f} s, exit {code}")
+    print(f"  peak RSS         {peak:.2f} GB  (goal < 2 GB)")
+    _, read_s, read_peak = python_child("pandas-read", 0, str(path))
+    print(f"  baseline: pandas reading the 4 columns whole: {read_s:.1f} s, {read_peak:.2f} GB peak "
+          f"(ratio of peaks {peak / read_peak:.2f})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--compare-rows", type=int, default=1_000_000)
-    parser.add_argument("--child", choices=("data", "engine", "compare"))
-    args = parser.parse_args()
+    parser.add_argument("--large-rows", type=int, default=40_000_000)
+    parser.add_argument("--parts", default="engine,compare,cardinality,large")
+    parser.add_argument("--workdir", type=Path, help="where generated data files go (default: a temp dir)")
+    parser.add_argument("--child", choices=("data", "engine", "compare", "pandas-read"))
+    args, extra = parser.parse_known_args()
     if args.child:
-        return child(args.child, args.rows)
-
-    data, data_peak = run_child("data", args.rows)
-    engine, engine_peak = run_child("engine", args.rows)
-    print(f"engine, {args.rows:,} rows, 2 segment columns + intersection (34 segments x 6 metrics, "
-          f"Wilson + Newcombe + Holm):")
-    print(f"  wall time        {engine['seconds']:.2f} s   (goal < 10 s; generating the rows took "
-          f"{engine['generate_s']:.2f} s, not counted)")
-    print(f"  peak RSS         {engine_peak:.2f} GB  (goal < 2 GB; the data alone peaks at {data_peak:.2f} GB)")
-    compare, _ = run_child("compare", args.compare_rows)
-    ratio = compare["fairlearn_s"] / compare["engine_s"]
-    print(f"same {args.compare_rows:,} rows, same three groupings, {len(METRICS)} metrics:")
-    print(f"  fairlearn MetricFrame  {compare['fairlearn_s']:.2f} s (point values only)")
-    print(f"  aisec counts engine    {compare['engine_s']:.3f} s (with intervals and tests; best of 3)")
-    print(f"  speed ratio            {ratio:.0f}x  (goal >= 20x)")
+        return child(args.child, args.rows, extra)
+    parts = args.parts.split(",")
+    with tempfile.TemporaryDirectory(prefix="aisec-bias-bench-") as temporary:
+        workdir = args.workdir or Path(temporary)
+        workdir.mkdir(parents=True, exist_ok=True)
+        if "engine" in parts:
+            part_engine(args)
+        if "compare" in parts:
+            part_compare(args)
+        if "cardinality" in parts:
+            part_cardinality(args, workdir)
+        if "large" in parts:
+            part_large(args, workdir)
 
 
 if __name__ == "__main__":

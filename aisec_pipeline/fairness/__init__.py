@@ -13,8 +13,8 @@ _PUBLIC = {
     "load_evaluation_data": "validation", "validate_evaluation": "validation",
     "read_table": "tables", "TableError": "tables",
     # measurement
-    "cell_counts": "counts", "aggregate": "counts", "DataError": "counts",
-    "measure_bias": "bias", "measure_frame": "bias", "rule_from_policy": "bias",
+    "cell_counts": "counts", "count_file": "counts", "aggregate": "counts", "DataError": "counts",
+    "measure_bias": "bias", "measure_frame": "bias", "measure_file": "bias", "rule_from_policy": "bias",
     "BiasReport": "report", "Violation": "report",
     "wilson": "intervals", "newcombe": "intervals", "newcombe_p_value": "intervals",
     "holm": "significance", "benjamini_hochberg": "significance",

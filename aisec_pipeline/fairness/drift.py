@@ -91,10 +91,10 @@ def measure_drift(recent: pd.DataFrame, baseline: pd.DataFrame, policy: BiasPoli
                         on=["key", "metric"], how="left")
     cells["reference_label"] = "at approval"
     cells = test_gaps(cells, rule)
-    rows["status"] = segment_status(rows, cells).to_numpy()
+    rows["status"] = segment_status(rows, cells)
     overall = cells[cells["key"] == "overall"].reset_index(drop=True)
     return BiasReport(rows=rows, cells=cells, overall=overall, counts=recent, rule=rule, reference="baseline",
-                      kind="drift", excluded_rows=int(recent.attrs.get("excluded_rows", 0)), window=window_label)
+                      kind="drift", excluded=dict(recent.attrs.get("excluded", {})), window=window_label)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .counts import COUNT_COLUMNS, aggregate
+from .counts import COUNT_COLUMNS, KEY_SEPARATOR, DataError, aggregate
 from .intervals import newcombe, newcombe_p_value, wilson, z_for
 from .significance import Correction, adjust
 
@@ -60,12 +60,14 @@ class Rule:
     ratio_metrics: tuple[str, ...] = ()
     metrics: tuple[str, ...] = tuple(m.name for m in METRICS)
     correction: Correction = "holm"
+    protected: tuple[str, ...] = ()  # segment columns or keys that must each be judged
+    max_excluded_fraction: float | None = None  # rows without label/prediction; None: no limit
 
 
 def segment_key(grouping: Sequence[str], values: Sequence[str]) -> str:
     if not grouping:
         return "overall"
-    return " x ".join(f"{column}={value}" for column, value in zip(grouping, values))
+    return KEY_SEPARATOR.join(f"{column}={value}" for column, value in zip(grouping, values))
 
 
 def segment_rows(counts: pd.DataFrame, groupings: Sequence[Sequence[str]]) -> pd.DataFrame:
@@ -84,11 +86,23 @@ def segment_rows(counts: pd.DataFrame, groupings: Sequence[Sequence[str]]) -> pd
         }))
     rows = pd.concat(frames, ignore_index=True)
     rows["n"] = rows[list(COUNT_COLUMNS)].sum(axis=1)
+    _refuse_colliding_keys(rows)
     return rows
 
 
+def _refuse_colliding_keys(rows: pd.DataFrame) -> None:
+    """Two segments with one key would be reported as one: refuse, naming the columns."""
+    twice = rows["key"].duplicated(keep=False).to_numpy()
+    if twice.any():
+        colliding = rows[twice]
+        columns = sorted({c for grouping in colliding["grouping"] for c in grouping})
+        raise DataError(f"segment values of column(s) {', '.join(map(repr, columns))} make the key "
+                        f"{colliding['key'].iloc[0]!r} name two different segments: recode the values")
+
+
 def metric_cells(rows: pd.DataFrame, z: float) -> pd.DataFrame:
-    """Long table: one row per segment x metric with numerator, denominator, value, Wilson CI."""
+    """Long table: one row per segment x metric with numerator, denominator, value, Wilson CI.
+    `row` is the segment's position in `rows`, so per-segment views never search by key."""
     frames = []
     for metric in METRICS:
         numerator = rows[list(metric.numerator)].sum(axis=1).to_numpy()
@@ -97,7 +111,7 @@ def metric_cells(rows: pd.DataFrame, z: float) -> pd.DataFrame:
         with np.errstate(divide="ignore", invalid="ignore"):
             value = np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
         frames.append(pd.DataFrame({
-            "key": rows["key"].to_numpy(), "grouping": rows["grouping"].to_numpy(),
+            "row": np.arange(len(rows)), "key": rows["key"].to_numpy(), "grouping": rows["grouping"].to_numpy(),
             "metric": metric.name, "numerator": numerator, "denominator": denominator,
             "value": value, "ci_low": low, "ci_high": high,
         }))
@@ -150,7 +164,8 @@ def test_gaps(cells: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     tested_metric = cells["metric"].isin(rule.metrics).to_numpy()
     enough = (np.nan_to_num(n1) >= rule.min_count) & (np.nan_to_num(n2) >= rule.min_count)
     testable = tested_metric & enough & ~cells["is_reference"].to_numpy()
-    p_values = np.where(testable, newcombe_p_value(k1, n1, k2, n2), np.nan)
+    p_values = np.full(len(cells), np.nan)
+    p_values[testable] = newcombe_p_value(k1[testable], n1[testable], k2[testable], n2[testable])
     cells["p_value"] = p_values
     cells["p_adjusted"] = adjust(p_values, rule.correction)
     cells["rule"] = _material_rule(cells, rule)
@@ -175,8 +190,9 @@ def _status(cells: pd.DataFrame, rule: Rule, tested_metric: np.ndarray, enough: 
     return np.where(tested_metric, status, REPORTED)
 
 
-def segment_status(rows: pd.DataFrame, cells: pd.DataFrame) -> pd.Series:
+def segment_status(rows: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
     """fail if any tested metric fails; else insufficient_data if any lacks data; else ok."""
-    by_key = cells.groupby("key", sort=False)["status"].agg(set)
-    status = by_key.map(lambda s: FAIL if FAIL in s else INSUFFICIENT if INSUFFICIENT in s else OK)
-    return rows["key"].map(status).fillna(OK)
+    position, status = cells["row"].to_numpy(dtype=np.int64), cells["status"].to_numpy()
+    failed = np.bincount(position, weights=status == FAIL, minlength=len(rows)) > 0
+    thin = np.bincount(position, weights=status == INSUFFICIENT, minlength=len(rows)) > 0
+    return np.where(failed, FAIL, np.where(thin, INSUFFICIENT, OK)).astype(object)

@@ -1,24 +1,33 @@
-"""Evidence from a BiasReport: the Verdict, the card's performance-splits table, a text table."""
+"""Evidence from a BiasReport: the Verdict, the card's performance-splits table, a text table.
+
+Each view is bounded: a report with 100,000 segments still gives a short verdict, card table
+and terminal summary (worst segments first, then counts); the JSON holds every segment."""
 
 from __future__ import annotations
 
 import math
 from datetime import date
 
+import numpy as np
+
 from ..governance.policy import BiasPolicy
 from ..verdict import Status, Verdict
 from .bias import rule_from_policy
 from .chart import chart_base64
-from .engine import METRIC_BY_NAME
-from .report import BiasReport
+from .engine import METRIC_BY_NAME, METRICS
+from .report import FAILED, INSUFFICIENT_OUTCOME, PASSED, BiasReport
 
-_REVIEW_LISTED = 20  # review items spelled out in the reasons; the full list is in figures
+# How much each view spells out; the JSON always holds everything.
+LISTED = 20  # violations and review items in the reasons
+TEXT_ROWS = 25  # segments in the terminal table
+SPLITS_ROWS = 60  # segments in the model card's splits table
+FIGURE_ROWS = 200  # records in verdict figures (Dagster metadata)
 
 
 def bias_verdict(report: BiasReport, policy: BiasPolicy | None = None) -> Verdict:
-    """kind="bias_report": FAILED on a violation; UNASSESSED when nothing could be tested or
-    the report was measured under another policy; PASSED otherwise. Insufficient-data
-    segments are listed as needing review and never decide the status by themselves."""
+    """kind="bias_report": FAILED on a violation or too many rows left out; UNASSESSED with
+    "needs review: ..." when the report is insufficient to judge (figures["outcome"] says
+    which) or was measured under another policy; PASSED otherwise."""
     if policy is not None and report.rule != rule_from_policy(policy):
         return Verdict.unassessed("bias_report", "the report was measured under a different bias "
                                   "policy than the one in force: measure again")
@@ -32,31 +41,50 @@ def production_verdict(report: BiasReport) -> Verdict:
 
 # Error rates say who is wrongly treated, so they lead; selection rate and accuracy follow.
 _METRIC_PRIORITY = ("fpr", "fnr", "tpr", "precision", "selection_rate", "accuracy")
+_STATUS = {PASSED: Status.PASSED, FAILED: Status.FAILED, INSUFFICIENT_OUTCOME: Status.UNASSESSED}
 
 
 def _priority(violation) -> tuple:
     """Intersections first (what aggregate views hide), then error rates, then the largest gap."""
     metric = _METRIC_PRIORITY.index(violation.metric) if violation.metric in _METRIC_PRIORITY else 99
-    return (-len(violation.segment), metric, -abs(violation.value - violation.reference))
+    return (-len(violation.segment), metric, -abs(violation.value - violation.reference), violation.key)
+
+
+def ranked_violations(report: BiasReport) -> list:
+    return sorted(report.violations, key=_priority)
 
 
 def report_verdict(report: BiasReport, kind: str) -> Verdict:
-    violations = sorted(report.violations, key=_priority)
-    review = report.needs_review
-    reasons = [v.sentence() for v in violations]
-    if violations:
-        status = Status.FAILED
-    elif report.tests_run == 0:
-        status = Status.UNASSESSED
-        reasons.append(f"no segment had enough data to test (minimum {report.rule.min_count} per denominator)")
-    else:
-        status = Status.PASSED
+    violations = ranked_violations(report)
+    outcome = report.outcome
+    reasons = _exclusion_reasons(report) if report.too_many_excluded else []
+    reasons += [v.sentence() for v in violations[:LISTED]]
+    if len(violations) > LISTED:
+        reasons.append(f"{len(violations) - LISTED} more violation(s), listed in figures")
+    if outcome == INSUFFICIENT_OUTCOME:
+        reasons.append(f"needs review: {report.insufficient_reason()}")
+        reasons += _review_reasons(report, "needs review: ")
+    elif outcome == PASSED:
         reasons.append(_passed_sentence(report))
-    reasons += [f"needs review (insufficient data): {item}" for item in review[:_REVIEW_LISTED]]
-    if len(review) > _REVIEW_LISTED:
-        reasons.append(f"needs review: {len(review) - _REVIEW_LISTED} more, listed in figures")
-    return Verdict(kind, status, tuple(reasons), _figures(report, violations, review),
+    if outcome != INSUFFICIENT_OUTCOME:
+        reasons += _review_reasons(report, "too few to test: ")
+    if report.excluded and not report.too_many_excluded:
+        reasons += [f"left out of the counts: {sentence}" for sentence in report.exclusion_sentences()]
+    return Verdict(kind, _STATUS[outcome], tuple(reasons), _figures(report, violations),
                    {"chart_png_base64": chart_base64(report), "performance_splits_md": performance_splits(report)})
+
+
+def _exclusion_reasons(report: BiasReport) -> list[str]:
+    limit = f"limit {100 * report.rule.max_excluded_fraction:.1f}% of rows"
+    return [f"{sentence}; {limit}" for sentence in report.exclusion_sentences()]
+
+
+def _review_reasons(report: BiasReport, prefix: str) -> list[str]:
+    review = report.review
+    reasons = [f"{prefix}{item.sentence()}" for item in review[:LISTED]]
+    if len(review) > LISTED:
+        reasons.append(f"{prefix}{len(review) - LISTED} more test(s) below the minimum, listed in figures")
+    return reasons
 
 
 def _passed_sentence(report: BiasReport) -> str:
@@ -65,14 +93,24 @@ def _passed_sentence(report: BiasReport) -> str:
             f"{report.tests_run} segment x metric tests ({correction}, alpha {report.rule.alpha:g})")
 
 
-def _figures(report: BiasReport, violations, review) -> dict:
+def _figures(report: BiasReport, violations) -> dict:
+    review = report.review
     return {
+        "outcome": report.outcome,
         "rows": report.n,
+        "rows_read": report.rows_read,
         "excluded_rows": report.excluded_rows,
-        "segments": len(report.rows),
+        "excluded": dict(report.excluded),
+        "excluded_fraction": round(report.excluded_fraction, 6),
+        "max_excluded_fraction": report.rule.max_excluded_fraction,
+        "segments": len(report.segment_rows),
+        "segment_status": report.status_counts(),
         "tests": report.tests_run,
-        "violations": [v.to_dict() | {"sentence": v.sentence()} for v in violations],
-        "needs_review": review,
+        "violations": [v.to_dict() | {"sentence": v.sentence()} for v in violations[:FIGURE_ROWS]],
+        "violations_total": len(violations),
+        "review": [item.to_dict() for item in review[:FIGURE_ROWS]],
+        "review_total": len(review),
+        "protected_segments": list(report.rule.protected),
         "threshold": report.rule.threshold,
         "min_ratio": report.rule.min_ratio,
         "min_count": report.rule.min_count,
@@ -85,63 +123,107 @@ def _figures(report: BiasReport, violations, review) -> dict:
     }
 
 
-def segment_records(report: BiasReport) -> list[dict]:
+def shown_rows(report: BiasReport, limit: int) -> tuple[np.ndarray, int]:
+    """Row positions to show within `limit`: all in their natural order when they fit, else
+    the worst first. Also how many were left out."""
+    if len(report.rows) <= limit:
+        return np.arange(len(report.rows)), 0
+    return report.worst_first()[:limit], len(report.rows) - limit
+
+
+def segment_records(report: BiasReport, limit: int = FIGURE_ROWS) -> list[dict]:
     """Flat per-segment records (for a Dagster table): key, n, status, tested metric values."""
+    positions, _ = shown_rows(report, limit)
+    index = [i for i, m in enumerate(METRICS) if m.name in report.rule.metrics]
+    value, low, high = (report.per_segment(c) for c in ("value", "ci_low", "ci_high"))
+    keys, ns, statuses = report.rows["key"].to_numpy(), report.rows["n"].to_numpy(), report.rows["status"].to_numpy()
     records = []
-    for row in report.rows.itertuples(index=False):
-        cells = report.cells[report.cells["key"] == row.key].set_index("metric")
-        record = {"segment": row.key, "n": int(row.n), "status": row.status}
-        for metric in report.rule.metrics:
-            record[metric] = _rounded(cells.at[metric, "value"])
-            record[f"{metric}_ci"] = _interval(cells.at[metric, "ci_low"], cells.at[metric, "ci_high"])
+    for i in positions:
+        record = {"segment": keys[i], "n": int(ns[i]), "status": statuses[i]}
+        for j in index:
+            name = METRICS[j].name
+            record[name] = _rounded(value[i, j])
+            record[f"{name}_ci"] = _interval(low[i, j], high[i, j])
         records.append(record)
     return records
 
 
 def performance_splits(report: BiasReport, measured_on: date | None = None) -> str:
-    """The model card's "demographic performance splits" table (Markdown), dated."""
+    """The model card's "demographic performance splits" table (Markdown), dated, with the rows
+    left out of the counts. Large reports show the worst segments and count the rest."""
     measured_on = measured_on or report.measured_at.date()
     metrics = report.rule.metrics
     header = ["Segment", "n", *(METRIC_BY_NAME[m].label for m in metrics), "Status"]
+    positions, hidden = shown_rows(report, SPLITS_ROWS)
     lines = [
         f"Measured {measured_on.isoformat()}; 95% Wilson intervals in brackets; gaps tested against the "
         f"{report.reference} reference (threshold {report.rule.threshold:g}, minimum "
         f"{report.rule.min_count} per denominator).",
         "",
+        _rows_accounted(report),
+        "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
-        _markdown_row("overall", report.overall, metrics, "", report.n),
+        _markdown_row("overall", _overall_values(report), str(report.n), ""),
     ]
-    for row in report.rows.itertuples(index=False):
-        cells = report.cells[report.cells["key"] == row.key]
-        lines.append(_markdown_row(row.key, cells, metrics, row.status.replace("_", " "), int(row.n)))
+    for i in positions:
+        lines.append(_markdown_row(report.rows["key"].iat[i], _row_values(report, i), str(int(report.rows["n"].iat[i])),
+                                   report.rows["status"].iat[i].replace("_", " ")))
+    if hidden:
+        lines += ["", f"{hidden} more segments not shown ({_status_text(report)} in all); "
+                      "every segment is in the bias report's JSON."]
     return "\n".join(lines) + "\n"
 
 
-def _markdown_row(key: str, cells, metrics, status: str, n: int) -> str:
-    indexed = cells.set_index("metric")
-    values = [_value_with_interval(indexed.loc[m]) for m in metrics]
-    return "| " + " | ".join([key.replace("|", "/"), str(n), *values, status]) + " |"
+def _rows_accounted(report: BiasReport) -> str:
+    text = f"Rows: {report.rows_read} read, {report.n} measured"
+    if not report.excluded:
+        return text + ", none left out."
+    return text + "; left out of the counts: " + "; ".join(report.exclusion_sentences()) + "."
 
 
-def text_table(report: BiasReport) -> str:
-    """A readable fixed-width table for the terminal."""
+def _status_text(report: BiasReport) -> str:
+    return ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in report.status_counts().items())
+
+
+def _markdown_row(key: str, values: list[str], n: str, status: str) -> str:
+    return "| " + " | ".join([key.replace("|", "/"), n, *values, status]) + " |"
+
+
+def _overall_values(report: BiasReport) -> list[str]:
+    indexed = report.overall.set_index("metric")
+    return [_value_with_interval(indexed.at[m, "value"], indexed.at[m, "ci_low"], indexed.at[m, "ci_high"])
+            for m in report.rule.metrics]
+
+
+def _row_values(report: BiasReport, position: int) -> list[str]:
+    value, low, high = (report.per_segment(c)[position] for c in ("value", "ci_low", "ci_high"))
+    index = {m.name: j for j, m in enumerate(METRICS)}
+    return [_value_with_interval(value[index[m]], low[index[m]], high[index[m]]) for m in report.rule.metrics]
+
+
+def text_table(report: BiasReport, limit: int = TEXT_ROWS) -> str:
+    """A readable fixed-width table for the terminal: the overall row, then the worst
+    segments first, then how many more there are (all of them are in the JSON)."""
     metrics = report.rule.metrics
     header = ["segment", "n", *metrics, "status"]
-    body = [["overall", str(report.n),
-             *(_value_with_interval(report.overall.set_index("metric").loc[m]) for m in metrics), ""]]
-    for row in report.rows.itertuples(index=False):
-        cells = report.cells[report.cells["key"] == row.key].set_index("metric")
-        body.append([row.key, str(int(row.n)), *(_value_with_interval(cells.loc[m]) for m in metrics), row.status])
+    body = [["overall", str(report.n), *_overall_values(report), ""]]
+    positions = report.worst_first()[:limit]
+    for i in positions:
+        body.append([report.rows["key"].iat[i], str(int(report.rows["n"].iat[i])), *_row_values(report, i),
+                     report.rows["status"].iat[i]])
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
-                     for line in [header, *body])
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *body]]
+    hidden = len(report.rows) - len(positions)
+    if hidden:
+        lines.append(f"... {hidden} more segments (worst shown first; every segment is in --json)")
+    return "\n".join(lines)
 
 
-def _value_with_interval(cell) -> str:
-    if math.isnan(cell["value"]):
+def _value_with_interval(value: float, low: float, high: float) -> str:
+    if math.isnan(value):
         return "n/a"
-    return f"{cell['value']:.2f} {_interval(cell['ci_low'], cell['ci_high'])}"
+    return f"{value:.2f} {_interval(low, high)}"
 
 
 def _interval(low: float, high: float) -> str:

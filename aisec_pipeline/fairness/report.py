@@ -1,17 +1,32 @@
 """`BiasReport`: the measurement as data (per-segment rows, per segment x metric cells) and
-the derived views every consumer shares: violations in plain words, review items, JSON."""
+the derived views every consumer shares: the outcome, violations in plain words, the review
+list, the rows left out, JSON.
+
+Three outcomes, never two:
+  failed        a significant, material gap, or more rows left out than the policy allows;
+  insufficient  too few tests to judge: every segment (or any protected segment) below the
+                minimum count, or no test at all. It needs a person: never a pass;
+  passed        otherwise.
+Every per-segment view is built in one pass over the cells, indexed by the segment's row
+position: output time grows linearly with the number of segments.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .counts import COUNT_COLUMNS
-from .engine import FAIL, INSUFFICIENT, METRIC_BY_NAME, METRICS, Rule
+from .counts import COUNT_COLUMNS, label_value
+from .engine import FAIL, INSUFFICIENT, METRIC_BY_NAME, METRICS, OK, Rule
+
+PASSED, FAILED, INSUFFICIENT_OUTCOME = "passed", "failed", "insufficient"
+_STATUS_RANK = {FAIL: 0, INSUFFICIENT: 1, OK: 2}
 
 
 @dataclass(frozen=True)
@@ -39,15 +54,36 @@ class Violation:
         return f"{text} ({self.threshold_label} {self.threshold:g})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"segment": self.segment, "metric": self.metric, "value": _num(self.value),
+        return {"segment": segment_json(self.segment.items()), "metric": self.metric, "value": _num(self.value),
                 "reference": _num(self.reference), "threshold": self.threshold}
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One segment x metric test that could not be run: too few rows in its denominator."""
+
+    segment: str  # the segment key, e.g. "sex=Other"
+    metric: str
+    n: int
+    minimum: int
+    protected: bool = False
+    reference: str | None = None  # set when it is the reference, not the segment, that is thin
+
+    def sentence(self) -> str:
+        whose = f" ({self.reference})" if self.reference else ""
+        return f"{self.segment}{whose} n={self.n} < minimum {self.minimum} for {self.metric}"
+
+    def to_dict(self) -> dict[str, Any]:
+        item = {"segment": self.segment, "metric": self.metric, "n": self.n, "minimum": self.minimum}
+        return item | ({"reference": self.reference} if self.reference else {})
 
 
 @dataclass(frozen=True)
 class BiasReport:
     """rows: one per segment (grouping, segment pairs, key, tp/fp/tn/fn, n, status).
-    cells: one per segment x metric (value, Wilson CI, reference, difference with Newcombe CI,
-    ratio, p-values, rule, status). counts: the finest-cell counts it was derived from."""
+    cells: one per segment x metric (row position, value, Wilson CI, reference, difference with
+    Newcombe CI, ratio, p-values, rule, status). counts: the finest-cell counts it was derived
+    from. excluded: rows left out of the counts, per reason ("no label", ...)."""
 
     rows: pd.DataFrame
     cells: pd.DataFrame
@@ -56,64 +92,192 @@ class BiasReport:
     rule: Rule
     reference: str  # "overall", "best" or "baseline"
     kind: str = "evaluation"  # or "drift"
-    excluded_rows: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
     measured_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     window: str | None = None  # drift: the period measured
 
+    # --- rows accounted for ---------------------------------------------------------------------
+
     @property
     def n(self) -> int:
-        """Rows measured (those with a known outcome)."""
+        """Rows measured (those with a known label and prediction)."""
         return int(self.counts[list(COUNT_COLUMNS)].to_numpy().sum())
+
+    @property
+    def excluded_rows(self) -> int:
+        return sum(self.excluded.values())
+
+    @property
+    def rows_read(self) -> int:
+        return self.n + self.excluded_rows
+
+    @property
+    def excluded_fraction(self) -> float:
+        return self.excluded_rows / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def too_many_excluded(self) -> bool:
+        limit = self.rule.max_excluded_fraction
+        return limit is not None and self.excluded_fraction > limit
+
+    def exclusion_sentences(self) -> list[str]:
+        """E.g. "5.0% of rows have no label (100 of 2000)", one per reason, largest first."""
+        return [f"{_percent(count / self.rows_read)} of rows have {reason} ({count} of {self.rows_read})"
+                for reason, count in sorted(self.excluded.items(), key=lambda item: (-item[1], item[0]))]
+
+    # --- tests, violations, review --------------------------------------------------------------
 
     @property
     def threshold_label(self) -> str:
         return "drift threshold" if self.kind == "drift" else "threshold"
 
     @property
+    def tests_run(self) -> int:
+        return int(self.cells["p_value"].notna().sum())
+
+    @cached_property
     def violations(self) -> list[Violation]:
         failed = self.cells[self.cells["status"] == FAIL]
         return [self._violation(cell) for cell in failed.itertuples(index=False)]
 
     def _violation(self, cell) -> Violation:
-        segment = dict(self.rows.set_index("key").at[cell.key, "segment"])
+        segment = dict(self.rows["segment"].iat[cell.row])
         threshold = self.rule.min_ratio if cell.rule == "ratio" else self.rule.threshold
         return Violation(segment, cell.key, cell.metric, cell.value, cell.ci_low, cell.ci_high,
                          cell.reference, cell.reference_label, threshold, cell.rule, cell.ratio,
                          cell.p_adjusted, self.threshold_label)
 
-    @property
-    def needs_review(self) -> list[str]:
-        """Segment x metric tests that could not be run for lack of data, in words."""
+    @cached_property
+    def protected_rows(self) -> np.ndarray:
+        """Which rows the policy protects: every segment of a named column, or a named key."""
+        named = set(self.rule.protected)
+        return np.array([key in named or (len(grouping) == 1 and grouping[0] in named)
+                         for key, grouping in zip(self.rows["key"], self.rows["grouping"])], dtype=bool)
+
+    @cached_property
+    def review(self) -> list[ReviewItem]:
+        """Every test that could not be run for lack of data; protected segments first, then
+        the thinnest. Protected segments the report does not hold at all are listed with n=0."""
         thin = self.cells[self.cells["status"] == INSUFFICIENT]
-        return [self._thin_sentence(cell) for cell in thin.itertuples(index=False)]
+        protected = self.protected_rows[thin["row"].to_numpy()] if len(thin) else np.zeros(0, dtype=bool)
+        items = [self._review_item(cell, bool(p)) for cell, p in zip(thin.itertuples(index=False), protected)]
+        items += self._unmeasured_protected()
+        order = {m.name: i for i, m in enumerate(METRICS)}
+        return sorted(items, key=lambda i: (not i.protected, i.n, i.segment, order.get(i.metric, 99)))
 
-    def _thin_sentence(self, cell) -> str:
-        metric = METRIC_BY_NAME[cell.metric]
+    def _review_item(self, cell, protected: bool) -> ReviewItem:
         if cell.denominator < self.rule.min_count:
-            return (f"{metric.label} for {cell.key}: {int(cell.denominator)} {metric.denominator_name} "
-                    f"(minimum {self.rule.min_count})")
-        return (f"{metric.label} for {cell.key}: reference {cell.reference_label} has "
-                f"{_count_text(cell.ref_denominator)} {metric.denominator_name} (minimum {self.rule.min_count})")
+            return ReviewItem(cell.key, cell.metric, int(cell.denominator), self.rule.min_count, protected)
+        reference = 0 if math.isnan(cell.ref_denominator) else int(cell.ref_denominator)
+        return ReviewItem(cell.key, cell.metric, reference, self.rule.min_count, protected,
+                          f"reference {cell.reference_label}")
+
+    def _unmeasured_protected(self) -> list[ReviewItem]:
+        columns = {c for grouping in self.rows["grouping"] for c in grouping}
+        keys = set(self.rows["key"])
+        absent = [name for name in self.rule.protected if name not in keys and name not in columns]
+        return [ReviewItem(name, metric, 0, self.rule.min_count, True)
+                for name in absent for metric in self.rule.metrics]
+
+    # --- the outcome ----------------------------------------------------------------------------
 
     @property
-    def tests_run(self) -> int:
-        return int(self.cells["p_value"].notna().sum())
+    def segment_rows(self) -> pd.DataFrame:
+        """The rows that are segments (drift reports also hold the overall row)."""
+        return self.rows[self.rows["key"] != "overall"]
+
+    def insufficient_reason(self) -> str | None:
+        """Why the report cannot judge the model, or None when it can."""
+        minimum = f"minimum {self.rule.min_count} per denominator"
+        statuses = self.segment_rows["status"]
+        if not len(statuses):
+            return f"no segment to judge ({self.n} rows measured)"
+        if (statuses == INSUFFICIENT).all():
+            return f"every segment ({len(statuses)}) has a test below the {minimum}"
+        if self.tests_run == 0:
+            return f"no segment x metric test could be run ({minimum})"
+        protected = sorted({item.segment for item in self.review if item.protected})
+        if protected:
+            shown = ", ".join(protected[:5]) + (f" and {len(protected) - 5} more" if len(protected) > 5 else "")
+            return f"protected segment(s) below the {minimum}: {shown}"
+        return None
+
+    @cached_property
+    def outcome(self) -> str:
+        if self.violations or self.too_many_excluded:
+            return FAILED
+        return INSUFFICIENT_OUTCOME if self.insufficient_reason() else PASSED
+
+    # --- per-segment views, built once -----------------------------------------------------------
+
+    def per_segment(self, column: str) -> np.ndarray:
+        """A (segments x METRICS) array of one cell column, indexed by row position."""
+        return self._wide[column]
+
+    @cached_property
+    def _wide(self) -> dict[str, np.ndarray]:
+        metric = self.cells["metric"].map({m.name: i for i, m in enumerate(METRICS)}).to_numpy(dtype=np.int64)
+        position = self.cells["row"].to_numpy(dtype=np.int64)
+        wide = {}
+        for column in ("value", "ci_low", "ci_high", "difference", "status"):
+            dtype = object if column == "status" else float
+            array = np.full((len(self.rows), len(METRICS)), None if dtype is object else np.nan, dtype=dtype)
+            array[position, metric] = self.cells[column].to_numpy()
+            wide[column] = array
+        return wide
+
+    def worst_first(self) -> np.ndarray:
+        """Row positions: failing segments, then insufficient, then ok; within each the
+        largest gap on a tested metric first; then by key (a stable, repeatable order)."""
+        tested = [i for i, m in enumerate(METRICS) if m.name in self.rule.metrics]
+        gap = np.nan_to_num(np.abs(self.per_segment("difference")[:, tested]), nan=0.0).max(axis=1, initial=0.0)
+        rank = self.rows["status"].map(_STATUS_RANK).fillna(3).to_numpy()
+        return np.lexsort((self.rows["key"].to_numpy(dtype=str), -gap, rank))
+
+    def status_counts(self) -> dict[str, int]:
+        counts = self.segment_rows["status"].value_counts()
+        return {status: int(counts.get(status, 0)) for status in (FAIL, INSUFFICIENT, OK)}
+
+    # --- JSON -------------------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        """The `aisec bias --json` shape; `verdict` is passed only when assessed without violation."""
-        violations = self.violations
-        passed = not violations and self.tests_run > 0
+        """The `aisec bias --json` shape: everything, every segment."""
         return {
-            "verdict": "passed" if passed else "failed",
-            "segments": [self._segment_json(row) for row in self.rows.itertuples(index=False)],
-            "violations": [v.to_dict() for v in violations],
+            "verdict": self.outcome,
+            "rows": {"read": self.rows_read, "measured": self.n, "excluded": dict(self.excluded),
+                     "excluded_fraction": round(self.excluded_fraction, 6),
+                     "max_excluded_fraction": self.rule.max_excluded_fraction},
+            "tests": self.tests_run,
+            "min_count": self.rule.min_count,
+            "overall": {"n": self.n, "metrics": _metrics_json(self.overall.set_index("metric"))},
+            "segments": self._segments_json(),
+            "violations": [v.to_dict() for v in self.violations],
+            "review": [item.to_dict() for item in self.review],
         }
 
-    def _segment_json(self, row) -> dict[str, Any]:
-        cells = self.cells[self.cells["key"] == row.key].set_index("metric")
-        metrics = {m.name: {"value": _num(cells.at[m.name, "value"]), "ci_low": _num(cells.at[m.name, "ci_low"]),
-                            "ci_high": _num(cells.at[m.name, "ci_high"])} for m in METRICS}
-        return {"segment": dict(row.segment), "n": int(row.n), "metrics": metrics, "status": row.status}
+    def _segments_json(self) -> list[dict[str, Any]]:
+        names = [m.name for m in METRICS]
+        value, low, high = (_nullable(self.per_segment(c)) for c in ("value", "ci_low", "ci_high"))
+        return [{"segment": segment_json(segment), "n": int(n),
+                 "metrics": {name: {"value": v, "ci_low": lo, "ci_high": hi}
+                             for name, v, lo, hi in zip(names, value[i], low[i], high[i])},
+                 "status": status}
+                for i, (segment, n, status) in enumerate(zip(self.rows["segment"], self.rows["n"], self.rows["status"]))]
+
+
+def segment_json(pairs) -> dict[str, str | None]:
+    """A segment's column -> value mapping as JSON: null for a missing value."""
+    return {column: label_value(label) for column, label in pairs}
+
+
+def _metrics_json(indexed: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    return {m.name: {"value": _num(indexed.at[m.name, "value"]), "ci_low": _num(indexed.at[m.name, "ci_low"]),
+                     "ci_high": _num(indexed.at[m.name, "ci_high"])} for m in METRICS}
+
+
+def _nullable(array: np.ndarray) -> list[list[float | None]]:
+    rounded = np.round(array.astype(float), 6)
+    return np.where(np.isnan(rounded), None, rounded).tolist()
 
 
 def _num(value: float) -> float | None:
@@ -121,5 +285,5 @@ def _num(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 6)
 
 
-def _count_text(value: float) -> str:
-    return "no" if math.isnan(value) else str(int(value))
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.1f}%"

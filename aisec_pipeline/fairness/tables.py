@@ -2,25 +2,52 @@
 
 The format is decided by the bytes, not the name: a `.parquet` that is not Parquet, a binary
 blob named `.csv`, an empty file or an unparseable one all raise TableError with the reason.
+CSV may be compressed (gzip, bzip2, xz, or zstd when the `zstandard` package is installed).
+A header that names a used column twice is refused: pandas would silently rename the copy.
+Large files are read in chunks of only the needed columns (`read_chunks`), so memory stays
+bounded by the chunk, not the file.
 """
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
+import importlib.util
+import io
+import lzma
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 PARQUET_MAGIC = b"PAR1"
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# Compressed CSV: magic bytes -> pandas' name for the compression.
+COMPRESSION_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
+CHUNK_ROWS = 1 << 21
 _SNIFF = 8192
+_LISTED_COLUMNS = 40
 
 
 class TableError(ValueError):
     """A data file cannot be read as a table. The message names the file and the reason."""
 
 
+@dataclass(frozen=True)
+class TableFormat:
+    kind: str  # "parquet", "sqlite" or "csv"
+    compression: str | None = None  # CSV only: "gzip", "bz2", "xz" or "zstd"
+
+
 def sniff_format(path: Path) -> str:
     """"parquet", "sqlite" or "csv"; raises TableError for anything else."""
+    return sniff(path).kind
+
+
+def sniff(path: Path) -> TableFormat:
+    """The format and, for CSV, the compression, decided by content."""
     try:
         with path.open("rb") as handle:
             head = handle.read(_SNIFF)
@@ -31,14 +58,42 @@ def sniff_format(path: Path) -> str:
     if not head:
         raise TableError(f"{path}: file is empty")
     if head.startswith(PARQUET_MAGIC) and tail == PARQUET_MAGIC:
-        return "parquet"
+        return TableFormat("parquet")
     if head.startswith(SQLITE_MAGIC):
-        return "sqlite"
+        return TableFormat("sqlite")
+    compression = next((name for magic, name in COMPRESSION_MAGIC.items() if head.startswith(magic)), None)
+    if compression:
+        head = _decompressed_head(path, compression)
     if b"\x00" in head or not _is_text(head):
-        raise TableError(f"{path}: not Parquet, SQLite or CSV text (binary content)")
-    if path.suffix.lower() in (".parquet", ".pq", ".sqlite", ".db"):
+        what = f"{compression}-compressed data that is not CSV text" if compression else \
+            "not Parquet, SQLite or CSV text (binary content)"
+        raise TableError(f"{path}: {what}")
+    if not compression and path.suffix.lower() in (".parquet", ".pq", ".sqlite", ".db"):
         raise TableError(f"{path}: named {path.suffix} but the content is not that format")
-    return "csv"
+    return TableFormat("csv", compression)
+
+
+def _open_binary(path: Path, compression: str | None):
+    if compression is None:
+        return path.open("rb")
+    if compression == "zstd":
+        if importlib.util.find_spec("zstandard") is None:
+            raise TableError(f"{path}: is zstd-compressed, and reading zstd needs the 'zstandard' package, "
+                             "which is not installed: decompress it (zstd -d) or compress with gzip")
+        import zstandard
+
+        return zstandard.open(path, "rb")
+    return {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[compression](path, "rb")
+
+
+def _decompressed_head(path: Path, compression: str) -> bytes:
+    try:
+        with _open_binary(path, compression) as handle:
+            return handle.read(_SNIFF)
+    except TableError:
+        raise
+    except Exception as exc:  # truncated or corrupt archives raise format-specific errors
+        raise TableError(f"{path}: cannot decompress ({compression}): {_first_line(exc)}") from None
 
 
 def _is_text(head: bytes) -> bool:
@@ -49,20 +104,116 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
+def header(path: str | Path) -> list[str]:
+    """The column names of a Parquet or CSV file, read without the rows."""
+    path = Path(path)
+    return _header(path, sniff(path))
+
+
+def _header(path: Path, found: TableFormat) -> list[str]:
+    if found.kind == "sqlite":
+        raise TableError(f"{path}: is an SQLite database; name a table through the monitoring config")
+    return _parquet_names(path) if found.kind == "parquet" else _csv_names(path, found.compression)
+
+
+def _parquet_names(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception as exc:  # pyarrow raises its own error types
+        raise TableError(f"{path}: cannot parse as parquet: {_first_line(exc)}") from None
+
+
+def _csv_names(path: Path, compression: str | None) -> list[str]:
+    try:
+        with _open_binary(path, compression) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            return next(csv.reader(text), [])
+    except TableError:
+        raise
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        raise TableError(f"{path}: cannot parse as csv: {_first_line(exc)}") from None
+
+
+def _refuse_duplicates(path: Path, names: Sequence[str], used: Sequence[str] | None) -> None:
+    """A used column whose name occurs twice would be read as one of the two, silently."""
+    seen, twice = set(), []
+    for name in names:
+        if name in seen and name not in twice and (used is None or name in used):
+            twice.append(name)
+        seen.add(name)
+    if twice:
+        raise TableError(f"{path}: the header names column(s) {', '.join(map(repr, twice))} more than "
+                         "once; rename the copies so each column has one meaning")
+
+
+def require_columns(path: Path, names: Sequence[str], wanted: Sequence[str] | None) -> None:
+    """TableError naming the missing or duplicated columns (all columns when `wanted` is None),
+    listing those the file has."""
+    _refuse_duplicates(path, names, wanted)
+    if wanted is None:
+        return
+    missing = [c for c in dict.fromkeys(wanted) if c not in names]
+    if missing:
+        raise TableError(f"{path}: column(s) not found: {', '.join(map(repr, missing))}; "
+                         f"the file has: {describe_columns(names)}")
+
+
+def describe_columns(names: Sequence[str]) -> str:
+    shown = ", ".join(map(repr, list(names)[:_LISTED_COLUMNS]))
+    more = len(names) - _LISTED_COLUMNS
+    return f"{shown} and {more} more" if more > 0 else (shown or "no columns")
+
+
 def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A Parquet or CSV file as a DataFrame (SQLite files: use production_log)."""
     path = Path(path)
-    kind = sniff_format(path)
-    if kind == "sqlite":
-        raise TableError(f"{path}: is an SQLite database; name a table through the monitoring config")
+    found = sniff(path)
+    require_columns(path, _header(path, found), columns)
     try:
-        if kind == "parquet":
+        if found.kind == "parquet":
             return pd.read_parquet(path, columns=columns)
-        return pd.read_csv(path, usecols=columns, encoding="utf-8")
-    except (ValueError, OSError, KeyError, ImportError) as exc:
-        raise TableError(f"{path}: cannot parse as {kind}: {_first_line(exc)}") from None
+        return pd.read_csv(path, usecols=columns, encoding="utf-8", compression=found.compression)
+    except (ValueError, OSError, KeyError, ImportError, EOFError) as exc:
+        raise TableError(f"{path}: cannot parse as {found.kind}: {_first_line(exc)}") from None
     except Exception as exc:  # pyarrow and the CSV parser raise their own error types
-        raise TableError(f"{path}: cannot parse as {kind}: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise TableError(f"{path}: cannot parse as {found.kind}: {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def read_chunks(path: str | Path, columns: Sequence[str], text: Sequence[str] = (),
+                chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """Only `columns`, in chunks of at most `chunk_rows` rows. CSV `text` columns keep the text
+    as written ("02134" stays "02134"; Parquet keeps its stored types). Missing columns are refused first,
+    with the list of columns the file has."""
+    path = Path(path)
+    columns = list(dict.fromkeys(columns))
+    found = sniff(path)
+    require_columns(path, _header(path, found), columns)
+    chunks = _parquet_chunks(path, columns, chunk_rows) if found.kind == "parquet" else \
+        _csv_chunks(path, columns, text, found.compression, chunk_rows)
+    try:
+        yield from chunks
+    except TableError:
+        raise
+    except Exception as exc:  # a bad row deep in the file: name the file and the parser's reason
+        raise TableError(f"{path}: cannot parse as {found.kind}: {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _parquet_chunks(path: Path, columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
+            yield batch.to_pandas()
+
+
+def _csv_chunks(path: Path, columns: list[str], text: Sequence[str], compression: str | None,
+                chunk_rows: int) -> Iterator[pd.DataFrame]:
+    dtypes = {c: "str" for c in text if c in columns}
+    with pd.read_csv(path, usecols=columns, dtype=dtypes, encoding="utf-8", compression=compression,
+                     chunksize=chunk_rows) as reader:
+        yield from reader
 
 
 def _first_line(exc: BaseException) -> str:

@@ -32,3 +32,21 @@ def compas_evaluation() -> Evaluation:
 @pytest.fixture
 def policy() -> BiasPolicy:
     return BiasPolicy(max_difference=0.15, min_count=30)
+
+
+def _balanced(groups: dict[str, int], column: str = "g") -> pd.DataFrame:
+    """Rows with the same confusion pattern in every group (no gap anywhere): each block of ten
+    rows has 4 TN, 2 FP, 3 TP, 1 FN. Sizes are multiples of ten."""
+    labels = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
+    predictions = [0, 0, 0, 0, 1, 1, 1, 1, 1, 0]
+    blocks = [(name, size // 10) for name, size in groups.items()]
+    return pd.DataFrame({
+        column: [name for name, k in blocks for _ in range(10 * k)],
+        "y": [v for _, k in blocks for v in labels * k],
+        "p": [v for _, k in blocks for v in predictions * k],
+    })
+
+
+@pytest.fixture
+def balanced():
+    return _balanced

@@ -52,7 +52,8 @@ def test_intersections_find_the_violation_with_exit_1(compas_file, tmp_path):
     assert result.returncode == 1
     assert "VIOLATION: FPR for sex=Female x age_cat=Less than 25 is 0.61" in result.stdout
     data = json.loads(out.read_text())
-    assert set(data) == {"verdict", "segments", "violations"} and data["verdict"] == "failed"
+    assert set(data) == {"verdict", "rows", "tests", "min_count", "overall", "segments", "violations", "review"}
+    assert data["verdict"] == "failed" and data["tests"] > 0
     by_segment = {json.dumps(s["segment"], sort_keys=True): s for s in data["segments"]}
     young_women = by_segment[json.dumps({"age_cat": "Less than 25", "sex": "Female"}, sort_keys=True)]
     assert set(young_women) == {"segment", "n", "metrics", "status"} and young_women["status"] == "fail"
@@ -80,3 +81,65 @@ def test_usage_errors_exit_2(compas_file, extra):
     args = [*common(compas_file), "--segments", "sex", *extra]
     assert aisec_bias(*args).returncode == 2
     assert aisec_bias("--data", str(compas_file)).returncode == 2
+
+
+CREDIT = REPO / "assets" / "models" / "credit-default" / "data" / "evaluation.csv"
+
+
+def test_a_report_that_cannot_judge_exits_1_with_the_review_list(tmp_path):
+    out = tmp_path / "out.json"
+    result = aisec_bias("--data", str(CREDIT), "--label", "default", "--prediction", "prediction",
+                        "--segments", "sex,age_band", "--min-count", "200", "--json", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "INSUFFICIENT (needs review): every segment (5) has a test below the minimum 200" in result.stdout
+    assert "PASSED" not in result.stdout
+    data = json.loads(out.read_text())
+    assert data["verdict"] == "insufficient" and data["overall"]["n"] == 1000
+    assert {s["status"] for s in data["segments"]} == {"insufficient_data"}
+    assert data["review"] and all(set(i) == {"segment", "metric", "n", "minimum"} and i["n"] < 200 == i["minimum"]
+                                  for i in data["review"])
+
+
+def test_rows_without_a_label_are_reported_and_fail_the_run(compas, tmp_path):
+    frame = compas.head(2000).copy()
+    frame.loc[frame.index[:100], "two_year_recid"] = None
+    path = tmp_path / "labels.csv.gz"
+    frame.to_csv(path, index=False, compression="gzip")
+    out = tmp_path / "out.json"
+    result = aisec_bias(*common(path), "--segments", "sex", "--threshold", "0.5", "--json", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "rows: 2000 read, 1900 measured; left out: 5.0% of rows have no label (100 of 2000)" in result.stdout
+    assert json.loads(out.read_text())["rows"]["excluded"] == {"no label": 100}
+    allowed = aisec_bias(*common(path), "--segments", "sex", "--threshold", "0.5", "--max-excluded", "0.1")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+@pytest.mark.parametrize("segments, named", [("sex,two_year_recid", "two_year_recid"),
+                                             ("prediction", "prediction")])
+def test_the_label_or_prediction_as_a_segment_is_a_usage_error(compas_file, segments, named):
+    result = aisec_bias(*common(compas_file), "--segments", segments)
+    assert result.returncode == 2 and f"--segments names {named!r}" in result.stderr
+
+
+def test_nonsense_data_is_refused_naming_the_column(tmp_path):
+    collide = tmp_path / "collide.csv"
+    collide.write_text("y,p,area,reg\n" + "1,1,a x reg=x,x\n0,0,b,z\n" * 20)
+    result = aisec_bias("--data", str(collide), "--label", "y", "--prediction", "p", "--segments", "area,reg",
+                        "--intersections")
+    assert result.returncode == 1 and "invalid data" in result.stderr and "column 'area'" in result.stderr
+    duplicated = tmp_path / "dup.csv"
+    duplicated.write_text("y,p,g,g\n1,1,a,b\n")
+    result = aisec_bias("--data", str(duplicated), "--label", "y", "--prediction", "p", "--segments", "g")
+    assert result.returncode == 1 and "'g' more than once" in result.stderr
+    result = aisec_bias("--data", str(duplicated), "--label", "y", "--prediction", "p", "--segments", "sex")
+    assert result.returncode == 1 and "column(s) not found: 'sex'; the file has: 'y', 'p', 'g', 'g'" in result.stderr
+
+
+def test_yes_no_labels_with_positive(tmp_path):
+    path = tmp_path / "words.csv"
+    path.write_text("y,p,g\n" + "yes,yes,a\nno,no,a\nyes,no,b\nno,no,b\n" * 50)
+    refused = aisec_bias("--data", str(path), "--label", "y", "--prediction", "p", "--segments", "g")
+    assert refused.returncode == 1 and "--positive" in refused.stderr
+    accepted = aisec_bias("--data", str(path), "--label", "y", "--prediction", "p", "--segments", "g",
+                          "--positive", "yes", "--min-count", "10")
+    assert "overall  200" in accepted.stdout and "Traceback" not in accepted.stderr

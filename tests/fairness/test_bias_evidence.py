@@ -22,8 +22,8 @@ def test_violation_fails_and_thin_groups_are_listed_for_review(compas_counts, po
     verdict = bias_verdict(report, policy)
     assert verdict.kind == "bias_report" and verdict.status is Status.FAILED
     assert any(r.startswith("FPR for sex=Female x age_cat=Less than 25 is 0.61") for r in verdict.reasons)
-    assert any("needs review" in r and "race=Native American" in r for r in verdict.reasons)
-    assert verdict.figures["violations"] and verdict.figures["needs_review"]
+    assert "too few to test: race=Native American n=5 < minimum 30 for tpr" in verdict.reasons
+    assert verdict.figures["violations"] and verdict.figures["review"] and verdict.figures["outcome"] == "failed"
     png = base64.b64decode(verdict.attachments["chart_png_base64"])
     assert Image.open(io.BytesIO(png)).format == "PNG"
 
@@ -33,9 +33,9 @@ def test_insufficient_data_alone_does_not_fail_and_untested_is_not_passed():
     policy = BiasPolicy(max_difference=0.1)
     verdict = bias_verdict(measure_bias(cell_counts(rows, "y", "p", ["g"]), ["g"], policy), policy)
     assert verdict.status is Status.PASSED
-    assert any("needs review (insufficient data): FPR for g=b" in r for r in verdict.reasons)
+    assert "too few to test: g=b n=5 < minimum 30 for fpr" in verdict.reasons
     thin = bias_verdict(measure_bias(cell_counts(rows.tail(20), "y", "p", ["g"]), ["g"], policy), policy)
-    assert thin.status is Status.UNASSESSED
+    assert thin.status is Status.UNASSESSED and thin.figures["outcome"] == "insufficient"
 
 
 def test_a_report_measured_under_another_policy_is_unassessed(compas_counts, policy):
@@ -49,7 +49,8 @@ def test_performance_splits_table_is_dated_markdown(compas_counts, policy):
     table = performance_splits(report, date(2026, 3, 1))
     lines = table.splitlines()
     assert lines[0].startswith("Measured 2026-03-01")
-    assert lines[2] == "| Segment | n | selection rate | TPR | FPR | precision | accuracy | Status |"
+    assert lines[4] == "| Segment | n | selection rate | TPR | FPR | precision | accuracy | Status |"
+    assert lines[2] == "Rows: 6172 read, 6172 measured, none left out."
     assert "| race=Native American | 11 |" in table and "insufficient data |" in table
     assert "| overall | 6172 | 0.45 [0.43, 0.46] |" in table
 
@@ -63,7 +64,8 @@ def test_chart_has_one_row_per_segment(compas_counts, policy):
 
 def test_json_shape(compas_counts, policy):
     result = measure_bias(compas_counts, ["race"], policy).to_json()
-    assert set(result) == {"verdict", "segments", "violations"} and result["verdict"] == "failed"
+    assert set(result) == {"verdict", "rows", "tests", "min_count", "overall", "segments", "violations", "review"}
+    assert result["verdict"] == "failed" and result["rows"]["read"] == result["overall"]["n"] == 6172
     segment = result["segments"][0]
     assert set(segment) == {"segment", "n", "metrics", "status"}
     assert set(segment["metrics"]["fpr"]) == {"value", "ci_low", "ci_high"}
