@@ -46,6 +46,12 @@ class ScanContext:
         if finding not in self.findings:
             self.findings.append(finding)
 
+    def flag(self, rule_id: str, detail: str, where: str = "", engine: str = "aisec") -> None:
+        """Record a finding of a catalogued rule, with the catalogue's severity."""
+        from .rules import severity_of
+
+        self.add(engine, severity_of(rule_id), rule_id, detail, where)
+
     def error(self, engine: str, rule: str, detail: str, where: str = "") -> None:
         self.add(engine, "high", f"error.{rule}", detail, where)
 

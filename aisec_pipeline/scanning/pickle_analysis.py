@@ -21,6 +21,15 @@ from .streams import SkippedBytes, skip_forward
 ENGINE = "aisec"
 MAX_TRACKED_ITEMS = 100_000
 MAX_NESTING = 8
+# Objects a loader would materialise if every memo reference and DUP were a copy: billions from a
+# few hundred bytes is the "billion laughs" shape. Real checkpoints share tensors, not trees.
+EXPANSION_LIMIT = 10_000_000
+EXPANSION_PER_OPCODE = 10_000  # ... and far beyond what the stream's own size explains
+WEIGHT_CEILING = 1 << 62
+# CPython's pickler never writes DUP; a long run of them only serves to multiply references.
+DUP_LIMIT = 64
+MAX_WEIGHED = 1_000_000  # containers whose expansion is tracked (memory bound)
+SHADOW_WALKS = 4  # re-reads from a frame boundary per stream
 JOBLIB_WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
 _PICKLE_PROTOCOLS = {bytes([0x80, n]) for n in range(2, 6)}
 _LITERAL_OPS = {
@@ -42,6 +51,10 @@ class _Marker:
 
 MARK = _Marker("MARK")
 UNKNOWN = _Marker("UNKNOWN")
+
+
+class SymSet(list):
+    """A set under construction (EMPTY_SET/ADDITEMS): unhashable, unlike the FROZENSET tuple."""
 
 
 @dataclass(frozen=True)
@@ -92,34 +105,72 @@ class WalkStopped(Exception):
     """The stream cannot be followed further (its reason is already a finding)."""
 
 
-def looks_like_pickle(head: bytes) -> bool:
-    """Protocol 2+ starts with PROTO; protocols 0/1 start with a container or GLOBAL opcode."""
-    return head[:2] in _PICKLE_PROTOCOLS or (head[:1] in (b"(", b"]", b"}", b"c", b"N", b")") and _parses(head))
+_PROTO_BYTE = 0x80
+_IMPORT_OPS = frozenset({"GLOBAL", "INST"})
+_MIN_OPS_WHEN_CUT = 3
 
 
-def _parses(head: bytes) -> bool:
+def looks_like_pickle(head: bytes, complete: bool = False) -> bool:
+    """Pickles of every protocol, recognised by content: protocol 2+ starts with PROTO; protocols
+    0/1 start with any opcode (a STRING or UNICODE, a MARK, a GLOBAL...) and must then parse as
+    opcodes up to a STOP or an import of a well-formed name, or (when `head` is only the start of
+    a longer content) parse without error until the window runs out. `complete` says `head` is
+    the whole content. Text fails quickly: most letters are opcodes whose arguments do not parse."""
+    if not head or head[0] not in _OPCODE_BYTES:
+        return False
+    if head[0] == _PROTO_BYTE:
+        return head[:2] in _PICKLE_PROTOCOLS
+    return _parses(head, complete)
+
+
+def _parses(head: bytes, complete: bool) -> bool:
     import io
 
+    count = 0
     try:
-        for _ in pickletools.genops(io.BytesIO(head)):
-            pass
+        for opcode, arg, _pos in pickletools.genops(io.BytesIO(head)):
+            count += 1
+            if opcode.name in _IMPORT_OPS and all(_dotted(part) for part in str(arg).split(" ", 1)):
+                return True
     except ValueError as exc:
-        return "exhausted" in str(exc)  # a valid prefix cut off by the sniff window
-    return True
+        ran_out = "exhausted" in str(exc) or "but only" in str(exc)
+        return not complete and ran_out and count >= _MIN_OPS_WHEN_CUT
+    return True  # reached STOP
+
+
+def _dotted(name: str) -> bool:
+    return bool(name) and all(part.isidentifier() for part in name.split("."))
+
+
+_OPCODE_BYTES = frozenset(ord(op.code) for op in pickletools.opcodes)
 
 
 class PickleWalker:
-    """Walks one pickle stream at a time from a reader positioned at its first opcode."""
+    """Walks one pickle stream at a time from a reader positioned at its first opcode.
 
-    def __init__(self, ctx: ScanContext, label: str, depth: int = 0) -> None:
+    Besides the symbolic stack it follows what the unpickler would: frame boundaries (a FRAME
+    whose length does not end on an opcode boundary is a finding, and the bytes from the boundary
+    are re-read as opcodes, since that is where a frame-honouring reader resumes), and how far
+    memo references and DUPs would expand the loaded object graph.
+    """
+
+    def __init__(self, ctx: ScanContext, label: str, depth: int = 0, shadow: bool = False) -> None:
         self.ctx = ctx
         self.label = label
         self.depth = depth
+        self.shadow = shadow  # a re-read from a frame boundary: no further re-reads
         self.stack: list[Any] = []
         self.memo: dict[Any, Any] = {}
         self.walk = StreamWalk()
         self.reader: BinaryIO | None = None
         self.segment_start = 0
+        self.opcodes = 0
+        self.dups = 0
+        self.frame_end: int | None = None
+        self.shadow_walks = 0
+        self.weights: dict[int, tuple[Any, int]] = {}  # id -> (object kept alive, expanded size)
+        self.expansion_reported = False
+        self.handlers = {op.name: getattr(self, f"_op_{op.name}", None) for op in pickletools.opcodes}
 
     def run(self, reader: BinaryIO) -> StreamWalk:
         self.reader = reader
@@ -134,18 +185,103 @@ class PickleWalker:
         return self.walk
 
     def _consume(self, reader: BinaryIO) -> None:
+        handlers = self.handlers
         for opcode, arg, pos in pickletools.genops(reader):
-            handler = getattr(self, f"_op_{opcode.name}", None)
+            self.opcodes += 1
+            if self.frame_end is not None and pos >= self.frame_end:
+                self._leave_frame(pos)
+            name = opcode.name
+            handler = handlers[name]
             if handler is not None:
                 handler(arg)
-            elif opcode.name in _LITERAL_OPS:
+            elif name in _LITERAL_OPS:
                 self.stack.append(arg)
-            elif opcode.name in _CONSTANTS:
-                self.stack.append(_CONSTANTS[opcode.name])
+            elif name in _CONSTANTS:
+                self.stack.append(_CONSTANTS[name])
             else:
                 self._generic(opcode)
-            if opcode.name == "STOP":
+            if name == "STOP":
                 self.walk.complete = True
+                self._check_frame_at_stop(reader.tell())
+
+    # -- frames ----------------------------------------------------------------------------------
+    def _op_FRAME(self, length: int) -> None:
+        assert self.reader is not None
+        start = self.reader.tell()
+        if self.frame_end is not None:
+            self._frame_mismatch(f"a FRAME at offset {start - 9} opens inside the frame ending at {self.frame_end}")
+        self.frame_end = start + length  # a frame longer than the stream shows at STOP (or as truncation)
+
+    def _leave_frame(self, pos: int) -> None:
+        end, self.frame_end = self.frame_end, None
+        assert end is not None
+        if pos > end:
+            self._frame_mismatch(f"the opcode before offset {pos} runs past the frame ending at {end}")
+            self._reread_from(end)
+
+    def _check_frame_at_stop(self, stop_end: int) -> None:
+        if self.frame_end is not None and self.frame_end != stop_end:
+            self._frame_mismatch(f"the stream stops at offset {stop_end} inside a frame ending at {self.frame_end}")
+        self.frame_end = None
+
+    def _frame_mismatch(self, detail: str) -> None:
+        self.ctx.flag("pickle.frame-mismatch", f"{detail}: the unpickler and a linear reading disagree", self.label)
+
+    def _reread_from(self, offset: int) -> None:
+        """Walk the bytes from a frame boundary as opcodes: what a frame-honouring reader sees.
+        Only its blocking findings count (the bytes are not expected to form a clean stream)."""
+        if self.shadow or self.shadow_walks >= SHADOW_WALKS or self.reader is None:
+            return
+        self.shadow_walks += 1
+        from .context import ScanContext
+
+        shadow_ctx = ScanContext(trusted_types=self.ctx.trusted_types)
+        resume = self.reader.tell()
+        self.reader.seek(offset)
+        PickleWalker(shadow_ctx, self.label, self.depth, shadow=True).run(self.reader)
+        self.reader.seek(resume)
+        for finding in shadow_ctx.findings:
+            if finding.severity in ("critical", "high") and not finding.is_error:
+                detail = f"{finding.detail} (in the bytes read from the frame boundary at offset {offset})"
+                self.ctx.add(finding.engine, finding.severity, finding.rule, detail)
+
+    # -- structure -------------------------------------------------------------------------------
+    def _op_PROTO(self, version: int) -> None:
+        if self.opcodes > 1:
+            self.ctx.flag("pickle.duplicate-proto", f"PROTO {version} after {self.opcodes - 1} opcodes", self.label)
+
+    def _weight(self, value: Any) -> int:
+        entry = self.weights.get(id(value))
+        return entry[1] if entry is not None and entry[0] is value else 1
+
+    def _weigh(self, value: Any, size: int) -> Any:
+        """Record how many objects loading `value` materialises (memo references counted as copies)."""
+        size = min(size, WEIGHT_CEILING)
+        if len(self.weights) < MAX_WEIGHED or id(value) in self.weights:
+            self.weights[id(value)] = (value, size)
+        if size > EXPANSION_LIMIT and size > EXPANSION_PER_OPCODE * self.opcodes and not self.expansion_reported:
+            self.expansion_reported = True
+            self.ctx.flag("pickle.expansion-bomb",
+                          f"memo references expand the stream to more than {EXPANSION_LIMIT:,} objects on load "
+                          f"(after {self.opcodes} opcodes)", self.label)
+        return value
+
+    def _grow(self, target: Any, items: list[Any]) -> None:
+        if isinstance(target, (list, dict, Call)):
+            self._weigh(target, self._weight(target) + sum(map(self._weight, items)))
+
+    def _built(self, value: Any, items: Any) -> Any:
+        return self._weigh(value, 1 + sum(map(self._weight, items)))
+
+    def _impossible(self, detail: str) -> None:
+        self.ctx.flag("pickle.impossible-structure", f"{detail}: no unpickler can build it", self.label)
+
+    def _check_keys(self, target: Any, keys: list[Any], what: str) -> None:
+        for key in keys:
+            if target is not None and key is target:
+                self._impossible(f"a {what} contains itself as a {'key' if what == 'dict' else 'member'}")
+            elif isinstance(key, (list, dict)):
+                self._impossible(f"a {what} {'key' if what == 'dict' else 'member'} is an unhashable {type(key).__name__}")
 
     def _report_parse_error(self, exc: ValueError) -> None:
         message = str(exc)
@@ -203,7 +339,7 @@ class PickleWalker:
         if not isinstance(func, Global):
             self.ctx.add(ENGINE, "critical", "pickle.indirect-call",
                          f"{opname} calls a computed object, not an importable name", self.label)
-        self.stack.append(Call(func, args))
+        self.stack.append(self._weigh(Call(func, args), 1 + self._weight(args)))
 
     def _op_GLOBAL(self, arg: str) -> None:
         module, _, name = arg.partition(" ")
@@ -244,10 +380,11 @@ class PickleWalker:
                          f"BUILD sets attributes on {target.qualified}", self.label)
         elif isinstance(target, Call):
             target.state = state
+            self._grow(target, [state])
             if isinstance(target.func, Global) and target.func.qualified == JOBLIB_WRAPPER:
                 self._skip_joblib_array(state)
         elif target is not UNKNOWN:
-            self.ctx.add(ENGINE, "high", "pickle.indirect-call", "BUILD on a non-object", self.label)
+            self.ctx.flag("pickle.indirect-call", "BUILD on a non-object", self.label)
 
     def _ext(self, _arg: Any) -> None:
         self.ctx.add(ENGINE, "high", "pickle.extension-registry",
@@ -280,6 +417,10 @@ class PickleWalker:
         self._pop_mark()
 
     def _op_DUP(self, _arg: Any) -> None:
+        self.dups += 1
+        if self.dups == DUP_LIMIT + 1:
+            self.ctx.flag("pickle.expansion-bomb", f"more than {DUP_LIMIT} DUP opcodes multiply references "
+                          "(no standard pickler writes DUP)", self.label)
         self.stack.append(self._top())
 
     def _op_EMPTY_TUPLE(self, _arg: Any) -> None:
@@ -291,14 +432,16 @@ class PickleWalker:
     def _op_EMPTY_DICT(self, _arg: Any) -> None:
         self.stack.append({})
 
-    _op_EMPTY_SET = _op_EMPTY_LIST
+    def _op_EMPTY_SET(self, _arg: Any) -> None:
+        self.stack.append(SymSet())
 
     def _op_TUPLE(self, _arg: Any) -> None:
-        self.stack.append(tuple(self._pop_mark()))
+        items = self._pop_mark()
+        self.stack.append(self._built(tuple(items), items))
 
     def _tuple_n(self, count: int) -> None:
-        items = [self._pop() for _ in range(count)]
-        self.stack.append(tuple(reversed(items)))
+        items = [self._pop() for _ in range(count)][::-1]
+        self.stack.append(self._built(tuple(items), items))
 
     def _op_TUPLE1(self, _arg: Any) -> None:
         self._tuple_n(1)
@@ -310,13 +453,18 @@ class PickleWalker:
         self._tuple_n(3)
 
     def _op_LIST(self, _arg: Any) -> None:
-        self.stack.append(self._pop_mark()[:MAX_TRACKED_ITEMS])
+        items = self._pop_mark()
+        self.stack.append(self._built(items[:MAX_TRACKED_ITEMS], items))
 
-    _op_FROZENSET = _op_LIST
+    def _op_FROZENSET(self, _arg: Any) -> None:
+        items = self._pop_mark()
+        self._check_keys(None, items, "frozenset")
+        self.stack.append(self._built(tuple(items[:MAX_TRACKED_ITEMS]), items))
 
     def _op_DICT(self, _arg: Any) -> None:
         items = self._pop_mark()
-        self.stack.append(_pairs_to_dict({}, items))
+        self._check_keys(None, items[::2], "dict")
+        self.stack.append(self._built(_pairs_to_dict({}, items), items))
 
     def _op_APPEND(self, _arg: Any) -> None:
         self._extend_top([self._pop()])
@@ -324,10 +472,14 @@ class PickleWalker:
     def _op_APPENDS(self, _arg: Any) -> None:
         self._extend_top(self._pop_mark())
 
-    _op_ADDITEMS = _op_APPENDS
+    def _op_ADDITEMS(self, _arg: Any) -> None:
+        items = self._pop_mark()
+        self._check_keys(self._top(), items, "set")
+        self._extend_top(items)
 
     def _extend_top(self, items: list[Any]) -> None:
         target = self._top()
+        self._grow(target, items)
         if isinstance(target, list) and len(target) < MAX_TRACKED_ITEMS:
             target.extend(items[: MAX_TRACKED_ITEMS - len(target)])
 
@@ -341,8 +493,11 @@ class PickleWalker:
 
     def _update_top(self, pairs: list[Any]) -> None:
         target = self._top()
-        if isinstance(target, dict) and len(target) < MAX_TRACKED_ITEMS:
-            _pairs_to_dict(target, pairs)
+        self._grow(target, pairs)
+        if isinstance(target, dict):
+            self._check_keys(target, pairs[::2], "dict")
+            if len(target) < MAX_TRACKED_ITEMS:
+                _pairs_to_dict(target, pairs)
 
     def _put(self, key: Any) -> None:
         if len(self.memo) < 10 * MAX_TRACKED_ITEMS:
@@ -371,6 +526,10 @@ class PickleWalker:
             raise WalkStopped
         assert self.reader is not None
         reader = self.reader
+        if self.frame_end is not None:  # joblib commits the frame before writing raw bytes
+            if self.frame_end != reader.tell():
+                self._frame_mismatch(f"joblib array bytes start at {reader.tell()} inside a frame ending at {self.frame_end}")
+            self.frame_end = None
         self.walk.segments.append((self.segment_start, reader.tell()))
         count, itemsize, has_object, aligned = layout
         if has_object:

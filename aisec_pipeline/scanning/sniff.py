@@ -9,6 +9,7 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 NPY_MAGIC = b"\x93NUMPY"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 GGUF_MAGIC = b"GGUF"
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 
 
 def sniff(head: bytes) -> str:
@@ -21,10 +22,14 @@ def sniff(head: bytes) -> str:
         return "hdf5"
     if head.startswith(GGUF_MAGIC):
         return "gguf"
+    if head.startswith(SEVEN_ZIP_MAGIC):
+        return "7z"
     # safetensors: u64 header length, then a JSON object. Checked before pickle because a length
     # such as 0x0280 also starts with a pickle PROTO opcode.
     if len(head) > 8 and head[8:9] == b"{":
         return "safetensors"
-    if looks_like_pickle(head):
+    if looks_like_pickle(head, complete=len(head) < SNIFF_BYTES):
         return "pickle"
-    return "unknown"
+    from .protobuf import sniff_protobuf
+
+    return sniff_protobuf(head) or "unknown"

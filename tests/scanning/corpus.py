@@ -29,6 +29,7 @@ class Sample:
     rule: str | None = None  # a rule that must be among the findings
     trusted: tuple[str, ...] = ()
     group: str = ""
+    renamable: bool = True  # False: its verdict depends on where it sits (SavedModel folder, symlink)
 
 
 class Payload:
@@ -94,11 +95,13 @@ class CorpusBuilder:
     def markers_present(self) -> list[Path]:
         return sorted(self.root.rglob(f"{MARKER_PREFIX}*"))
 
-    def add(self, name: str, data: bytes | None, verdict: str, rule: str | None = None, trusted: tuple[str, ...] = ()) -> Path:
+    def add(self, name: str, data: bytes | None, verdict: str, rule: str | None = None, trusted: tuple[str, ...] = (),
+            renamable: bool = True) -> Path:
         path = self.root / name
         if data is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        self.samples.append(Sample(name, path, verdict, rule, trusted, self.group))
+        self.samples.append(Sample(name, path, verdict, rule, trusted, self.group, renamable))
         return path
 
     def build(self) -> list[Sample]:
@@ -106,6 +109,11 @@ class CorpusBuilder:
                      self._gguf, self._safetensors, self._other):
             self.group = step.__name__.strip("_")
             step()
+        import corpus_adversarial
+
+        for extra in corpus_adversarial.STEPS:
+            self.group = extra.__name__
+            extra(self)
         return self.samples
 
     # -- pickles ---------------------------------------------------------------------------------

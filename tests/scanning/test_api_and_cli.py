@@ -179,3 +179,18 @@ def test_engines_are_imported_only_for_formats_that_need_them(tmp_path):
     pickled = tmp_path / "w.pkl"
     pickled.write_bytes(pickle.dumps({"w": [1.0]}))
     assert {"picklescan", "modelscan"} <= set(_imported_after(scan, str(pickled)))
+
+
+def test_unreadable_file_is_an_error(tmp_path, monkeypatch):
+    from aisec_pipeline.scanning import scanner
+
+    path = tmp_path / "w.npy"
+    np.save(path, np.arange(3.0))
+
+    def unreadable(_path):
+        raise OSError("Input/output error")
+
+    monkeypatch.setattr(scanner, "sha256_file", unreadable)
+    report = scan_file(path)
+    assert report.verdict == "error"
+    assert [f.rule for f in report.findings] == ["error.unreadable-file"]

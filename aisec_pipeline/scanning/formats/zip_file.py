@@ -7,8 +7,12 @@ flavour: which members a loader would unpickle, and which are raw data by design
 
 from __future__ import annotations
 
+import copy
+import io
 import posixpath
+import struct
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import replace
 
@@ -18,6 +22,12 @@ from . import skops_file
 from .base import ENGINE
 
 CRC_CHUNK = 8 << 20
+MAX_RAW_MEMBER = 256 << 20  # members read by their local header are held in memory
+# Flag bits a member may carry without changing how its bytes are read by a lenient loader:
+# 0x1 encrypted, 0x20 compressed patched data, 0x40 strong encryption. zipfile refuses them; the
+# content is still read (with the bits cleared) so a payload cannot hide behind a flag.
+READ_BLOCKING_FLAGS = 0x1 | 0x20 | 0x40
+UNUSUAL_FLAGS = 0x20 | 0x40
 TORCH_SMALL_RECORDS = {"version", ".format_version", ".storage_alignment", "byteorder",
                        ".data/serialization_id", ".data/version"}
 
@@ -64,13 +74,19 @@ def _check_structure(infos: list[zipfile.ZipInfo], ctx: ScanContext, label: str)
             ctx.add(ENGINE, "high", "zip.path-traversal", f"member name {info.filename!r} escapes the archive", label)
         if info.flag_bits & 0x1:
             ctx.add(ENGINE, "high", "zip.encrypted-member", f"member {info.filename!r} is flagged encrypted", label)
+        if info.flag_bits & UNUSUAL_FLAGS:
+            ctx.flag("zip.unusual-flags", f"member {info.filename!r} carries flag bits {info.flag_bits & UNUSUAL_FLAGS:#x} "
+                     "(its content is scanned as if they were clear)", label)
 
 
 def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, parent: Source, ctx: ScanContext) -> None:
     label = inner(parent.label, info.filename)
-    if info.flag_bits & 0x1 or not _readable_after_crc_check(archive, info, ctx, label):
+    info = _without_read_blocking_flags(info)
+    readable = _readable_after_crc_check(archive, info, ctx, label)
+    if readable is None:
         return  # unreadable: already a finding
-    member = Source(label, lambda: _open_unchecked(archive, info), info.file_size)
+    opener = _open_unchecked if readable else _open_by_local_header
+    member = Source(label, lambda: opener(archive, info), info.file_size)
     with member.open() as stream:
         head = stream.read(4096)
     kind = sniff(head)
@@ -79,7 +95,7 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, 
     elif kind == "pickle" and _is_torch_storage(info.filename, flavour) and not _parses_fully(member):
         return  # raw tensor bytes that merely start like a pickle
     elif kind == "pickle":
-        if not (flavour == "torch-zip" and posixpath.basename(info.filename) == "data.pkl"):
+        if flavour != "zip" and not (flavour == "torch-zip" and posixpath.basename(info.filename) == "data.pkl"):
             ctx.add(ENGINE, "high", "zip.unexpected-pickle", "pickle member outside the expected data.pkl", label)
         _dispatch(member, ctx)
     elif flavour == "torch-zip" and (_is_torch_storage(info.filename, flavour) or _torch_record(info.filename)):
@@ -93,8 +109,31 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, 
         return
     elif flavour == "skops" and info.filename == skops_file.SCHEMA_NAME:
         return  # walked before the members
+    elif kind == "unknown" and _is_text(head):
+        ctx.flag("zip.text-member", "plain text (not a model format; no loader executes it)", label)
     else:
         _dispatch(member, ctx)
+
+
+def _without_read_blocking_flags(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    if not info.flag_bits & READ_BLOCKING_FLAGS:
+        return info
+    clear = copy.copy(info)
+    clear.flag_bits &= ~READ_BLOCKING_FLAGS
+    return clear
+
+
+def _is_text(head: bytes) -> bool:
+    """UTF-8 without control bytes other than whitespace (a README, a vocabulary, a license)."""
+    if not head or b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # only a character cut by the window is acceptable
+            return False
+        text = head[: exc.start].decode("utf-8")
+    return all(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
 
 
 def _dispatch(member: Source, ctx: ScanContext) -> None:
@@ -123,8 +162,9 @@ def _open_unchecked(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> zipfile.
     return stream
 
 
-def _readable_after_crc_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, ctx: ScanContext, label: str) -> bool:
-    """Decompress the member in chunks without keeping it; zipfile checks the CRC at the end."""
+def _readable_after_crc_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, ctx: ScanContext, label: str) -> bool | None:
+    """Decompress the member in chunks without keeping it; zipfile checks the CRC at the end.
+    True: zipfile reads it; False: only by its local header (names differ); None: unreadable."""
     try:
         with archive.open(info) as stream:
             while stream.read(CRC_CHUNK):
@@ -132,12 +172,31 @@ def _readable_after_crc_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, c
     except zipfile.BadZipFile as exc:
         if "CRC" not in str(exc):
             ctx.add(ENGINE, "high", "zip.bad-header", str(exc), label)
-            return False
+            return False if info.compress_size <= MAX_RAW_MEMBER else None
         ctx.add(ENGINE, "high", "zip.bad-crc", str(exc), label)
-    except (NotImplementedError, RuntimeError, OSError, ValueError, EOFError) as exc:
+    except (NotImplementedError, RuntimeError, OSError, ValueError, EOFError, zlib.error) as exc:
         ctx.error(ENGINE, "unreadable-member", str(exc), label)
-        return False
+        return None
     return True
+
+
+def _open_by_local_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> io.BytesIO:
+    """The member's bytes found the way lenient loaders find them (central directory offset,
+    then the local header's lengths), whatever name the local header gives."""
+    raw = archive.fp
+    assert raw is not None
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile("no local header at the member's offset")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    raw.seek(info.header_offset + 30 + name_length + extra_length)
+    data = raw.read(info.compress_size)
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        data = zlib.decompressobj(-15).decompress(data, MAX_RAW_MEMBER)
+    elif info.compress_type != zipfile.ZIP_STORED:
+        raise NotImplementedError(f"compression method {info.compress_type}")
+    return io.BytesIO(data)
 
 
 def _is_torch_storage(name: str, flavour: str) -> bool:

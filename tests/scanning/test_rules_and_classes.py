@@ -1,0 +1,107 @@
+"""The rule catalogue is the code's: every catalogued rule fires on some corpus file, every finding
+uses a catalogued rule at its catalogued severity, the docs are generated from it. Plus the details
+of issue 12's classes that a verdict alone does not show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from corpus import CorpusBuilder
+
+from aisec_pipeline.scanning import scan_file
+from aisec_pipeline.scanning.rules import BY_ID, ENGINE_SEVERITY, RULES, catalogue_markdown
+
+REPO = Path(__file__).resolve().parents[2]
+# Rules no file content can trigger, with the test that exercises each.
+OUTSIDE_CORPUS = {"error.unreadable-file": "test_api_and_cli.py::test_unreadable_file_is_an_error"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> CorpusBuilder:
+    builder = CorpusBuilder(tmp_path_factory.mktemp("rules-corpus"))
+    builder.build()
+    return builder
+
+
+@pytest.fixture(scope="module")
+def reports(corpus):
+    return {sample.name: scan_file(sample.path, sample.trusted) for sample in corpus.samples}
+
+
+def test_every_catalogued_rule_fires_on_a_corpus_file(reports):
+    fired = {f.rule for report in reports.values() for f in report.findings}
+    missing = sorted(rule.id for rule in RULES if rule.id not in fired and rule.id not in OUTSIDE_CORPUS)
+    assert missing == []
+
+
+def test_every_finding_is_catalogued_with_its_severity(reports):
+    wrong = [
+        (name, f.rule, f.severity)
+        for name, report in reports.items()
+        for f in report.findings
+        if f.rule not in BY_ID or (f.rule not in ENGINE_SEVERITY and BY_ID[f.rule].severity != f.severity)
+    ]
+    assert wrong == []
+
+
+def test_rule_ids_are_unique_and_severities_known():
+    assert len(BY_ID) == len(RULES)
+    assert {r.severity for r in RULES} <= {"critical", "high", "medium", "low"}
+    assert all(r.severity == "high" for r in RULES if r.id.startswith("error."))
+
+
+def test_docs_catalogue_is_generated_from_the_code():
+    committed = (REPO / "docs" / "scan-rules.md").read_text()
+    assert committed == catalogue_markdown(), "regenerate: python -m aisec_pipeline.scanning.rules > docs/scan-rules.md"
+
+
+def test_no_scanner_crash_on_any_corpus_file(reports):
+    crashed = {name for name, report in reports.items()
+               for f in report.findings if f.rule == "error.engine-failed" and f.engine == "aisec"}
+    assert crashed <= {"hdf5_garbage.h5"}  # h5py refusing garbage is the expected engine failure
+
+
+def test_no_payload_ran(corpus, reports):
+    assert corpus.markers_present() == []
+
+
+def test_hidden_frame_reports_the_global_it_hides(reports):
+    report = reports["frame_hidden_global.pkl"]
+    hidden = [f for f in report.findings if f.rule == "pickle.dangerous-global" and f.engine == "aisec"]
+    assert hidden and "frame boundary" in hidden[0].detail and "builtins.open" in hidden[0].detail
+
+
+def test_protocol_0_pickles_are_pickles_not_unknown(reports):
+    for name in ("v0_unicode_start.pkl", "v0_string_start.pkl", "v0_unicode_trailing.pkl", "v0_string.pkl"):
+        assert reports[name].format == "pickle", name
+        assert not any(f.rule == "error.unknown-format" for f in reports[name].findings), name
+    assert any("builtins.open" in f.detail for f in reports["v0_string_start.pkl"].findings)
+
+
+def test_odd_zip_flags_name_the_payload_not_an_unreadable_member(reports):
+    for name in ("zip_0x20_evil.zip", "zip_0x40_evil.zip"):
+        rules = {f.rule for f in reports[name].findings}
+        assert {"zip.unusual-flags", "pickle.dangerous-global"} <= rules, name
+        assert "error.unreadable-member" not in rules
+
+
+def test_seven_zip_says_plainly_it_is_unsupported(reports):
+    report = reports["evil.7z"]
+    assert report.verdict == "unsafe" and report.format == "7z"
+    assert any("7z containers are not supported" in f.detail for f in report.findings)
+
+
+def test_plain_saved_model_folder_passes_as_a_whole(corpus):
+    from aisec_pipeline.scanning import scan_paths, scan_verdict
+    from aisec_pipeline.verdict import Status
+
+    reports = scan_paths([corpus.root / "sm_plain"])
+    assert len(reports) == 6 and scan_verdict(reports).status is Status.PASSED
+    formats = {Path(r.path).name: r.format for r in reports}
+    assert formats["saved_model.pb"] == "savedmodel" and formats["variables.index"] == "savedmodel-index"
+
+
+def test_saved_model_findings_name_the_op(reports):
+    details = " ".join(f.detail for f in reports["sm_readfile/saved_model.pb"].findings)
+    assert "ReadFile" in details
