@@ -11,17 +11,13 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from . import __version__
+from .evidence_kinds import REGISTRY
 from .governance.decision import Decision
 
-# check -> (short description, which inventory file a fix usually touches)
-CHECKS = {
-    "artifact_scan": ("Artifact is safe, its checksum, source and signature verified", "model.yaml"),
-    "model_card": ("Model card is complete and bound to the artifact", "card.md"),
-    "evaluation_data": ("Evaluation data satisfies its contract", "model.yaml"),
-    "bias_report": ("No demographic segment beyond the tier's thresholds", "model.yaml"),
-    "injection_report": ("Endpoint resists prompt injection", "model.yaml"),
-    "governance": ("Governance allows deployment (tier, committee, incidents, use case)", "model.yaml"),
-}
+# check -> (short description, which inventory file a fix usually touches), from the registry
+CHECKS = {kind.name: (kind.sarif_text, kind.fix_file) for kind in REGISTRY if kind.gates}
+CHECKS["governance"] = ("Governance allows deployment (tier, committee, incidents, use case)",
+                        "model.yaml")
 
 
 def check_of(reason: str) -> str:

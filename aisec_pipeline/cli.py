@@ -112,16 +112,64 @@ def quiet_dagster() -> None:
 def run_gate(args) -> int:
     quiet_dagster()
     from .inventory import load_inventory
-    from .orchestration.component import inventory_definitions
-    from .orchestration.gate import dagster_instance, gate_models
+    from .orchestration.gate import Gate, GateInterrupted, dagster_instance
 
     root = inventory_root(args)
     models = select_models(args, load_inventory(root))
-    decisions = gate_models(inventory_definitions(root), models, dagster_instance(), root,
-                            args.use_case, args.force)
+    if not models:
+        raise UsageError(f"no models selected: {root / 'models'} holds no registry entry, so "
+                         "there is nothing to gate (a gate that checks nothing must not pass)")
+    with StopOnSignal() as stop:
+        try:
+            decisions = Gate(root, dagster_instance()).run(models, args.use_case, args.force,
+                                                           interrupted=stop.signal)
+        except GateInterrupted as exc:
+            return report_interrupt(args, exc, root, len(models))
     print(decision_table(decisions))
     write_outputs(args, decisions, root)
     return EXIT_OK if all(d.approved for d in decisions) else EXIT_BLOCKED
+
+
+class StopOnSignal:
+    """SIGINT/SIGTERM: remember the signal and interrupt the model in flight (its server and
+    garak are stopped by their own cleanup); the gate then stops before the next model."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous = {}
+
+    def signal(self) -> int | None:
+        return self.received
+
+    def _handle(self, signum, frame):
+        first = self.received is None
+        self.received = signum
+        if first:
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        return False
+
+
+def report_interrupt(args, exc, root: Path, total: int) -> int:
+    """One line, the decisions made so far (the interrupted one blocked), exit 128 + signal."""
+    done = exc.decisions
+    print(decision_table(done))
+    write_outputs(args, done, root)
+    print(f"aisec: interrupted by signal {exc.signum}: gated {len(done) - 1} of {total} model(s), "
+          f"{done[-1].model} blocked as interrupted, {total - len(done)} not started", file=sys.stderr)
+    return 128 + exc.signum
 
 
 def write_outputs(args, decisions, root: Path) -> None:

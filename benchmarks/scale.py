@@ -58,7 +58,7 @@ def run(tmp: Path, count: int) -> None:
 
     from aisec_pipeline.inventory import load_inventory
     from aisec_pipeline.orchestration.component import inventory_definitions
-    from aisec_pipeline.orchestration.gate import dagster_instance, gate_models
+    from aisec_pipeline.orchestration.gate import Gate, dagster_instance
 
     one = build_inventory(tmp / "one", 1)
     many = build_inventory(tmp / "many", count)
@@ -82,8 +82,9 @@ def run(tmp: Path, count: int) -> None:
           f"{len(first.run_requests)}; ratio to loading the inventory alone: {t_tick / t_inventory:.1f}x")
 
     model = load_inventory(many)[0]
-    t_full, _ = timed(lambda: gate_models(defs, [model], instance, many))
-    t_again, decisions = timed(lambda: gate_models(defs, [model], instance, many))
+    gate = Gate(many, instance)
+    t_full, _ = timed(lambda: gate.run([model]))
+    t_again, decisions = timed(lambda: gate.run([model]))
     scans = len(instance.fetch_materializations(dg.AssetKey([model.name.replace("-", "_"), "artifact_scan"]),
                                                  limit=10).records)
     print(f"re-gate unchanged model with fresh evidence: {t_again:.2f} s (goal < 5 s), "

@@ -61,6 +61,17 @@ def _alias_reason(value: str, words: list[str]) -> str | None:
     return f"looks like a group alias ({found!r})" if found else None
 
 
+def named_person(value: str) -> str:
+    """`value` if it names one person (first and last name, no group alias), else ValueError.
+    The one rule for card owners, committee members, incident actors and card reviewers."""
+    reason = _alias_reason(value, _words(value))
+    if reason:
+        raise ValueError(f"{value!r} {reason}, not a named person")
+    if len([w for w in value.split() if re.search(r"[^\W\d_]", w)]) < 2:
+        raise ValueError(f"{value!r} is not a named person: give a first and last name")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -74,12 +85,7 @@ class Owner(Strict):
     @field_validator("name")
     @classmethod
     def _a_named_person(cls, value: str) -> str:
-        reason = _alias_reason(value, _words(value))
-        if reason:
-            raise ValueError(f"{reason}, not a named person")
-        if len([w for w in value.split() if re.search(r"[^\W\d_]", w)]) < 2:
-            raise ValueError("must be a named person: first and last name")
-        return value
+        return named_person(value)
 
     @field_validator("email")
     @classmethod

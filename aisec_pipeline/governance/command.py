@@ -38,6 +38,12 @@ def _inventory(parser: argparse.ArgumentParser) -> None:
                         help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
 
 
+def _base(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--base", type=Path, metavar="FILE",
+                        help=f"a protected copy of {name} (e.g. `git show origin/main:assets/...`) "
+                        "that this file must extend record for record")
+
+
 def _load_model(root: Path, name: str):
     from ..inventory import InventoryError
     from ..inventory.loader import MODELS_DIR, load_model
@@ -76,13 +82,62 @@ def record_handler(args: argparse.Namespace) -> int:
     return 0
 
 
+def _remembered():
+    """What the Dagster instance ($DAGSTER_HOME) has seen; the shell is imported only here."""
+    from ..cli import quiet_dagster
+    quiet_dagster()
+    from ..orchestration.gate import dagster_instance
+    from ..orchestration.memory import recall
+    return recall(dagster_instance())
+
+
+def _not_extending(chain, base_path: Path | None, parse) -> list[str]:
+    """Records of `base_path` (e.g. main's copy of the file) that `chain` does not hold at the
+    same position: an ephemeral instance remembers nothing, so compare with the protected copy."""
+    from .ledger import read_chain
+    if base_path is None:
+        return []
+    base = read_chain(base_path, parse)
+    if not base.intact:
+        return [f"the base {base_path} is itself broken at {base.problem}"]
+    ours = [r["hash"] for r in chain.raw]
+    return [f"record {r['seq']} of the base {base_path} (hash {r['hash'][:12]}) is missing or "
+            "rewritten here" for i, r in enumerate(base.raw) if i >= len(ours) or ours[i] != r["hash"]]
+
+
 def verify_handler(args: argparse.Namespace) -> int:
-    from .committee import REGISTER_FILE, load_register, tamper_reason
+    from .committee import REGISTER_FILE, CommitteeRecord, load_register, tamper_reason
+    from .memory import lost_from_register
     register = load_register(args.inventory)
     if not register.intact:
         return _fail(tamper_reason(register))
+    problems = [f"record {r.seq} ({r.decision} of {r.model}, decided {r.decided_on}, hash "
+                f"{r.hash[:12]}) was seen by this instance and is no longer in the register: it "
+                "still binds" for r in lost_from_register(register, _remembered())]
+    problems += _not_extending(register, args.base, CommitteeRecord.model_validate)
+    if problems:
+        return _fail(f"{args.inventory / REGISTER_FILE}: " + "; ".join(problems))
     print(f"{args.inventory / REGISTER_FILE}: intact, {len(register.records)} record(s), "
-          f"head {register.head}")
+          f"head {register.head}; nothing this instance has seen is missing")
+    return 0
+
+
+def incident_verify_handler(args: argparse.Namespace) -> int:
+    from .incidents import INCIDENT_FILE, IncidentEvent, load_incidents
+    from .ledger import read_chain
+    from .memory import lost_from_log
+    path = args.inventory / INCIDENT_FILE
+    log = load_incidents(args.inventory)
+    if log.problem:
+        return _fail(f"incident log tampered or invalid at {log.problem}")
+    problems = [f"{i.id} ({i.severity} incident on {i.model} {i.version}, aware since "
+                f"{i.aware_at.isoformat()}) was seen open by this instance and is no longer in the "
+                "log: it still blocks" for i in lost_from_log(log, _remembered())]
+    problems += _not_extending(read_chain(path, IncidentEvent.model_validate), args.base,
+                               IncidentEvent.model_validate)
+    if problems:
+        return _fail(f"{path}: " + "; ".join(problems))
+    print(f"{path}: intact, {len(log.incidents)} incident(s); nothing this instance has seen is missing")
     return 0
 
 
@@ -168,7 +223,9 @@ def _register_committee(subparsers) -> None:
     record.add_argument("--decided-on", type=date.fromisoformat, help="default: today")
     _inventory(record)
     record.set_defaults(handler=record_handler)
-    verify = actions.add_parser("verify", help="check the register's hash chain")
+    verify = actions.add_parser("verify", help="check the register's hash chain and that nothing "
+                                "the Dagster instance has seen is missing")
+    _base(verify, "decisions.jsonl")
     _inventory(verify)
     verify.set_defaults(handler=verify_handler)
 
@@ -204,6 +261,11 @@ def _register_incident(subparsers) -> None:
     close.add_argument("--what", required=True, help="how it was resolved")
     _inventory(close)
     close.set_defaults(handler=incident_handler)
+    verify = actions.add_parser("verify", help="check the log's hash chain and that no incident "
+                                "the Dagster instance has seen open is missing")
+    _base(verify, "incidents.jsonl")
+    _inventory(verify)
+    verify.set_defaults(handler=incident_verify_handler)
     listing = actions.add_parser("list", help="show open incidents")
     listing.add_argument("--model")
     listing.add_argument("--all", action="store_true", help="closed ones too")

@@ -6,7 +6,10 @@ Rules the gate enforces, per model:
 - block always blocks; defer blocks until its `defer_until` date (exclusive);
 - a tier with `require_committee_approval` needs a standing approval of this exact digest,
   valid from `decided_on` for the tier's `approval_valid_days` (expired on decided_on + days);
-- the register is one chain shared by every model: a broken chain blocks them all.
+- the register is one chain shared by every model: a broken chain blocks them all;
+- restrictions are sticky: a block or deferral the gate has ever seen binds even after its line
+  is removed (`remembered`), until a later record in the register lifts it; an approval counts
+  only when it is in the register being gated.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Literal, Sequence
 
 from pydantic import Field, field_validator, model_validator
 
+from ..cards.schema import named_person
 from ..inventory.schema import NAME_PATTERN, SHA256_PATTERN, Strict
 from .ledger import Chain, append_record, read_chain
 from .policy import TierPolicy
@@ -55,6 +59,21 @@ class CommitteeRecord(Strict):
             raise ValueError("must not be blank")
         return value
 
+    @field_validator("members_present")
+    @classmethod
+    def _named_people(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for member in value:
+            named_person(member)
+        return value
+
+    @model_validator(mode="after")
+    def _not_dated_in_the_future(self) -> "CommitteeRecord":
+        # One day of slack: a meeting east of UTC may already be on the next calendar day.
+        if self.decided_on > self.recorded_at.date() + timedelta(days=1):
+            raise ValueError(f"decided_on {self.decided_on} is after the day it was recorded "
+                             f"({self.recorded_at.date()}): a decision cannot be dated in the future")
+        return self
+
     @model_validator(mode="after")
     def _defer_has_a_date(self) -> "CommitteeRecord":
         if self.decision == "defer":
@@ -74,9 +93,9 @@ class CommitteeRecord(Strict):
 Register = Chain[CommitteeRecord]
 
 
-def load_register(inventory_root: Path, anchor: str | None = None) -> Register:
+def load_register(inventory_root: Path) -> Register:
     """The verified register; a missing file is an empty register (no decisions yet)."""
-    return read_chain(inventory_root / REGISTER_FILE, CommitteeRecord.model_validate, anchor)
+    return read_chain(inventory_root / REGISTER_FILE, CommitteeRecord.model_validate)
 
 
 def record_decision(path: Path, *, model: str, artifact_sha256: str, decision: str,
@@ -94,6 +113,22 @@ def record_decision(path: Path, *, model: str, artifact_sha256: str, decision: s
         "recorded_at": now.isoformat(),
     }
     return append_record(path, lambda chain: fields, CommitteeRecord.model_validate)
+
+
+def is_restriction(record: CommitteeRecord) -> bool:
+    """Blocks and deferrals restrict; once seen they bind even if their line disappears."""
+    return record.decision in ("block", "defer")
+
+
+def with_remembered(records: Sequence[CommitteeRecord],
+                    remembered: Iterable[CommitteeRecord]) -> tuple[list[CommitteeRecord], set[str]]:
+    """The register's records plus restrictions seen earlier that it no longer holds, in the
+    order they were recorded, and the hashes of those lost ones. Approvals are never taken from
+    memory: a permission counts only when it is in the register being gated."""
+    present = {record.hash for record in records}
+    lost = {r.hash: r for r in remembered if is_restriction(r) and r.hash not in present}
+    merged = sorted([*records, *lost.values()], key=lambda r: r.recorded_at)
+    return merged, set(lost)
 
 
 def standing_decision(records: Iterable[CommitteeRecord], model: str,
@@ -138,8 +173,14 @@ def tamper_reason(register: Register) -> str:
             "control (check with `aisec committee verify`)")
 
 
-def _record_label(record: CommitteeRecord) -> str:
-    return f"record {record.seq} of {record.decided_on} (present: {record.who})"
+LOST_NOTE = ("; this record is no longer in the register, but this Dagster instance saw it "
+             "and a removed line lifts nothing: restore the register from version control or "
+             "record a new decision")
+
+
+def _record_label(record: CommitteeRecord, lost: frozenset[str] = frozenset()) -> str:
+    label = f"record {record.seq} of {record.decided_on} (present: {record.who})"
+    return label + (" [removed from the register]" if record.hash in lost else "")
 
 
 def _approval_finding(model: str, record: CommitteeRecord, tier_name: str, tier: TierPolicy,
@@ -169,18 +210,23 @@ def _missing_approval(model: str, digest: str, tier_name: str,
 
 
 def committee_finding(register: Register, model: str, digest: str, tier_name: str,
-                      tier: TierPolicy, today: date) -> CommitteeFinding:
-    """What the committee's register means for deploying `model` at `digest` on `today`."""
+                      tier: TierPolicy, today: date,
+                      remembered: Iterable[CommitteeRecord] = ()) -> CommitteeFinding:
+    """What the committee's register means for deploying `model` at `digest` on `today`.
+    `remembered`: restrictions this instance saw earlier (they bind even if their line is gone)."""
     if not register.intact:
         return CommitteeFinding((tamper_reason(register),))
-    standing = standing_decision(register.records, model, digest)
+    records, lost = with_remembered(register.records, remembered)
+    lost = frozenset(lost)
+    standing = standing_decision(records, model, digest)
     kind = standing.decision if standing else None
+    note = LOST_NOTE if standing is not None and standing.hash in lost else ""
     if kind == "block":
-        return CommitteeFinding((f"committee: blocked by {_record_label(standing)}: "
-                                 f"{standing.rationale}",), standing.conditions, standing)
+        return CommitteeFinding((f"committee: blocked by {_record_label(standing, lost)}: "
+                                 f"{standing.rationale}{note}",), standing.conditions, standing)
     if kind == "defer" and today < standing.defer_until:
         reason = (f"committee: deferred until {standing.defer_until} by "
-                  f"{_record_label(standing)}: {standing.rationale}")
+                  f"{_record_label(standing, lost)}: {standing.rationale}{note}")
         due = DecisionDue(model, f"deferral by record {standing.seq} ends: revisit",
                           standing.defer_until)
         return CommitteeFinding((reason,), standing.conditions, standing, due=(due,))

@@ -14,12 +14,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ..evidence_kinds import gating_kinds_for
 from ..inventory import Model
 from ..inventory.schema import EuAiActCategory
 from ..verdict import Status, Verdict
 from .committee import REGISTER_FILE, CommitteeFinding, Register, committee_finding, load_register
 from .incidents import INCIDENTS_KIND, IncidentLog, incident_verdict, load_incidents
 from .ledger import Chain
+from .memory import Remembered
 from .policy import Policy
 from .regulations import REGULATIONS_FILE, IncidentReporting, load_regulations
 
@@ -122,16 +124,41 @@ def committee_verdict(finding: CommitteeFinding) -> Verdict:
     return Verdict(COMMITTEE_KIND, status, finding.reasons, figures)
 
 
+def required_kinds(model: Model, policy: Policy) -> list[str]:
+    """The registry's gating kinds for this model (a floor no policy line can lower), then any
+    extra kinds the tier's policy asks for."""
+    floor = [kind.name for kind in gating_kinds_for(model)]
+    extra = policy.tier_for(model.entry).evidence.get(model.entry.kind, ())
+    return list(dict.fromkeys([*floor, *extra]))
+
+
+def byte_problems(model: Model, observed_sha256s: Mapping[str, str]) -> list[str]:
+    """The artifact bytes hashed on this gate must be the ones the registry names."""
+    problems = []
+    for artifact in model.entry.artifacts:
+        actual = observed_sha256s.get(artifact.path)
+        if actual != artifact.sha256:
+            found = f"sha256 {actual}" if actual else "missing"
+            problems.append(f"artifact_scan: the bytes of {artifact.path} on disk ({found}) are not "
+                            f"the registry's sha256 {artifact.sha256}: no evidence can stand for them")
+    return problems
+
+
 def decide(model: Model, policy: Policy, verdicts: Mapping[str, Verdict | None],
            now: datetime | None = None, *, committee: Register | None = None,
            incidents: IncidentLog | None = None, reporting: IncidentReporting | None = None,
            use_case: str | None = None,
-           validated_use_cases: Sequence[str] | None = None) -> Decision:
+           validated_use_cases: Sequence[str] | None = None,
+           remembered: Remembered | None = None,
+           observed_sha256s: Mapping[str, str] | None = None) -> Decision:
     """`committee`: the verified register (None: an empty one, so a tier that needs approval
     blocks). `incidents`: the incident log (None: use `verdicts["incidents"]` if present).
     `reporting`: Art. 73 rules for deadlines in reasons. `use_case`: the requested use, checked
-    against `validated_use_cases` (the card's ids; None: unknown, so any named use case blocks)."""
+    against `validated_use_cases` (the card's ids; None: unknown, so any named use case blocks).
+    `remembered`: restrictions seen by earlier gates (they bind even when their lines are gone).
+    `observed_sha256s`: artifact path -> sha256 hashed on this gate (None: not checked here)."""
     now = now or datetime.now(timezone.utc)
+    remembered = remembered or Remembered()
     entry = model.entry
     tier_name = policy.tier_name(entry)
     tier = policy.tiers[tier_name]
@@ -139,13 +166,16 @@ def decide(model: Model, policy: Policy, verdicts: Mapping[str, Verdict | None],
     reasons: list[str] = []
     if entry.risk.eu_ai_act.category is EuAiActCategory.PROHIBITED:
         reasons.append("EU AI Act: prohibited practice (Art. 5): never deployable")
-    for kind in tier.required_evidence(entry.kind):
+    if observed_sha256s is not None:
+        reasons += byte_problems(model, observed_sha256s)
+    for kind in required_kinds(model, policy):
         reasons += evidence_problems(kind, verdicts.get(kind), tier.evidence_max_age_hours, now)
     register = committee if committee is not None else Chain(Path(REGISTER_FILE), (), ())
-    finding = committee_finding(register, entry.name, digest, tier_name, tier, now.date())
+    finding = committee_finding(register, entry.name, digest, tier_name, tier, now.date(),
+                                remembered.committee)
     extra = {COMMITTEE_KIND: committee_verdict(finding)}
-    incident = (incident_verdict(incidents, entry.name, reporting, now) if incidents is not None
-                else verdicts.get(INCIDENTS_KIND))
+    incident = (incident_verdict(incidents, entry.name, reporting, now, remembered.incidents)
+                if incidents is not None else verdicts.get(INCIDENTS_KIND))
     if incident is not None:
         extra[INCIDENTS_KIND] = incident
     for verdict in extra.values():
@@ -156,12 +186,12 @@ def decide(model: Model, policy: Policy, verdicts: Mapping[str, Verdict | None],
                     now.isoformat(), finding.conditions, use_case, digest)
 
 
-def governance_inputs(inventory_root: Path, committee_anchor: str | None = None) -> dict[str, Any]:
+def governance_inputs(inventory_root: Path) -> dict[str, Any]:
     """`decide()`'s committee, incidents and reporting keywords, read from the inventory.
     Missing ledgers are empty; a missing regulations.yaml only drops Art. 73 due dates from
     reasons (blocking never depends on them); an invalid one raises InventoryError."""
     reporting = None
     if (inventory_root / REGULATIONS_FILE).exists():
         reporting = load_regulations(inventory_root).eu_ai_act.serious_incident_reporting
-    return {"committee": load_register(inventory_root, committee_anchor),
+    return {"committee": load_register(inventory_root),
             "incidents": load_incidents(inventory_root), "reporting": reporting}

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..cards.schema import named_person
 from ..inventory.schema import NAME_PATTERN, SHA256_PATTERN, Strict
 from ..verdict import Status, Verdict
 from .ledger import Chain, LedgerError, append_record, read_chain
@@ -50,6 +51,11 @@ class IncidentEvent(Strict):
         if not value.strip():
             raise ValueError("must not be blank")
         return value
+
+    @field_validator("actor")
+    @classmethod
+    def _a_named_person(cls, value: str) -> str:
+        return named_person(value)
 
     @field_validator("aware_at", "reported_at", "recorded_at")
     @classmethod
@@ -141,9 +147,39 @@ def fold(chain: Chain[IncidentEvent]) -> IncidentLog:
     return IncidentLog(tuple(incidents.values()), chain.problem, chain.head)
 
 
-def load_incidents(inventory_root: Path, anchor: str | None = None) -> IncidentLog:
+def load_incidents(inventory_root: Path) -> IncidentLog:
     """The incidents as of now; a missing file is an empty log."""
-    return fold(read_chain(inventory_root / INCIDENT_FILE, IncidentEvent.model_validate, anchor))
+    return fold(read_chain(inventory_root / INCIDENT_FILE, IncidentEvent.model_validate))
+
+
+# --- sticky: an open serious incident once seen binds even if its lines disappear ---------------
+
+def open_hash(incident: Incident) -> str:
+    """The identity of an incident across logs: the hash of its open event."""
+    return incident.events[0].hash
+
+
+def to_snapshot(incident: Incident) -> dict[str, Any]:
+    """What the gate remembers of an open serious incident (its open event, as recorded)."""
+    return {"open_event": incident.events[0].model_dump(mode="json"), "severity": incident.severity}
+
+
+def from_snapshot(snapshot: dict[str, Any]) -> Incident:
+    event = IncidentEvent.model_validate(snapshot["open_event"])
+    return Incident(event.incident_id, event.model, event.version, snapshot["severity"],
+                    event.aware_at, event.what, event.actor, event.circumstances, events=(event,))
+
+
+def restrictions(log: IncidentLog) -> list[Incident]:
+    return [i for i in log.incidents if i.is_open and i.serious]
+
+
+def lost_incidents(log: IncidentLog, remembered: Iterable[Incident]) -> list[Incident]:
+    """Remembered open serious incidents whose open event the log no longer holds. Only a close
+    event in the same chain as its open event lifts an incident, so these stay open."""
+    present = {open_hash(i) for i in log.incidents}
+    lost = {open_hash(i): i for i in remembered if open_hash(i) not in present}
+    return list(lost.values())
 
 
 def _next_id(chain: Chain[IncidentEvent]) -> str:
@@ -219,15 +255,23 @@ def _blocking_reason(incident: Incident, summary: dict[str, Any]) -> str:
 
 
 def incident_verdict(log: IncidentLog, model: str, rules: IncidentReporting | None = None,
-                     now: datetime | None = None) -> Verdict:
-    """The model's incident evidence: FAILED while a serious incident is open."""
+                     now: datetime | None = None, remembered: Iterable[Incident] = ()) -> Verdict:
+    """The model's incident evidence: FAILED while a serious incident is open, including one this
+    instance saw open whose lines have since been removed from the log (`remembered`)."""
     now = now or datetime.now(timezone.utc)
     if log.problem:
         return Verdict(INCIDENTS_KIND, Status.FAILED, (
             f"incident log tampered or invalid at {log.problem}; the log is one chain shared by "
             "every model, so all models are blocked until it is restored from version control",))
     summaries = [(i, incident_summary(i, rules, now)) for i in log.for_model(model)]
-    reasons = tuple(_blocking_reason(i, s) for i, s in summaries if i.is_open and i.serious)
+    reasons = [_blocking_reason(i, s) for i, s in summaries if i.is_open and i.serious]
+    reasons += [_blocking_reason(i, incident_summary(i, rules, now)) + LOST_INCIDENT
+                for i in lost_incidents(log, remembered) if i.model == model]
     figures = {"open": [s for i, s in summaries if i.is_open],
                "closed": sum(1 for i, _ in summaries if not i.is_open)}
-    return Verdict(INCIDENTS_KIND, Status.FAILED if reasons else Status.PASSED, reasons, figures)
+    return Verdict(INCIDENTS_KIND, Status.FAILED if reasons else Status.PASSED, tuple(reasons), figures)
+
+
+LOST_INCIDENT = ("; its lines are no longer in the incident log, but this Dagster instance saw it "
+                 "open and a removed line closes nothing: restore the log from version control, "
+                 "then close it with `aisec incident close`")

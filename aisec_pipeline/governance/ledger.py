@@ -3,8 +3,9 @@
 Line N holds one JSON record with `seq` = N, `prev_hash` = the previous record's `hash`
 (64 zeros for the first) and `hash` = sha256 over the canonical JSON of the record without
 `hash`. Editing, removing, inserting or reordering a line, or a line that is not valid JSON,
-breaks the chain at that line. Removing lines from the end leaves a valid shorter chain: pass
-an `anchor` (a head hash seen earlier, e.g. recorded by the gate) to detect that too.
+breaks the chain at that line. Removing lines from the end leaves a valid shorter chain: the
+gate does not rely on the file for that, it remembers every restriction it has seen (see
+docs/governance.md), so a removed block or incident lifts nothing.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ def _parse_line(line: str, seq: int, prev_hash: str) -> dict[str, Any]:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
-                         for e in exc.errors())
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: "
+                         f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
     return str(exc)
 
 
@@ -105,18 +106,13 @@ def _read_text(path: Path) -> str:
         return ""
 
 
-def read_chain(path: Path, parse: Callable[[dict], T], anchor: str | None = None) -> Chain[T]:
+def read_chain(path: Path, parse: Callable[[dict], T]) -> Chain[T]:
     """Verify the whole file. A missing file is an empty ledger; any other problem is reported,
     never raised: the caller blocks on `chain.problem`."""
     try:
-        chain = _verify_text(path, _read_text(path), parse)
+        return _verify_text(path, _read_text(path), parse)
     except (OSError, UnicodeDecodeError) as exc:
         return Chain(path, (), (), f"line 1: cannot read the file: {exc}")
-    if chain.intact and anchor and anchor != GENESIS and anchor not in {r["hash"] for r in chain.raw}:
-        return Chain(path, chain.records, chain.raw,
-                     f"line {len(chain.raw) + 1}: the head {anchor[:12]} seen earlier is missing "
-                     "(lines were removed from the end)")
-    return chain
 
 
 def append_record(path: Path, build: Callable[[Chain[T]], dict[str, Any]],
@@ -135,7 +131,7 @@ def append_record(path: Path, build: Callable[[Chain[T]], dict[str, Any]],
             record["hash"] = record_hash(record)
             parsed = parse(record)
         except (ValueError, ValidationError) as exc:
-            raise LedgerError(f"invalid record: {_describe(exc)}") from None
+            raise LedgerError(f"{path}: refused: {_describe(exc)}") from None
         handle.write(canonical_json(record) + "\n")
         handle.flush()
         os.fsync(handle.fileno())

@@ -11,13 +11,16 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from ..evidence_kinds import REGISTRY
 from ..inventory.schema import EuAiActCategory, Strict
 from .policy import load_yaml_model
 
 REGULATIONS_FILE = Path("policies") / "regulations.yaml"
 COMMITTEE_EVIDENCE = "committee"  # attested by a named committee decision, not produced by a run
-EVIDENCE_KINDS = ("artifact_scan", "provenance", "model_card", "injection_report", "bias_report",
-                  "evaluation_data", "production_bias", "incidents", "run_log", COMMITTEE_EVIDENCE)
+# Evidence an obligation may cite: every registered kind, plus what is judged inside them or
+# alongside (provenance inside the artifact scan; incidents and the committee by the decision).
+EVIDENCE_KINDS = (*(kind.name for kind in REGISTRY), "provenance", "incidents", "run_log",
+                  COMMITTEE_EVIDENCE)
 
 
 class ReportingRule(Strict):

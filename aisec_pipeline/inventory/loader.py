@@ -61,13 +61,25 @@ def confine(folder: Path, relative: str) -> Path:
     return resolved
 
 
-def read_yaml(path: Path) -> Any:
+MAX_YAML_BYTES = 256 * 1024  # a registry entry or policy is a page of text, never megabytes
+
+
+def read_yaml(path: Path, max_bytes: int = MAX_YAML_BYTES) -> Any:
+    """Parse a YAML file safely: at most `max_bytes`, `yaml.safe_load`, errors naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise InventoryError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InventoryError(f"{path}: cannot read: {exc}") from None
+    if len(data) > max_bytes:
+        raise InventoryError(f"{path}: larger than the {max_bytes:,}-byte limit for this file; "
+                             "is it the right file?")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InventoryError(f"{path}: not UTF-8 text: {exc}") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -94,26 +106,30 @@ def load_model(folder: Path) -> Model:
     if entry.name != folder.name:
         raise InventoryError(f"{entry_file}: name: {entry.name!r} must match its folder {folder.name!r}")
     model = Model(entry, folder.resolve())
-    for relative in referenced_paths(entry):
+    for field, relative in referenced_paths(entry):
         try:
             model.path(relative)
         except InventoryError as exc:
-            raise InventoryError(f"{entry_file}: {exc}") from None
+            raise InventoryError(f"{entry_file}: {field}: {exc}") from None
     return model
 
 
-def referenced_paths(entry: RegistryEntry) -> list[str]:
-    paths = [entry.card, *(a.path for a in entry.artifacts)]
-    if entry.provenance.signature:
-        paths += [entry.provenance.signature.bundle, entry.provenance.signature.public_key]
+def referenced_paths(entry: RegistryEntry) -> list[tuple[str, str]]:
+    """Every path the entry names, with the field that names it (e.g. `artifacts.0.path`)."""
+    paths = [("card", entry.card)]
+    paths += [(f"artifacts.{i}.path", a.path) for i, a in enumerate(entry.artifacts)]
+    signature = entry.provenance.signature
+    if signature:
+        paths += [("provenance.signature.bundle", signature.bundle),
+                  ("provenance.signature.public_key", signature.public_key)]
     if entry.endpoint:
-        paths.append(entry.endpoint.system_prompt_file)
+        paths.append(("endpoint.system_prompt_file", entry.endpoint.system_prompt_file))
         if entry.endpoint.serve_artifact:
-            paths.append(entry.endpoint.serve_artifact)
+            paths.append(("endpoint.serve_artifact", entry.endpoint.serve_artifact))
     if entry.evaluation:
-        paths.append(entry.evaluation.data)
+        paths.append(("evaluation.data", entry.evaluation.data))
     if entry.monitoring and entry.monitoring.log:
-        paths.append(entry.monitoring.log)
+        paths.append(("monitoring.log", entry.monitoring.log))
     return paths
 
 

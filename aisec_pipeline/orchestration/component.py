@@ -9,7 +9,9 @@ import dagster as dg
 
 from ..governance.policy import load_policy
 from ..inventory import load_inventory
+from .evidence import ArtifactDigests
 from .governance_assets import GOVERNANCE_ASSETS
+from .memory import MEMORY_SPEC
 from .model_assets import build_model_assets
 from .resources import GovernedInventory, LocalLLMServer, RunFolders, progress_logger
 
@@ -30,20 +32,24 @@ class ModelInventory(dg.Component, dg.Model, dg.Resolvable):
         return (Path(project_root) / chosen).resolve()
 
 
-def inventory_definitions(root: Path) -> dg.Definitions:
+def inventory_definitions(root: Path, digests: ArtifactDigests | None = None) -> dg.Definitions:
+    """`digests`: the gate's own hasher, so a run reuses the digests the gate computed for it;
+    elsewhere (UI, daemon) each run hashes the artifacts itself."""
     from .automation import automation_definitions
     from .reporting import reporting_definitions
 
     models = load_inventory(root)
     policy = load_policy(root)
-    assets = [*GOVERNANCE_ASSETS]
+    assets = [*GOVERNANCE_ASSETS, MEMORY_SPEC]
     for model in models:
         assets += build_model_assets(model, policy)
     return dg.Definitions.merge(
         dg.Definitions(
             assets=assets,
             resources={"inventory": GovernedInventory(root=str(root)), "run_folders": RunFolders(),
-                       "llm_server": LocalLLMServer()},
+                       "llm_server": LocalLLMServer(),
+                       "artifact_digests": dg.ResourceDefinition.hardcoded_resource(
+                           digests or ArtifactDigests(), "sha256 of each artifact, per run")},
             executor=dg.in_process_executor,  # 3x faster than multiprocess for these short steps
             # Replacing the default loggers: keep Dagster's console logger, add aisec's progress.
             loggers={"console": dg.colored_console_logger, "progress": progress_logger},

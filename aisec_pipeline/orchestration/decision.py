@@ -1,4 +1,5 @@
-"""The deployment_decision asset body: read the latest evidence, let governance decide, record it."""
+"""The deployment_decision asset body: pick the evidence measured on exactly the current inputs,
+let governance decide, record the decision and the restrictions it read."""
 
 
 import json
@@ -6,12 +7,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..governance.decision import Decision, decide, governance_inputs
-from .evidence import for_current_digest, latest_metadata, latest_verdict
+from ..governance.decision import Decision, decide, governance_inputs, required_kinds
+from .evidence import ArtifactDigests, evidence_for, fingerprints
+from .memory import recall, remember
 from .resources import GovernedInventory
 
 DECISION_KEY = "decision"
-COMMITTEE_HEAD = "committee_register_head"
 
 
 class DecisionConfig(dg.Config):
@@ -19,16 +20,16 @@ class DecisionConfig(dg.Config):
 
 
 def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
-               inventory: GovernedInventory, folder: Path, evidence: list[str]) -> dg.MaterializeResult:
-    extra = {}
+               inventory: GovernedInventory, digests: ArtifactDigests,
+               folder: Path) -> dg.MaterializeResult:
     try:
-        decision, extra = _decide(context, config, inventory, folder, evidence)
+        decision = _decide(context, config, inventory, digests, folder)
     except Exception as exc:  # noqa: BLE001 - an error is a blocked decision, never a crash or a pass
         decision = Decision(folder.name, "unknown", "unknown", False,
                             (f"the decision could not be made: {type(exc).__name__}: {exc}",))
     context.log.info(f"{decision.model} {decision.version}: {decision.label.upper()}")
     return dg.MaterializeResult(
-        metadata={**decision_metadata(decision), **extra},
+        metadata=decision_metadata(decision),
         check_results=[dg.AssetCheckResult(
             check_name="deployment_approved", passed=decision.approved,
             severity=dg.AssetCheckSeverity.ERROR,
@@ -36,22 +37,21 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
     )
 
 
-def _decide(context, config, inventory, folder, evidence) -> tuple[Decision, dict]:
+def _decide(context, config, inventory, digests, folder) -> Decision:
     from .model_assets import asset_key
 
-    model = inventory.model(folder)
-    key = asset_key(model.name, "deployment_decision")
-    verdicts = {kind: for_current_digest(latest_verdict(context.instance, asset_key(model.name, kind)),
-                                         model.entry.digest)
-                for kind in evidence}
+    model, policy, run_id = inventory.model(folder), inventory.policy(), context.run.run_id
+    observed = digests.of(model, run_id)
+    prints = fingerprints(model, inventory.path, observed)
+    verdicts = {kind: evidence_for(context.instance, asset_key(model.name, kind), prints[kind], run_id)
+                if kind in prints else None
+                for kind in required_kinds(model, policy)}
     card = verdicts.get("model_card")
     validated = card.figures.get("validated_use_cases") if card is not None and card.passed else None
-    # The register head this model's last decision saw: a truncated register is then detected.
-    previous = latest_metadata(context.instance, key, COMMITTEE_HEAD)
-    inputs = governance_inputs(inventory.path, previous[1] if previous else None)
-    decision = decide(model, inventory.policy(), verdicts, **inputs, use_case=config.use_case,
-                      validated_use_cases=validated)
-    return decision, {COMMITTEE_HEAD: inputs["committee"].head}
+    inputs = governance_inputs(inventory.path)
+    remembered = remember(context.instance, inputs["committee"], inputs["incidents"], recall(context.instance))
+    return decide(model, policy, verdicts, **inputs, use_case=config.use_case,
+                  validated_use_cases=validated, remembered=remembered, observed_sha256s=observed)
 
 
 def decision_metadata(decision: Decision) -> dict:

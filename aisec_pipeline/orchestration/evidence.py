@@ -1,28 +1,105 @@
 """Verdicts as Dagster metadata and check results; the instance is the evidence store.
 
-Each evidence asset records its verdict as JSON metadata on its materialization. The decision
-reads the latest one per kind: an absent verdict is "not assessed", never a pass.
+Each evidence asset records its verdict as JSON metadata on its materialization, with the
+fingerprint of exactly what it was measured on: the registry entry, the artifact bytes (sha256
+hashed on this gate, never size or mtime), the files the kind reads and its upstream evidence.
+The decision takes, per kind, the newest verdict whose fingerprint equals the one computed now
+(its own run's first): evidence of other bytes, other inputs or another inventory never counts,
+and an absent verdict is "not assessed", never a pass.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import dagster as dg
 
+from .. import __version__
+from ..evidence_kinds import (READS_CARD, READS_EVALUATION, READS_POLICY, READS_SIGNATURE,
+                              READS_SYSTEM_PROMPT, EvidenceKind, kinds_for, upstream_present)
 from ..governance.decision import evidence_age_hours, stamp
 from ..governance.policy import POLICY_FILE
 from ..inventory import Model
-from ..inventory.loader import referenced_paths
+from ..provenance.digest import sha256_file
 from ..verdict import Status, Verdict
 
 VERDICT_KEY = "verdict"
 DIGEST_KEY = "artifact_digest"
 INPUTS_KEY = "inputs_fingerprint"
+OBSERVED_KEY = "artifact_sha256s"
+RECENT_EVIDENCE = 25  # materializations per kind searched for one with the current fingerprint
+MISSING = "missing"
+
+
+class ArtifactDigests:
+    """The sha256 of every artifact, hashed once per run, files in parallel. Digests are kept
+    per run id and never outlive it: a later run hashes again, whatever size or mtime say."""
+
+    def __init__(self) -> None:
+        self._by_run: dict[str, dict[Path, str]] = {}
+        self._lock = threading.Lock()
+
+    def measure(self, model: Model, run_id: str) -> dict[str, str]:
+        """Hash the model's artifacts now, for `run_id` (the gate calls this before the run)."""
+        paths = {a.path: model.path(a.path) for a in model.entry.artifacts}
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(paths)))) as pool:
+            digests = dict(zip(paths, pool.map(_sha256_or_missing, paths.values())))
+        with self._lock:
+            known = self._by_run.setdefault(run_id, {})
+            known.update({paths[rel]: digest for rel, digest in digests.items()})
+        return digests
+
+    def of(self, model: Model, run_id: str) -> dict[str, str]:
+        """artifact path -> sha256 (or "missing") for this run, hashing what it has not seen."""
+        with self._lock:
+            known = dict(self._by_run.get(run_id, {}))
+        paths = {a.path: model.path(a.path) for a in model.entry.artifacts}
+        if all(path in known for path in paths.values()):
+            return {rel: known[path] for rel, path in paths.items()}
+        return self.measure(model, run_id)
+
+    def forget(self, run_id: str) -> None:
+        with self._lock:
+            self._by_run.pop(run_id, None)
+
+
+def _sha256_or_missing(path: Path) -> str:
+    return sha256_file(path) if path.is_file() else MISSING
+
+
+def _files_read(model: Model, root: Path, kind: EvidenceKind) -> list[Path]:
+    entry = model.entry
+    files = {READS_POLICY: lambda: [root / POLICY_FILE],
+             READS_CARD: lambda: [model.path(entry.card)],
+             READS_EVALUATION: lambda: [model.path(entry.evaluation.data)] if entry.evaluation else [],
+             READS_SYSTEM_PROMPT: lambda: ([model.path(entry.endpoint.system_prompt_file)]
+                                           if entry.endpoint else []),
+             READS_SIGNATURE: lambda: ([model.path(entry.provenance.signature.bundle),
+                                        model.path(entry.provenance.signature.public_key)]
+                                       if entry.provenance.signature else [])}
+    return [path for read in kind.reads for path in files[read]()]
+
+
+def fingerprints(model: Model, root: Path, observed: dict[str, str]) -> dict[str, str]:
+    """Per evidence kind, the sha256 of everything it is measured on (upstream kinds included)."""
+    found: dict[str, str] = {}
+    base = json.dumps({"aisec": __version__, "entry": model.entry.model_dump(mode="json"),
+                       "artifacts": observed}, sort_keys=True).encode()
+    for kind in kinds_for(model):
+        digest = hashlib.sha256(base + kind.name.encode())
+        for path in _files_read(model, root, kind):
+            digest.update(path.name.encode() + b"\0")
+            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+        for upstream in upstream_present(kind, model):
+            digest.update(found[upstream].encode())
+        found[kind.name] = digest.hexdigest()
+    return found
 
 
 def verdict_metadata(verdict: Verdict) -> dict[str, Any]:
@@ -57,38 +134,45 @@ def run_safely(kind: str, compute: Callable[[], Verdict]) -> Verdict:
     return verdict
 
 
-def bound_verdict(verdict: Verdict, model: Model, inventory_root: Path) -> Verdict:
-    """The verdict stamped with its evaluation time, the artifact digest it speaks for and the
-    fingerprint of the inputs it was measured on."""
+def bound_verdict(verdict: Verdict, model: Model, fingerprint: str,
+                  observed: dict[str, str]) -> Verdict:
+    """The verdict stamped with its evaluation time, the registry digest it speaks for, the bytes
+    it was measured on and the fingerprint of all its inputs."""
     stamped = stamp(verdict)
-    figures = {**stamped.figures, DIGEST_KEY: model.entry.digest,
-               INPUTS_KEY: inputs_fingerprint(model, inventory_root)}
+    figures = {**stamped.figures, DIGEST_KEY: model.entry.digest, OBSERVED_KEY: dict(observed),
+               INPUTS_KEY: fingerprint}
     return Verdict(stamped.kind, stamped.status, stamped.reasons, figures, stamped.attachments)
 
 
-def inputs_fingerprint(model: Model, inventory_root: Path) -> str:
-    """Everything a model's evidence was measured on, cheaply: the entry, the policy, every small
-    file the entry names (card, evaluation data, system prompt, signature), and each artifact's
-    size and modification time (its bytes are verified by the scan whenever this changes)."""
-    digest = hashlib.sha256(model.entry.model_dump_json().encode())
-    small_files = [inventory_root / POLICY_FILE] + [
-        model.path(p) for p in referenced_paths(model.entry)
-        if p not in {a.path for a in model.entry.artifacts}]
-    for path in small_files:
-        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-    for artifact in model.entry.artifacts:
-        path = model.path(artifact.path)
-        stat = path.stat() if path.is_file() else None
-        digest.update(f"{artifact.path}:{stat.st_size}:{stat.st_mtime_ns}".encode() if stat else b"<missing>")
-    return digest.hexdigest()
-
-
-def reusable(verdict: Verdict | None, fingerprint: str, max_age_hours: float) -> bool:
-    """Evidence that can stand for this gate run without re-measuring: same inputs, still fresh."""
-    if verdict is None or verdict.figures.get(INPUTS_KEY) != fingerprint:
+def reusable(verdict: Verdict | None, max_age_hours: float) -> bool:
+    """Evidence that can stand for this gate without re-measuring: found for the current
+    fingerprint, measured (not unassessed: that may have been a passing outage) and fresh."""
+    if verdict is None or verdict.status is Status.UNASSESSED:
         return False
     age = evidence_age_hours(verdict, datetime.now(timezone.utc))
     return age is not None and age < max_age_hours
+
+
+def evidence_for(instance: dg.DagsterInstance, key: dg.AssetKey, fingerprint: str,
+                 run_id: str | None = None) -> Verdict | None:
+    """The newest verdict of `key` measured on exactly `fingerprint`, this run's own first."""
+    records = instance.fetch_materializations(key, limit=RECENT_EVIDENCE).records
+    records = sorted(records, key=lambda r: r.run_id != run_id)  # stable: newest first within
+    for record in records:
+        verdict = _verdict_of(record.asset_materialization, key)
+        if verdict is not None and verdict.figures.get(INPUTS_KEY) == fingerprint:
+            return verdict
+    return None
+
+
+def _verdict_of(materialization, key: dg.AssetKey) -> Verdict | None:
+    value = materialization.metadata.get(VERDICT_KEY) if materialization else None
+    if value is None:
+        return None
+    try:
+        return Verdict.from_dict(value.value)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Verdict.unassessed(key.path[-1], f"recorded evidence for {key.to_user_string()} is unreadable")
 
 
 def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, name: str) -> tuple[str, Any] | None:

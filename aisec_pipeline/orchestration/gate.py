@@ -1,23 +1,28 @@
 """`aisec gate`: materialize each selected model's asset group through Dagster, one run per model.
 
-Each run is tagged with the model, version and artifact digest. The decision is read back from the
-instance; a run that ended without a decision for this run is BLOCKED, never approved.
+Before each run the gate hashes the model's artifacts (files in parallel) under the run's id; the
+run's assets use those digests, and evidence is reused only when its fingerprint (entry, artifact
+bytes, files it reads, upstream evidence) equals the current one and it is still fresh. The
+decision is read from the run's own events, never from "the latest" (another gate may be running).
+A run that ended without a decision is BLOCKED, never approved.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.utils import make_new_run_id
 
 from ..governance.decision import Decision
+from ..governance.policy import Policy, load_policy
 from ..inventory import Model
-from ..governance.policy import load_policy
 from .automation import gate_tags
 from .decision import DECISION_KEY
-from .evidence import inputs_fingerprint, latest_metadata, latest_verdict, reusable
+from .evidence import ArtifactDigests, evidence_for, fingerprints, latest_metadata, reusable
 from .model_assets import asset_key, gating_kinds
 
 
@@ -32,54 +37,98 @@ def dagster_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def gate_models(defs: dg.Definitions, models: list[Model], instance: dg.DagsterInstance,
-                root: Path, use_case: str | None = None, force: bool = False) -> list[Decision]:
-    job = defs.resolve_implicit_global_asset_job_def()
-    policy = load_policy(root)
-    decisions = []
-    for index, model in enumerate(models, 1):
-        stale = evidence_to_measure(instance, model, root, policy, force)
-        reused = [k for k in gating_kinds(model) if k.name not in stale]
-        note = f" (reusing fresh {', '.join(k.name for k in reused)})" if reused else ""
-        print(f"[{index}/{len(models)}] gating {model.name} {model.entry.version}{note} ...", file=sys.stderr)
-        decisions.append(gate_one(job, model, instance, stale, use_case))
-    return decisions
+class GateInterrupted(Exception):
+    """SIGINT/SIGTERM during a gate: no further model is gated."""
+
+    def __init__(self, signum: int, decisions: list[Decision]):
+        super().__init__(signum)
+        self.signum, self.decisions = signum, decisions
 
 
-def evidence_to_measure(instance: dg.DagsterInstance, model: Model, root: Path, policy,
-                        force: bool) -> set[str]:
-    """Evidence kinds to (re)measure: all with `force`, else those not reusable as they stand."""
+class Gate:
+    """The gate over one inventory: its Dagster definitions, wired to this gate's own hasher."""
+
+    def __init__(self, root: Path, instance: dg.DagsterInstance):
+        from .component import inventory_definitions
+
+        self.root, self.instance = root, instance
+        self.digests = ArtifactDigests()
+        self.job = inventory_definitions(root, self.digests).resolve_implicit_global_asset_job_def()
+
+    def run(self, models: list[Model], use_case: str | None = None, force: bool = False,
+            interrupted=lambda: None) -> list[Decision]:
+        """`interrupted()` returns the signal number once the gate was asked to stop; the model
+        in flight is then recorded as interrupted (blocked) and GateInterrupted ends the gate."""
+        policy = load_policy(self.root)
+        decisions: list[Decision] = []
+        for index, model in enumerate(models, 1):
+            print(f"[{index}/{len(models)}] gating {model.name} {model.entry.version} ...", file=sys.stderr)
+            run_id = make_new_run_id()
+            try:
+                decision = self.gate_one(model, policy, use_case, force, run_id)
+            except KeyboardInterrupt:
+                decision = None
+            finally:
+                self.digests.forget(run_id)
+            if decision is None or interrupted():
+                signum = interrupted() or signal.SIGINT
+                decisions.append(self.interrupted(model, run_id, signum))
+                raise GateInterrupted(signum, decisions)
+            decisions.append(decision)
+        return decisions
+
+    def gate_one(self, model: Model, policy: Policy, use_case: str | None, force: bool,
+                 run_id: str) -> Decision:
+        prints = fingerprints(model, self.root, self.digests.measure(model, run_id))
+        measure = evidence_to_measure(self.instance, model, prints, policy, force)
+        reused = [k.name for k in gating_kinds(model) if k.name not in measure]
+        if reused:
+            print(f"    reusing {', '.join(reused)}: measured on the same bytes and inputs",
+                  file=sys.stderr)
+        keys = [asset_key(model.name, kind) for kind in sorted(measure)]
+        keys.append(asset_key(model.name, "deployment_decision"))
+        decision_op = "__".join(asset_key(model.name, "deployment_decision").path)
+        run_config = {"ops": {decision_op: {"config": {"use_case": use_case}}},
+                      "loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}}
+        result = self.job.execute_in_process(
+            instance=self.instance, asset_selection=keys, run_config=run_config,
+            raise_on_error=False, tags=gate_tags(model, "cli"), run_id=run_id)
+        return decision_of_run(result, model)
+
+    def interrupted(self, model: Model, run_id: str, signum: int) -> Decision:
+        if self.instance.has_run(run_id):
+            self.instance.add_run_tags(run_id, {"aisec/interrupted": str(signum)})
+        return Decision(model.name, model.entry.version, "unknown", False,
+                        (f"the gate was interrupted (signal {signum}) while run {run_id[:8]} gated "
+                         "this model: never approved; gate it again",))
+
+
+def evidence_to_measure(instance: dg.DagsterInstance, model: Model, prints: dict[str, str],
+                        policy: Policy, force: bool) -> set[str]:
+    """Evidence kinds to (re)measure: all with `force`, else those with no fresh evidence
+    measured on exactly the current fingerprint."""
     kinds = [k.name for k in gating_kinds(model)]
     if force:
         return set(kinds)
-    fingerprint = inputs_fingerprint(model, root)
     max_age = policy.tier_for(model.entry).evidence_max_age_hours
     return {kind for kind in kinds
-            if not reusable(latest_verdict(instance, asset_key(model.name, kind)), fingerprint, max_age)}
+            if not reusable(evidence_for(instance, asset_key(model.name, kind), prints[kind]), max_age)}
 
 
-def gate_one(job, model: Model, instance: dg.DagsterInstance, measure: set[str],
-             use_case: str | None) -> Decision:
-    keys = [asset_key(model.name, kind) for kind in sorted(measure)]
-    keys.append(asset_key(model.name, "deployment_decision"))
-    decision_op = "__".join(asset_key(model.name, "deployment_decision").path)
-    run_config = {"ops": {decision_op: {"config": {"use_case": use_case}}},
-                  "loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}}
-    result = job.execute_in_process(
-        instance=instance, asset_selection=keys, run_config=run_config, raise_on_error=False,
-        tags=gate_tags(model, "cli"))
-    return decision_of_run(instance, model, result.run_id)
-
-
-def decision_of_run(instance: dg.DagsterInstance, model: Model, run_id: str) -> Decision:
-    latest = latest_decision(instance, model)
-    if latest is None or latest[1] != run_id:
-        return Decision(model.name, model.entry.version, "unknown", False,
-                        (f"the gate run {run_id[:8]} ended without a decision; see it in the Dagster UI",))
-    return latest[0]
+def decision_of_run(result: dg.ExecuteInProcessResult, model: Model) -> Decision:
+    """The decision this run recorded, read from its own events."""
+    key = asset_key(model.name, "deployment_decision")
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        value = materialization.metadata.get(DECISION_KEY)
+        if materialization.asset_key == key and value is not None:
+            return Decision.from_dict(value.value)
+    return Decision(model.name, model.entry.version, "unknown", False,
+                    (f"the gate run {result.run_id[:8]} ended without a decision; see it in the "
+                     "Dagster UI",))
 
 
 def latest_decision(instance: dg.DagsterInstance, model: Model) -> tuple[Decision, str] | None:
-    """The model's latest recorded decision and the run that made it."""
+    """The model's latest recorded decision and the run that made it (for display only)."""
     latest = latest_metadata(instance, asset_key(model.name, "deployment_decision"), DECISION_KEY)
     return (Decision.from_dict(latest[1]), latest[0]) if latest else None

@@ -10,23 +10,22 @@ checks are not blocking on purpose: the decision must always run and record *why
 blocked (who approved or blocked which version is the audit question). The decision's own check
 is the blocking gate: it fails with ERROR whenever the decision is blocked, which stops anything
 downstream and fails the run (so `dagster asset materialize` exits non-zero too).
+
+The evidence kinds, their checks and how each is assessed come from `aisec_pipeline.evidence_kinds`.
 """
 
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 import dagster as dg
 
+from ..evidence_kinds import EvidenceInputs, EvidenceKind, kinds_for, upstream_present
 from ..governance.policy import Policy
 from ..inventory import Model
-from ..inventory.schema import ModelKind
-from ..verdict import Verdict
+from .evidence import (ArtifactDigests, bound_verdict, check_result, evidence_for, fingerprints,
+                       run_safely, verdict_metadata)
 from .governance_assets import GOVERNANCE_KEYS
-from .evidence import bound_verdict, check_result, run_safely, verdict_metadata
 from .resources import GovernedInventory, LocalLLMServer, RunFolders
-
 
 
 def dagster_name(model_name: str) -> str:
@@ -37,50 +36,9 @@ def asset_key(model_name: str, kind: str) -> dg.AssetKey:
     return dg.AssetKey([dagster_name(model_name), kind])
 
 
-@dataclass(frozen=True)
-class EvidenceKind:
-    """How one kind of evidence is produced and checked."""
-
-    name: str
-    check: str
-    description: str
-    upstream: tuple[str, ...]
-    applies_to: tuple[ModelKind, ...]
-    gates: bool = True  # feeds the deployment decision; False for post-deployment monitoring
-
-    def applies(self, model: Model) -> bool:
-        if model.entry.kind not in self.applies_to:
-            return False
-        return self.gates or model.entry.monitoring is not None
-
-
-EVIDENCE = (
-    EvidenceKind("artifact_scan", "artifact_is_safe_and_verified",
-                 "Every weight file scanned by content (modelscan, picklescan, aisec's own checks) "
-                 "without loading it; checksum, source allowlist and signature verified.",
-                 ("artifact",), tuple(ModelKind)),
-    EvidenceKind("evaluation_data", "evaluation_data_is_valid",
-                 "The evaluation data contract, validated with great-expectations.",
-                 ("artifact",), (ModelKind.CLASSIFIER,)),
-    EvidenceKind("bias_report", "bias_within_thresholds",
-                 "Per demographic segment and intersection, with 95% intervals and corrected tests.",
-                 ("evaluation_data",), (ModelKind.CLASSIFIER,)),
-    EvidenceKind("injection_report", "resists_prompt_injection",
-                 "garak's adversarial battery plus aisec's multilingual and canary probes.",
-                 ("artifact",), (ModelKind.LLM,)),
-    EvidenceKind("model_card", "card_is_complete",
-                 "The model card validated, bound to the artifact digest, splits filled from measurement.",
-                 ("artifact", "bias_report"), tuple(ModelKind)),
-    EvidenceKind("production_bias", "no_production_drift",
-                 "Recent production predictions per segment against the measured baseline; drift past "
-                 "the tier's threshold fails and alerts (deduplicated).",
-                 ("bias_report",), (ModelKind.CLASSIFIER,), gates=False),
-)
-
-
 def evidence_kinds(model: Model) -> list[EvidenceKind]:
     """The evidence kinds that apply to this model (gating ones and monitoring)."""
-    return [k for k in EVIDENCE if k.applies(model)]
+    return kinds_for(model)
 
 
 def gating_kinds(model: Model) -> list[EvidenceKind]:
@@ -125,23 +83,37 @@ def observed_artifact(model: Model, name: str) -> dg.SourceAsset:
 
 
 def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) -> dg.AssetsDefinition:
-    present = {"artifact", *(k.name for k in evidence_kinds(model))}
-    deps = [asset_key(model.name, u) for u in kind.upstream if u in present]
+    deps = [asset_key(model.name, u) for u in ("artifact", *upstream_present(kind, model))]
 
     @dg.asset(key=asset_key(model.name, kind.name), deps=deps, description=kind.description,
-              check_specs=[dg.AssetCheckSpec(kind.check, asset=asset_key(model.name, kind.name))],
-              freshness_policy=freshness, kinds={"aisec"}, **common)
+              check_specs=[dg.AssetCheckSpec(kind.check, asset=asset_key(model.name, kind.name),
+                                             description=kind.sarif_text)],
+              freshness_policy=freshness, kinds=set(kind.engines[:3]), **common)
     def _evidence(context: dg.AssetExecutionContext, inventory: GovernedInventory,
-                  run_folders: RunFolders, llm_server: LocalLLMServer) -> dg.MaterializeResult:
-        compute = _COMPUTE[kind.name]
-        verdict = run_safely(kind.name, lambda: compute(context, model.folder, inventory,
-                                                         run_folders, llm_server))
-        verdict = bound_verdict(verdict, inventory.model(model.folder), inventory.path)
+                  run_folders: RunFolders, llm_server: LocalLLMServer,
+                  artifact_digests: dg.ResourceParam[ArtifactDigests]) -> dg.MaterializeResult:
+        current = inventory.model(model.folder)
+        observed = artifact_digests.of(current, context.run.run_id)
+        prints = fingerprints(current, inventory.path, observed)
+        verdict = run_safely(kind.name, lambda: kind.assess(EvidenceInputs(
+            model=current, policy=inventory.policy(),
+            workdir=run_folders.folder(context, current.name, kind.name),
+            state_dir=run_folders.state_folder(context, current.name, kind.name),
+            upstream={u: evidence_for(context.instance, asset_key(current.name, u), prints[u],
+                                      context.run.run_id) for u in upstream_present(kind, current)},
+            serve=llm_server.serving, progress=_progress(context, current.name))))
+        verdict = bound_verdict(verdict, current, prints[kind.name], observed)
         context.log.info(f"{model.name} {kind.name}: {verdict.status.value}")
         return dg.MaterializeResult(metadata={**verdict_metadata(verdict), **_extra_metadata(verdict)},
                                     check_results=[check_result(kind.check, verdict)])
 
     return _evidence
+
+
+def _progress(context: dg.AssetExecutionContext, model_name: str):
+    from ..redteam.runner import throttled
+
+    return throttled(lambda line: context.log.info(f"{model_name} {line}"))
 
 
 def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.AssetsDefinition:
@@ -151,90 +123,23 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
 
     @dg.asset(key=key, deps=[asset_key(model.name, e) for e in evidence] + GOVERNANCE_KEYS,
               description="Approved only when every evidence kind the tier requires is present, "
-                          "passed, fresh and bound to this artifact digest, and governance allows it.",
-              check_specs=[dg.AssetCheckSpec("deployment_approved", asset=key, blocking=True)],
+                          "passed, fresh and measured on the artifact bytes hashed by this run, "
+                          "and governance allows it.",
+              check_specs=[dg.AssetCheckSpec("deployment_approved", asset=key, blocking=True,
+                                             description="The deployment decision is approved.")],
               kinds={"aisec"}, **common)
     def deployment_decision(context: dg.AssetExecutionContext, config: DecisionConfig,
-                            inventory: GovernedInventory) -> dg.MaterializeResult:
-        return decide_for(context, config, inventory, model.folder, evidence)
+                            inventory: GovernedInventory,
+                            artifact_digests: dg.ResourceParam[ArtifactDigests]) -> dg.MaterializeResult:
+        return decide_for(context, config, inventory, artifact_digests, model.folder)
 
     return deployment_decision
 
 
-def _extra_metadata(verdict: Verdict) -> dict:
+def _extra_metadata(verdict) -> dict:
     from .presentation import evidence_presentation
 
     try:
         return evidence_presentation(verdict)
     except Exception as exc:  # noqa: BLE001 - presentation must never hide the verdict
         return {"presentation_error": f"{type(exc).__name__}: {exc}"}
-
-
-# --- compute functions: re-read the entry, call the plain core ---------------------------------
-
-ComputeFn = Callable[..., Verdict]
-
-
-def _artifact_scan(context, folder, inventory, run_folders, llm_server) -> Verdict:
-    from ..assessments import assess_artifacts
-
-    return assess_artifacts(inventory.model(folder), inventory.policy())
-
-
-def _evaluation_data(context, folder, inventory, run_folders, llm_server) -> Verdict:
-    from ..assessments import assess_evaluation_data
-
-    return assess_evaluation_data(inventory.model(folder))
-
-
-def _bias_report(context, folder, inventory, run_folders, llm_server) -> Verdict:
-    from ..assessments import assess_bias
-
-    current = inventory.model(folder)
-    return assess_bias(current, inventory.policy(), run_folders.folder(context, current.name, "bias_report"))
-
-
-def _production_bias(context, folder, inventory, run_folders, llm_server) -> Verdict:
-    from ..assessments import assess_production_bias
-    from .evidence import latest_verdict
-
-    current = inventory.model(folder)
-    bias = latest_verdict(context.instance, asset_key(current.name, "bias_report"))
-    return assess_production_bias(current, inventory.policy(), bias,
-                                  run_folders.state_folder(context, current.name, "production_bias"))
-
-
-def _model_card(context, folder, inventory, run_folders, llm_server) -> Verdict:
-    from ..assessments import assess_card
-    from .evidence import latest_verdict
-
-    current = inventory.model(folder)
-    bias = None
-    if current.entry.kind is ModelKind.CLASSIFIER:
-        bias = latest_verdict(context.instance, asset_key(current.name, "bias_report"))
-    return assess_card(current, bias, run_folders.folder(context, current.name, "model_card"))
-
-
-def _injection_report(context, folder, inventory, run_folders, llm_server) -> Verdict:
-    from ..assessments import assess_injection
-
-    current = inventory.model(folder)
-    endpoint = current.entry.endpoint
-    workdir = run_folders.folder(context, current.name, "injection_report")
-    from ..redteam.runner import throttled
-
-    progress = throttled(lambda line: context.log.info(f"{current.name} {line}"))
-    if endpoint is not None and endpoint.serve_artifact:
-        with llm_server.serving(current.path(endpoint.serve_artifact), endpoint.model or current.name) as url:
-            return assess_injection(current, inventory.policy(), url, workdir, progress)
-    return assess_injection(current, inventory.policy(), None, workdir, progress)
-
-
-_COMPUTE: dict[str, ComputeFn] = {
-    "artifact_scan": _artifact_scan,
-    "evaluation_data": _evaluation_data,
-    "bias_report": _bias_report,
-    "model_card": _model_card,
-    "injection_report": _injection_report,
-    "production_bias": _production_bias,
-}

@@ -12,7 +12,15 @@ from .digest import sha256_file
 from .signature import SignatureError, compare_with_registry, key_fingerprint, verify_artifacts
 
 KIND = "provenance"
-SETUP_HINT = "run scripts/setup.sh to build the demo artifacts"
+DEMO_INVENTORY = Path(__file__).resolve().parents[2] / "assets"  # the bundled demo, in a checkout
+
+
+def restore_hint(model: Model) -> str:
+    """What to do about a missing or changed artifact, in the user's situation."""
+    if model.folder.is_relative_to(DEMO_INVENTORY):
+        return "this is a demo model: run scripts/setup.sh to build its artifacts"
+    return ("restore the exact file the registry names from your model store, or review the new "
+            "file and update its sha256 in model.yaml")
 
 
 def check_provenance(model: Model, policy: Policy, tier: TierPolicy,
@@ -54,11 +62,11 @@ def _check_artifact(model: Model, relative: str, expected: str,
     except InventoryError as exc:
         return figure, f"artifact path refused: {exc}"
     if not path.is_file():
-        return figure, f"artifact missing: {relative} ({path}); {SETUP_HINT}"
+        return figure, f"artifact missing: {relative} ({path}); {restore_hint(model)}"
     figure["actual_sha256"] = digest = actual.get(relative) or sha256_file(path)
     if digest != expected:
         return figure, (f"checksum mismatch for {relative}: registry says {expected}, file has "
-                        f"{digest}; rebuild it ({SETUP_HINT}) or review and update the registry")
+                        f"{digest}; {restore_hint(model)}")
     return figure, None
 
 

