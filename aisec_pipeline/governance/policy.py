@@ -12,12 +12,13 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from ..evidence_kinds import GATING_NAMES
 from ..inventory.loader import InventoryError, describe_validation_error, read_yaml
 from ..inventory.schema import Level, ModelKind, RegistryEntry, Strict
 
 POLICY_FILE = Path("policies") / "policy.yaml"
 M = TypeVar("M", bound=BaseModel)
-EVIDENCE_KINDS = ("artifact_scan", "model_card", "injection_report", "bias_report")
+EVIDENCE_KINDS = GATING_NAMES  # the names a policy may require: the registry's gating kinds
 BIAS_METRICS = ("selection_rate", "tpr", "fnr", "fpr", "precision", "accuracy")
 
 
@@ -61,7 +62,9 @@ class BiasPolicy(Strict):
 
 
 class TierPolicy(Strict):
-    evidence: dict[ModelKind, tuple[str, ...]]
+    # Extra kinds this tier requires beyond the registry's floor (every gating kind that applies
+    # to the model is always required: deleting a line here never drops a check).
+    evidence: dict[ModelKind, tuple[str, ...]] = {}
     require_signature: bool = False
     require_committee_approval: bool = False
     approval_valid_days: int = Field(default=365, ge=1)
@@ -74,15 +77,14 @@ class TierPolicy(Strict):
         for kind, names in self.evidence.items():
             unknown = sorted(set(names) - set(EVIDENCE_KINDS))
             if unknown:
-                raise ValueError(f"unknown evidence kind(s) for {kind.value}: {unknown}")
+                raise ValueError(f"unknown evidence kind(s) for {kind.value}: {unknown}; "
+                                 f"known: {', '.join(EVIDENCE_KINDS)}")
         return self
-
-    def required_evidence(self, kind: ModelKind) -> tuple[str, ...]:
-        return self.evidence.get(kind, ("artifact_scan", "model_card"))
 
 
 class ProvenancePolicy(Strict):
-    # A source is trusted when it starts with one of these prefixes.
+    # Matched structurally (provenance/sources.py): a path subtree ending in "/", or a package at
+    # an exact version or an explicit range; never a bare string prefix.
     allowed_sources: tuple[str, ...] = Field(min_length=1)
 
 
@@ -109,7 +111,9 @@ class Policy(Strict):
         return self.tiers[self.tier_name(entry)]
 
     def source_allowed(self, source: str) -> bool:
-        return any(source.startswith(prefix) for prefix in self.provenance.allowed_sources)
+        from ..provenance.sources import source_allowed
+
+        return source_allowed(source, self.provenance.allowed_sources)
 
 
 def load_yaml_model(path: Path, schema: type[M]) -> M:
