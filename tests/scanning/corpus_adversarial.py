@@ -8,7 +8,11 @@ hand-written protobuf), never by running a payload; every payload only writes a 
 from __future__ import annotations
 
 import collections
+import datetime
+import decimal
+import fractions
 import io
+import pathlib
 import json
 import pickle
 import struct
@@ -262,6 +266,8 @@ def allowlisted_samples() -> dict[str, bytes]:
         "self_list.pkl": _self_list(),
         "framed_large.pkl": pickle.dumps({"k": list(range(50000)), "b": b"x" * 200000, "s": "y" * 70000}, protocol=5),
         "frozenset_key.pkl": pickle.dumps({frozenset([1, 2]): "a", (1, 2): "b"}, protocol=4),
+        "stdlib_values.pkl": pickle.dumps([datetime.datetime(2024, 1, 2, 3, 4), datetime.timedelta(days=2), decimal.Decimal("1.5"),
+                                           fractions.Fraction(1, 3), collections.Counter("abca"), pathlib.PurePosixPath("/m")], protocol=4),
     }
 
 

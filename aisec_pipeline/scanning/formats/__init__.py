@@ -10,20 +10,28 @@ from ..sniff import SNIFF_BYTES, sniff
 from .base import ENGINE, FormatScanner
 
 
-def _scanners() -> dict[str, FormatScanner]:
-    from . import gguf_file, hdf5_file, npy_file, pickle_file, safetensors_file, savedmodel, zip_file
+# Format name -> (module, function); a module is imported only when its format is met.
+SCANNERS = {
+    "zip": ("zip_file", "scan"),
+    "npy": ("npy_file", "scan"),
+    "hdf5": ("hdf5_file", "scan"),
+    "gguf": ("gguf_file", "scan"),
+    "safetensors": ("safetensors_file", "scan"),
+    "pickle": ("pickle_file", "scan"),
+    "savedmodel": ("savedmodel", "scan"),
+    "keras-metadata": ("savedmodel", "scan_keras_metadata"),
+}
 
-    return {
-        "zip": zip_file.scan,
-        "npy": npy_file.scan,
-        "hdf5": hdf5_file.scan,
-        "gguf": gguf_file.scan,
-        "safetensors": safetensors_file.scan,
-        "pickle": pickle_file.scan,
-        "savedmodel": savedmodel.scan,
-        "keras-metadata": savedmodel.scan_keras_metadata,
-        "7z": _unsupported_7z,
-    }
+
+def _scanner(kind: str) -> FormatScanner | None:
+    if kind == "7z":
+        return _unsupported_7z
+    if kind not in SCANNERS:
+        return None
+    import importlib
+
+    module, function = SCANNERS[kind]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), function)
 
 
 def _unsupported_7z(source: Source, ctx: ScanContext) -> str:
@@ -40,7 +48,7 @@ def scan_source(source: Source, ctx: ScanContext) -> str:
     """Sniff `source` and run its format scanner; an unknown format is an error finding."""
     head = read_head(source)
     kind = sniff(head)
-    scanner = _scanners().get(kind)
+    scanner = _scanner(kind)
     if scanner is None and source.path is not None:
         from . import savedmodel
 
