@@ -25,7 +25,7 @@ from ..verdict import Verdict
 from .alerts import DEFAULT_REALERT, DispatchResult, Sink, alerts_from_report, dispatch, sinks_from_env
 from .bias import groupings_for, rule_from_policy
 from .counts import COUNT_COLUMNS, cell_counts
-from .engine import metric_cells, segment_rows, segment_status, test_gaps
+from .engine import metric_cells, segment_rows, segment_status, test_gaps, texts
 from .evidence import production_verdict
 from .intervals import z_for
 from .report import BiasReport
@@ -89,7 +89,7 @@ def measure_drift(recent: pd.DataFrame, baseline: pd.DataFrame, policy: BiasPoli
     reference = metric_cells(segment_rows(baseline, groupings), z)[["key", "metric", "numerator", "denominator"]]
     cells = cells.merge(reference.rename(columns={"numerator": "ref_numerator", "denominator": "ref_denominator"}),
                         on=["key", "metric"], how="left")
-    cells["reference_label"] = "at approval"
+    cells["reference_label"] = texts("at approval", len(cells), cells.index)
     cells = test_gaps(cells, rule)
     rows["status"] = segment_status(rows, cells)
     overall = cells[cells["key"] == "overall"].reset_index(drop=True)

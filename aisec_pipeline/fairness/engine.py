@@ -64,6 +64,15 @@ class Rule:
     max_excluded_fraction: float | None = None  # rows without label/prediction; None: no limit
 
 
+def texts(values, length: int | None = None, index=None) -> pd.Series:
+    """Text as plain Python strings (object dtype): pandas' Arrow strings cost a conversion on
+    every element access, and the per-segment views read these columns element by element.
+    A scalar is repeated `length` times; `index` aligns the result with the frame it joins."""
+    if length is not None:
+        values = np.full(length, values, dtype=object)
+    return pd.Series(np.asarray(values, dtype=object), dtype=object, index=index)
+
+
 def segment_key(grouping: Sequence[str], values: Sequence[str]) -> str:
     if not grouping:
         return "overall"
@@ -75,13 +84,11 @@ def segment_rows(counts: pd.DataFrame, groupings: Sequence[Sequence[str]]) -> pd
     frames = []
     for grouping in groupings:
         table = aggregate(counts, grouping)
-        values = table[list(grouping)].astype(str).itertuples(index=False, name=None) if grouping \
-            else [()] * len(table)
-        pairs = [tuple(zip(grouping, v)) for v in values]
+        values = list(zip(*(table[c].astype(str).tolist() for c in grouping))) if grouping else [()] * len(table)
         frames.append(pd.DataFrame({
             "grouping": [tuple(grouping)] * len(table),
-            "segment": pairs,
-            "key": [segment_key(grouping, [v for _, v in p]) for p in pairs],
+            "segment": [tuple(zip(grouping, v)) for v in values],
+            "key": texts([segment_key(grouping, v) for v in values]),
             **{c: table[c].to_numpy() for c in COUNT_COLUMNS},
         }))
     rows = pd.concat(frames, ignore_index=True)
@@ -111,8 +118,8 @@ def metric_cells(rows: pd.DataFrame, z: float) -> pd.DataFrame:
         with np.errstate(divide="ignore", invalid="ignore"):
             value = np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
         frames.append(pd.DataFrame({
-            "row": np.arange(len(rows)), "key": rows["key"].to_numpy(), "grouping": rows["grouping"].to_numpy(),
-            "metric": metric.name, "numerator": numerator, "denominator": denominator,
+            "row": np.arange(len(rows)), "key": rows["key"].astype(object), "grouping": rows["grouping"].to_numpy(),
+            "metric": texts(metric.name, len(rows)), "numerator": numerator, "denominator": denominator,
             "value": value, "ci_low": low, "ci_high": high,
         }))
     return pd.concat(frames, ignore_index=True)
@@ -120,11 +127,12 @@ def metric_cells(rows: pd.DataFrame, z: float) -> pd.DataFrame:
 
 def overall_reference(cells: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFrame:
     """Attach the whole population's counts as each cell's reference."""
-    ref = overall.set_index("metric")[["numerator", "denominator"]]
+    position = {name: i for i, name in enumerate(overall["metric"].tolist())}
+    which = np.array([position[name] for name in cells["metric"].tolist()], dtype=np.int64)
     cells = cells.copy()
-    cells["ref_numerator"] = cells["metric"].map(ref["numerator"]).to_numpy()
-    cells["ref_denominator"] = cells["metric"].map(ref["denominator"]).to_numpy()
-    cells["reference_label"] = "overall"
+    cells["ref_numerator"] = overall["numerator"].to_numpy()[which]
+    cells["ref_denominator"] = overall["denominator"].to_numpy()[which]
+    cells["reference_label"] = texts("overall", len(cells), cells.index)
     return cells
 
 
@@ -134,7 +142,7 @@ def best_group_reference(cells: pd.DataFrame, min_count: int) -> pd.DataFrame:
     cells = cells.copy()
     for column in ("ref_numerator", "ref_denominator"):
         cells[column] = np.nan
-    cells["reference_label"] = "no group with enough data"
+    cells["reference_label"] = texts("no group with enough data", len(cells), cells.index)
     cells["is_reference"] = False
     eligible = cells[cells["denominator"] >= min_count]
     for (grouping, metric), group in eligible.groupby(["grouping", "metric"], sort=False):
@@ -168,8 +176,8 @@ def test_gaps(cells: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     p_values[testable] = newcombe_p_value(k1[testable], n1[testable], k2[testable], n2[testable])
     cells["p_value"] = p_values
     cells["p_adjusted"] = adjust(p_values, rule.correction)
-    cells["rule"] = _material_rule(cells, rule)
-    cells["status"] = _status(cells, rule, tested_metric, enough)
+    cells["rule"] = texts(_material_rule(cells, rule), index=cells.index)
+    cells["status"] = texts(_status(cells, rule, tested_metric, enough), index=cells.index)
     return cells
 
 

@@ -80,10 +80,10 @@ def _exclusion_reasons(report: BiasReport) -> list[str]:
 
 
 def _review_reasons(report: BiasReport, prefix: str) -> list[str]:
-    review = report.review
-    reasons = [f"{prefix}{item.sentence()}" for item in review[:LISTED]]
-    if len(review) > LISTED:
-        reasons.append(f"{prefix}{len(review) - LISTED} more test(s) below the minimum, listed in figures")
+    total = len(report.review_table)
+    reasons = [f"{prefix}{item.sentence()}" for item in report.review(LISTED)]
+    if total > LISTED:
+        reasons.append(f"{prefix}{total - LISTED} more test(s) below the minimum, listed in figures")
     return reasons
 
 
@@ -94,7 +94,6 @@ def _passed_sentence(report: BiasReport) -> str:
 
 
 def _figures(report: BiasReport, violations) -> dict:
-    review = report.review
     return {
         "outcome": report.outcome,
         "rows": report.n,
@@ -108,8 +107,8 @@ def _figures(report: BiasReport, violations) -> dict:
         "tests": report.tests_run,
         "violations": [v.to_dict() | {"sentence": v.sentence()} for v in violations[:FIGURE_ROWS]],
         "violations_total": len(violations),
-        "review": [item.to_dict() for item in review[:FIGURE_ROWS]],
-        "review_total": len(review),
+        "review": [item.to_dict() for item in report.review(FIGURE_ROWS)],
+        "review_total": len(report.review_table),
         "protected_segments": list(report.rule.protected),
         "threshold": report.rule.threshold,
         "min_ratio": report.rule.min_ratio,

@@ -152,32 +152,53 @@ class BiasReport:
         """Which rows the policy protects: every segment of a named column, or a named key."""
         named = set(self.rule.protected)
         return np.array([key in named or (len(grouping) == 1 and grouping[0] in named)
-                         for key, grouping in zip(self.rows["key"], self.rows["grouping"])], dtype=bool)
+                         for key, grouping in zip(self.rows["key"].tolist(), self.rows["grouping"].tolist())],
+                        dtype=bool)
 
     @cached_property
-    def review(self) -> list[ReviewItem]:
-        """Every test that could not be run for lack of data; protected segments first, then
-        the thinnest. Protected segments the report does not hold at all are listed with n=0."""
+    def review_table(self) -> pd.DataFrame:
+        """Every test that could not be run for lack of data (segment, metric, n, minimum,
+        protected, reference): protected segments first, then the thinnest. `reference` names
+        the reference when it, not the segment, is the thin side. Protected segments the report
+        does not hold at all are listed with n=0."""
         thin = self.cells[self.cells["status"] == INSUFFICIENT]
-        protected = self.protected_rows[thin["row"].to_numpy()] if len(thin) else np.zeros(0, dtype=bool)
-        items = [self._review_item(cell, bool(p)) for cell, p in zip(thin.itertuples(index=False), protected)]
-        items += self._unmeasured_protected()
+        own = thin["denominator"].to_numpy() < self.rule.min_count
+        reference_n = np.nan_to_num(thin["ref_denominator"].to_numpy(dtype=float))
+        table = pd.DataFrame({
+            "segment": thin["key"].to_numpy(dtype=object),
+            "metric": thin["metric"].to_numpy(dtype=object),
+            "n": np.where(own, thin["denominator"].to_numpy(dtype=float), reference_n).astype(np.int64),
+            "minimum": self.rule.min_count,
+            "protected": self.protected_rows[thin["row"].to_numpy(dtype=np.int64)],
+            "reference": np.where(own, None, "reference " + thin["reference_label"].astype(object)).astype(object),
+        })
+        absent = self._unmeasured_protected()
+        if absent:
+            table = pd.concat([pd.DataFrame(absent), table], ignore_index=True)
         order = {m.name: i for i, m in enumerate(METRICS)}
-        return sorted(items, key=lambda i: (not i.protected, i.n, i.segment, order.get(i.metric, 99)))
+        table["metric_order"] = [order.get(name, 99) for name in table["metric"].tolist()]
+        table = table.sort_values(["protected", "n", "segment", "metric_order"], ascending=[False, True, True, True],
+                                  kind="stable")
+        return table.drop(columns="metric_order").reset_index(drop=True)
 
-    def _review_item(self, cell, protected: bool) -> ReviewItem:
-        if cell.denominator < self.rule.min_count:
-            return ReviewItem(cell.key, cell.metric, int(cell.denominator), self.rule.min_count, protected)
-        reference = 0 if math.isnan(cell.ref_denominator) else int(cell.ref_denominator)
-        return ReviewItem(cell.key, cell.metric, reference, self.rule.min_count, protected,
-                          f"reference {cell.reference_label}")
+    def review(self, limit: int | None = None) -> list[ReviewItem]:
+        """The first `limit` review items (all when None), as objects with a sentence."""
+        table = self.review_table if limit is None else self.review_table.head(limit)
+        return [ReviewItem(segment, metric, int(n), int(minimum), bool(protected), reference)
+                for segment, metric, n, minimum, protected, reference in table.itertuples(index=False)]
 
-    def _unmeasured_protected(self) -> list[ReviewItem]:
-        columns = {c for grouping in self.rows["grouping"] for c in grouping}
-        keys = set(self.rows["key"])
+    def review_json(self) -> list[dict[str, Any]]:
+        table = self.review_table
+        return [{"segment": s, "metric": m, "n": int(n), "minimum": int(k)} | ({"reference": r} if r else {})
+                for s, m, n, k, r in zip(table["segment"].tolist(), table["metric"].tolist(), table["n"].tolist(),
+                                         table["minimum"].tolist(), table["reference"].tolist())]
+
+    def _unmeasured_protected(self) -> list[dict[str, Any]]:
+        columns = {c for grouping in self.rows["grouping"].tolist() for c in grouping}
+        keys = set(self.rows["key"].tolist())
         absent = [name for name in self.rule.protected if name not in keys and name not in columns]
-        return [ReviewItem(name, metric, 0, self.rule.min_count, True)
-                for name in absent for metric in self.rule.metrics]
+        return [{"segment": name, "metric": metric, "n": 0, "minimum": self.rule.min_count, "protected": True,
+                 "reference": None} for name in absent for metric in self.rule.metrics]
 
     # --- the outcome ----------------------------------------------------------------------------
 
@@ -196,7 +217,8 @@ class BiasReport:
             return f"every segment ({len(statuses)}) has a test below the {minimum}"
         if self.tests_run == 0:
             return f"no segment x metric test could be run ({minimum})"
-        protected = sorted({item.segment for item in self.review if item.protected})
+        review = self.review_table
+        protected = sorted(set(review.loc[review["protected"], "segment"].tolist()))
         if protected:
             shown = ", ".join(protected[:5]) + (f" and {len(protected) - 5} more" if len(protected) > 5 else "")
             return f"protected segment(s) below the {minimum}: {shown}"
@@ -216,7 +238,9 @@ class BiasReport:
 
     @cached_property
     def _wide(self) -> dict[str, np.ndarray]:
-        metric = self.cells["metric"].map({m.name: i for i, m in enumerate(METRICS)}).to_numpy(dtype=np.int64)
+        order = {m.name: i for i, m in enumerate(METRICS)}
+        metric = np.fromiter((order[name] for name in self.cells["metric"].tolist()), dtype=np.int64,
+                             count=len(self.cells))
         position = self.cells["row"].to_numpy(dtype=np.int64)
         wide = {}
         for column in ("value", "ci_low", "ci_high", "difference", "status"):
@@ -252,7 +276,7 @@ class BiasReport:
             "overall": {"n": self.n, "metrics": _metrics_json(self.overall.set_index("metric"))},
             "segments": self._segments_json(),
             "violations": [v.to_dict() for v in self.violations],
-            "review": [item.to_dict() for item in self.review],
+            "review": self.review_json(),
         }
 
     def _segments_json(self) -> list[dict[str, Any]]:

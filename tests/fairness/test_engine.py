@@ -78,7 +78,7 @@ def test_thin_groups_are_insufficient_never_pass_or_fail(compas_counts, policy):
     assert set(native.loc[native["metric"].isin(policy.metrics), "status"]) == {INSUFFICIENT}
     assert native["p_value"].isna().all()
     assert report.rows.set_index("key").at["race=Native American", "status"] == INSUFFICIENT
-    assert "race=Native American n=11 < minimum 30 for selection_rate" in {i.sentence() for i in report.review}
+    assert "race=Native American n=11 < minimum 30 for selection_rate" in {i.sentence() for i in report.review()}
     assert "race=Native American" not in {v.key for v in report.violations}
 
 
