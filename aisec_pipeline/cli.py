@@ -131,26 +131,46 @@ def run_gate(args) -> int:
 
 
 class StopOnSignal:
-    """SIGINT/SIGTERM: remember the signal and interrupt the model in flight (its server and
-    garak are stopped by their own cleanup); the gate then stops before the next model."""
+    """SIGINT/SIGTERM end the gate: the model in flight is interrupted (Dagster stops its step;
+    the model server and garak are stopped by their own cleanup) and no further model starts.
+
+    During a run Dagster installs its own handlers (and maps SIGTERM to SIGINT), so which signal
+    arrived is read from a wakeup pipe, which the interpreter writes whatever handler runs."""
+
+    SIGNALS = ("SIGINT", "SIGTERM")
 
     def __init__(self):
         self.received: int | None = None
-        self._previous = {}
+        self._previous: dict = {}
+        self._pipe: tuple[int, int] | None = None
+        self._previous_fd = -1
 
     def signal(self) -> int | None:
+        """The first signal received so far, if any."""
+        if self.received is None and self._pipe is not None:
+            try:
+                data = os.read(self._pipe[0], 64)
+            except BlockingIOError:
+                data = b""
+            if data:
+                self.received = data[0]
         return self.received
 
     def _handle(self, signum, frame):
-        first = self.received is None
-        self.received = signum
-        if first:
+        if self.received is None:
+            self.received = signum
             raise KeyboardInterrupt
 
     def __enter__(self):
         import signal
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        os.set_blocking(write, False)
+        self._pipe = (read, write)
+        self._previous_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        for name in self.SIGNALS:
+            signum = getattr(signal, name)
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
@@ -159,6 +179,9 @@ class StopOnSignal:
 
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        signal.set_wakeup_fd(self._previous_fd)
+        for fd in self._pipe or ():
+            os.close(fd)
         return False
 
 

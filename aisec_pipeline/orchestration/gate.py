@@ -9,6 +9,7 @@ A run that ended without a decision is BLOCKED, never approved.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import sys
@@ -32,9 +33,16 @@ def dagster_instance() -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path.cwd() / ".dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
-    return dg.DagsterInstance.get()
+    # Two gates starting at once on a new SQLite instance would both create its schema (and one
+    # fail on the version table): whoever comes second waits until the first has finished.
+    with open(home / ".aisec-instance.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not config.exists():
+            config.write_text("telemetry:\n  enabled: false\n")
+        instance = dg.DagsterInstance.get()
+        instance.get_runs(limit=1)  # storages are created lazily: create them under the lock
+        instance.fetch_materializations(dg.AssetKey("aisec"), limit=1)
+    return instance
 
 
 class GateInterrupted(Exception):

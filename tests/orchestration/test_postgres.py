@@ -39,3 +39,31 @@ def test_gate_runs_on_postgres_storage(tmp_path, monkeypatch):
                         ('%deployment_decision%',))
             assert cur.fetchone()[0] >= 1
         assert not list(home.glob("history/runs.db")), "runs went to SQLite, not PostgreSQL"
+
+
+def test_concurrent_gates_on_postgres_agree(tmp_path):
+    """Three gates of one model at once on the shared production storage: one answer, none lost."""
+    import os
+    import subprocess
+    import sys
+
+    root = new_inventory(tmp_path / "assets")
+    add_model(root, "clean-model", safetensors_bytes(tmp_path))
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(DEPLOY_CONFIG, home / "dagster.yaml")
+    with running_postgres() as url:
+        env = {**os.environ, "DAGSTER_HOME": str(home),
+               "AISEC_DAGSTER_PG_URL": url.replace("postgresql://", "postgresql+psycopg2://")}
+        procs = [subprocess.Popen([sys.executable, "-m", "aisec_pipeline.cli", "gate", "clean-model",
+                                   "--inventory", str(root), "--json", str(tmp_path / f"g{i}.json")],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i in range(3)]
+        results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+        for index, (code, err) in enumerate(results):
+            assert code == 0 and "Traceback" not in err, err[-3000:]
+            decision = json.loads((tmp_path / f"g{index}.json").read_text())["models"][0]
+            assert decision["decision"] == "approved", decision["reasons"]
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("select count(*) from runs where status = 'SUCCESS'")
+            assert cur.fetchone()[0] == 3

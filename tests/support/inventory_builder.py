@@ -11,7 +11,7 @@ import numpy as np
 import yaml
 from safetensors.numpy import save_file
 
-REPO_POLICY = Path(__file__).resolve().parents[2] / "assets" / "policies" / "policy.yaml"
+REPO_POLICIES = Path(__file__).resolve().parents[2] / "assets" / "policies"
 
 
 class Payload:
@@ -28,7 +28,8 @@ def new_inventory(root: Path) -> Path:
     (root / "policies").mkdir(parents=True)
     (root / "committee").mkdir()
     (root / "models").mkdir()
-    shutil.copy(REPO_POLICY, root / "policies" / "policy.yaml")
+    for name in ("policy.yaml", "regulations.yaml"):
+        shutil.copy(REPO_POLICIES / name, root / "policies" / name)
     return root
 
 

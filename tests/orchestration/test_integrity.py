@@ -1,0 +1,187 @@
+"""The gate's seams, tried as an attacker editing files and as a CI user running gates at once:
+removed restrictions keep binding, inventories never call each other tampered, concurrent gates
+agree, signals end the gate cleanly, nonsense is refused. Real Dagster instances, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from aisec_pipeline.cli import main
+from fake_llm import FakeLLM
+from inventory_builder import add_llm, add_model, new_inventory, safetensors_bytes
+
+pytestmark = pytest.mark.slow
+
+MEMBERS = ["--member", "Priya Raman", "--member", "Tomasz Nowak"]
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    root = new_inventory(tmp_path / "assets")
+    add_model(root, "clean-model", safetensors_bytes(tmp_path))
+    return root
+
+
+def gate(root: Path, tmp_path: Path, *args: str) -> tuple[int, dict]:
+    out = tmp_path / "gate.json"
+    code = main(["gate", *args, "--inventory", str(root), "--json", str(out)])
+    return code, {m["name"]: m for m in json.loads(out.read_text())["models"]}
+
+
+def drop_last_line(path: Path) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
+
+
+def test_a_deleted_committee_block_binds_on_every_later_gate(inventory, tmp_path, dagster_home, capsys):
+    assert main(["committee", "record", "--model", "clean-model", "--decision", "block",
+                 "--rationale", "trained on data we may not use", *MEMBERS,
+                 "--inventory", str(inventory)]) == 0
+    code, models = gate(inventory, tmp_path, "clean-model")
+    assert code == 1 and any("may not use" in r for r in models["clean-model"]["reasons"])
+    drop_last_line(inventory / "committee" / "decisions.jsonl")
+    for _ in range(2):
+        code, models = gate(inventory, tmp_path, "clean-model")
+        reasons = models["clean-model"]["reasons"]
+        assert code == 1 and any("may not use" in r and "removed from the register" in r
+                                 for r in reasons), reasons
+    capsys.readouterr()
+    assert main(["committee", "verify", "--inventory", str(inventory)]) == 1
+    assert "no longer in the register" in capsys.readouterr().err
+
+
+def test_a_deleted_open_serious_incident_binds_on_every_later_gate(inventory, tmp_path, dagster_home,
+                                                                   capsys):
+    assert main(["incident", "open", "--model", "clean-model", "--severity", "serious",
+                 "--actor", "Helen Okafor", "--what", "wrong totals paid to suppliers",
+                 "--inventory", str(inventory)]) == 0
+    assert gate(inventory, tmp_path, "clean-model")[0] == 1
+    drop_last_line(inventory / "incidents" / "incidents.jsonl")
+    for _ in range(2):
+        code, models = gate(inventory, tmp_path, "clean-model")
+        reasons = models["clean-model"]["reasons"]
+        assert code == 1 and any("wrong totals" in r and "no longer in the incident log" in r
+                                 for r in reasons), reasons
+    capsys.readouterr()
+    assert main(["incident", "verify", "--inventory", str(inventory)]) == 1
+    assert "INC-0001" in capsys.readouterr().err
+
+
+def test_two_inventories_with_different_registers_never_see_each_other_as_tampered(
+        inventory, tmp_path, dagster_home):
+    branch = tmp_path / "branch" / "assets"
+    shutil.copytree(inventory, branch)
+    for root, rationale in ((inventory, "reviewed on main"), (branch, "reviewed on the branch")):
+        assert main(["committee", "record", "--model", "clean-model", "--decision", "approve",
+                     "--rationale", rationale, *MEMBERS, "--inventory", str(root)]) == 0
+    for root in (inventory, branch, inventory, branch):
+        code, models = gate(root, tmp_path, "clean-model")
+        assert code == 0, models["clean-model"]["reasons"]
+        assert not any("tampered" in r for r in models["clean-model"]["reasons"])
+
+
+def test_concurrent_gates_of_one_model_agree(inventory, tmp_path, dagster_home):
+    procs = [subprocess.Popen([sys.executable, "-m", "aisec_pipeline.cli", "gate", "clean-model",
+                               "--inventory", str(inventory), "--json", str(tmp_path / f"g{i}.json")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(3)]
+    results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    for index, (code, err) in enumerate(results):
+        assert (tmp_path / f"g{index}.json").exists(), (code, err[-3000:])
+        decision = json.loads((tmp_path / f"g{index}.json").read_text())["models"][0]
+        assert code == 0, (decision["reasons"], err[-2000:])
+        assert decision["decision"] == "approved"
+        assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_the_gate_its_children_and_approves_nothing(tmp_path, dagster_home, signum):
+    root = new_inventory(tmp_path / "assets")
+    weights = safetensors_bytes(tmp_path)
+    with FakeLLM("slow", delay=30) as slow:
+        add_llm(root, "a-slow-bot", weights, slow.base_url)
+        add_model(root, "b-clean-model", weights)
+        out = tmp_path / "gate.json"
+        proc = subprocess.Popen([sys.executable, "-m", "aisec_pipeline.cli", "gate", "--all",
+                                 "--inventory", str(root), "--json", str(out)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        children = _children_once_busy(proc, slow)
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert f"interrupted by signal {int(signum)}" in stderr and stderr.count("interrupted by signal") == 1
+    assert "b-clean-model" not in stdout, "the gate went on to the next model"
+    decided = json.loads(out.read_text())["models"]
+    assert [m["name"] for m in decided] == ["a-slow-bot"]
+    assert decided[0]["decision"] == "blocked" and "interrupted" in decided[0]["reasons"][0]
+    time.sleep(1)
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE], \
+        "child processes (garak) outlived the gate"
+
+
+def _children_once_busy(proc: subprocess.Popen, server: FakeLLM, timeout: float = 240):
+    """Wait until the battery is talking to the slow server; return the gate's child processes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(server.requests) >= 2 and proc.poll() is None:
+            return psutil.Process(proc.pid).children(recursive=True)
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.5)
+    raise AssertionError("the battery never reached the endpoint")
+
+
+@pytest.mark.parametrize("field, bad, words", [
+    ("artifacts.0.path", "../../escape.bin", "artifacts.0.path"),
+    ("card", "/etc/passwd", "card:"),
+])
+def test_escaping_paths_name_their_field(inventory, field, bad, words, capsys):
+    import yaml
+
+    entry_file = inventory / "models" / "clean-model" / "model.yaml"
+    entry = yaml.safe_load(entry_file.read_text())
+    if field == "card":
+        entry["card"] = bad
+    else:
+        entry["artifacts"][0]["path"] = bad
+    entry_file.write_text(yaml.safe_dump(entry))
+    assert main(["models", "--inventory", str(inventory)]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_an_oversized_registry_entry_is_refused_at_once(inventory, capsys, dagster_home):
+    entry_file = inventory / "models" / "clean-model" / "model.yaml"
+    with entry_file.open("a") as handle:
+        handle.write("# " + "x" * (50 * 1024 * 1024) + "\n")
+    started = time.monotonic()
+    assert main(["gate", "--all", "--inventory", str(inventory)]) == 2
+    assert time.monotonic() - started < 60
+    assert "byte limit" in capsys.readouterr().err
+
+
+def test_incident_actor_must_be_a_named_person(inventory, capsys):
+    for actor in ("x", "ML Team"):
+        assert main(["incident", "open", "--model", "clean-model", "--severity", "low",
+                     "--actor", actor, "--what", "odd output", "--inventory", str(inventory)]) == 1
+        err = capsys.readouterr().err
+        assert "actor" in err and "not a named person" in err, err
+    log = inventory / "incidents" / "incidents.jsonl"
+    assert not log.exists() or log.read_text() == "", "a refused event was written"
+
+
+def test_committee_decisions_cannot_be_dated_ahead(inventory, capsys):
+    assert main(["committee", "record", "--model", "clean-model", "--decision", "approve",
+                 "--rationale", "ok", *MEMBERS, "--decided-on", "2031-01-01",
+                 "--inventory", str(inventory)]) == 1
+    assert "cannot be dated in the future" in capsys.readouterr().err
