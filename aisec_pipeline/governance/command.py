@@ -214,7 +214,9 @@ def _register_committee(subparsers) -> None:
     actions = committee.add_subparsers(dest="action", required=True)
     record = actions.add_parser("record", help="append a decision bound to the model's digest")
     record.add_argument("--model", required=True)
-    record.add_argument("--decision", required=True, choices=("approve", "block", "defer"))
+    record.add_argument("--decision", required=True, choices=("approve", "block", "defer", "accept"),
+                        help="accept: evidence too thin to judge (e.g. small segments) is accepted "
+                             "for this digest after review")
     record.add_argument("--until", type=date.fromisoformat, help="defer until DATE (YYYY-MM-DD)")
     record.add_argument("--rationale", required=True)
     record.add_argument("--member", action="append", required=True,

@@ -34,7 +34,9 @@ class CommitteeError(Exception):
     """A decision cannot be recorded; the message says why."""
 
 
-DecisionKind = Literal["approve", "block", "defer"]
+# accept: the committee reviewed evidence too thin to judge (e.g. segments below the minimum
+# count) for this exact digest and accepts it; it approves nothing else.
+DecisionKind = Literal["approve", "block", "defer", "accept"]
 
 
 class CommitteeRecord(Strict):
@@ -135,11 +137,21 @@ def standing_decision(records: Iterable[CommitteeRecord], model: str,
                       digest: str) -> CommitteeRecord | None:
     standing = None
     for record in records:
-        if record.model != model:
+        if record.model != model or record.decision == "accept":
             continue
         if record.decision != "approve" or record.artifact_sha256 == digest:
             standing = record
     return standing
+
+
+def acceptance(register: Register, model: str, digest: str) -> CommitteeRecord | None:
+    """The committee's acceptance of insufficient evidence for exactly this digest, if recorded
+    in this (intact) register: like any permission, never taken from memory."""
+    if not register.intact:
+        return None
+    found = [r for r in register.records
+             if r.model == model and r.artifact_sha256 == digest and r.decision == "accept"]
+    return found[-1] if found else None
 
 
 def latest_for_digest(records: Iterable[CommitteeRecord], model: str,

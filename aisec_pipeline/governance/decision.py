@@ -18,7 +18,8 @@ from ..evidence_kinds import gating_kinds_for
 from ..inventory import Model
 from ..inventory.schema import EuAiActCategory
 from ..verdict import Status, Verdict
-from .committee import REGISTER_FILE, CommitteeFinding, Register, committee_finding, load_register
+from .committee import (REGISTER_FILE, CommitteeFinding, Register, acceptance, committee_finding,
+                        load_register)
 from .incidents import INCIDENTS_KIND, IncidentLog, incident_verdict, load_incidents
 from .ledger import Chain
 from .memory import Remembered
@@ -168,9 +169,20 @@ def decide(model: Model, policy: Policy, verdicts: Mapping[str, Verdict | None],
         reasons.append("EU AI Act: prohibited practice (Art. 5): never deployable")
     if observed_sha256s is not None:
         reasons += byte_problems(model, observed_sha256s)
-    for kind in required_kinds(model, policy):
-        reasons += evidence_problems(kind, verdicts.get(kind), tier.evidence_max_age_hours, now)
     register = committee if committee is not None else Chain(Path(REGISTER_FILE), (), ())
+    accepted = acceptance(register, entry.name, digest)
+    conditions: list[str] = []
+    for kind in required_kinds(model, policy):
+        verdict = verdicts.get(kind)
+        if insufficient(verdict) and accepted is not None:
+            conditions.append(f"{kind}: too little data to judge, accepted by committee record "
+                              f"{accepted.seq} of {accepted.decided_on} ({accepted.who}): "
+                              f"{accepted.rationale}")
+            verdict = Verdict(kind, Status.PASSED, verdict.reasons, verdict.figures)
+        elif insufficient(verdict):
+            reasons.append(f"{kind}: needs review: the committee can accept it for this digest "
+                           f"with `aisec committee record --model {entry.name} --decision accept ...`")
+        reasons += evidence_problems(kind, verdict, tier.evidence_max_age_hours, now)
     finding = committee_finding(register, entry.name, digest, tier_name, tier, now.date(),
                                 remembered.committee)
     extra = {COMMITTEE_KIND: committee_verdict(finding)}
@@ -183,7 +195,13 @@ def decide(model: Model, policy: Policy, verdicts: Mapping[str, Verdict | None],
     reasons += use_case_problems(use_case, validated_use_cases)
     evidence = {k: (v.status.value if v else "not assessed") for k, v in {**verdicts, **extra}.items()}
     return Decision(entry.name, entry.version, tier_name, not reasons, tuple(reasons), evidence,
-                    now.isoformat(), finding.conditions, use_case, digest)
+                    now.isoformat(), (*finding.conditions, *conditions), use_case, digest)
+
+
+def insufficient(verdict: Verdict | None) -> bool:
+    """Evidence that could not judge for lack of data (not an error): the committee may accept it."""
+    return (verdict is not None and verdict.status is Status.UNASSESSED
+            and verdict.figures.get("outcome") == "insufficient")
 
 
 def governance_inputs(inventory_root: Path) -> dict[str, Any]:

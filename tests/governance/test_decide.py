@@ -214,3 +214,37 @@ def test_governance_inputs_read_the_inventory(gov_inventory, clean_verdicts, now
     assert not decide(model, gov_inventory.policy(), clean_verdicts(), now, **inputs).approved
     (gov_inventory.root / REGULATIONS_FILE).unlink()
     assert governance_inputs(gov_inventory.root)["reporting"] is None
+
+
+# --- evidence too thin to judge: needs review, or the committee's explicit acceptance ----------
+
+def _insufficient(kind, now):
+    from aisec_pipeline.governance.decision import stamp
+    return stamp(Verdict(kind, Status.UNASSESSED, ("needs review: sex=other n=12 < minimum 30 for fpr",),
+                         {"outcome": "insufficient"}), now)
+
+
+def test_insufficient_evidence_needs_review_until_the_committee_accepts_this_digest(
+        gov_inventory, clean_verdicts, now):
+    model = gov_inventory.add_model("thin-data")
+    verdicts = {**clean_verdicts(), "model_card": _insufficient("model_card", now)}
+    blocked = _decide(gov_inventory, model, verdicts, now)
+    assert not blocked.approved
+    assert any("needs review" in r and "--decision accept" in r for r in blocked.reasons)
+    _record(gov_inventory, model, "accept", digest="cd" * 32, rationale="other digest")
+    assert not _decide(gov_inventory, model, verdicts, now).approved
+    _record(gov_inventory, model, "accept", rationale="thin segments reviewed by hand")
+    accepted = _decide(gov_inventory, model, verdicts, now)
+    assert accepted.approved, accepted.reasons
+    assert any("accepted by committee record" in c for c in accepted.conditions)
+    path = gov_inventory.root / REGISTER_FILE
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))
+    assert not _decide(gov_inventory, model, verdicts, now).approved, "a removed acceptance still counted"
+
+
+def test_an_acceptance_is_not_an_approval(gov_inventory, clean_verdicts, now):
+    model = gov_inventory.add_model("needs-approval", tier="high")
+    _record(gov_inventory, model, "accept", rationale="thin segments reviewed")
+    decision = _decide(gov_inventory, model, clean_verdicts(), now)
+    assert not decision.approved
+    assert any("requires an approval" in r for r in decision.reasons)
