@@ -31,7 +31,7 @@ DUP_LIMIT = 64
 MAX_WEIGHED = 1_000_000  # containers whose expansion is tracked (memory bound)
 SHADOW_WALKS = 4  # re-reads from a frame boundary per stream
 JOBLIB_WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
-_PICKLE_PROTOCOLS = {bytes([0x80, n]) for n in range(2, 6)}
+_PICKLE_PROTOCOLS = {bytes([0x80, n]) for n in range(0, 6)}  # the unpickler accepts PROTO 0-5
 _LITERAL_OPS = {
     "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING",
     "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "UNICODE",

@@ -320,6 +320,8 @@ def protocols(b) -> None:
     b.add("v0_unicode_trailing.pkl", v0_unicode_start(b.marker("v0t")) + b"\n\n\t\t", "unsafe", "pickle.dangerous-global")
     b.add("v1_payload.pkl", pickle.dumps(Payload(open, b.marker("v1"), "w"), protocol=1), "unsafe", "pickle.dangerous-global")
     b.add("v0_payload.bin", pickle.dumps(Payload(open, b.marker("v0"), "w"), protocol=0), "unsafe", "pickle.dangerous-global")
+    proto1 = b"\x80\x01" + pickle.dumps(Payload(open, b.marker("p1"), "w"), protocol=1)
+    b.add("proto1_header.pkl", proto1, "unsafe", "pickle.dangerous-global")  # PROTO 0/1 is accepted by the unpickler
 
 
 def allowlisted(b) -> None:

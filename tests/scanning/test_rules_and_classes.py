@@ -105,3 +105,40 @@ def test_plain_saved_model_folder_passes_as_a_whole(corpus):
 def test_saved_model_findings_name_the_op(reports):
     details = " ".join(f.detail for f in reports["sm_readfile/saved_model.pb"].findings)
     assert "ReadFile" in details
+
+
+def test_mutated_files_never_crash_the_analyser(tmp_path, monkeypatch):
+    """Byte flips, cuts and inserted opcodes (FRAME, DUP, memo, PROTO) on every class of seed:
+    every outcome is a verdict, never an exception inside aisec's own analysis."""
+    import pickle
+    import random
+
+    import corpus_adversarial as ca
+
+    from aisec_pipeline.scanning import engines
+
+    monkeypatch.setattr(engines, "ENGINES", ())  # third-party engines have their own failures
+    seeds = [*ca.allowlisted_samples().values(), ca.hidden_frame_pickle(str(tmp_path / "M")), ca.memo_laughs(5, 3),
+             ca.dup_laughs(4, 3), ca.dict_own_key(), ca.v0_unicode_start(str(tmp_path / "M")), ca.joblib_nested_objects(3),
+             ca.saved_model(["ReadFile"], ["PyFunc"], ["X"], [ca.LAMBDA]), ca.keras_metadata([ca.DENSE, ca.LAMBDA]),
+             ca.zip_bytes([("data.pkl", pickle.dumps({"a": 1})), ("README", b"hi\n")])]
+    inserts = [ca.frame(5), b"2", b"h\x00", b"\x80\x04", b"(", b"u", b"s", b"\x90", b"b", b"R"]
+    rng = random.Random(12)
+    crashes = []
+    for index in range(400):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            where = rng.randrange(len(data) + 1)
+            choice = rng.random()
+            if choice < 0.5 and data:
+                data[min(where, len(data) - 1)] = rng.randrange(256)
+            elif choice < 0.7:
+                del data[where:]
+            else:
+                data[where:where] = rng.choice(inserts)
+        path = tmp_path / f"m{index}"
+        path.write_bytes(data)
+        report = scan_file(path)
+        crashes += [f.detail for f in report.findings if f.rule == "error.engine-failed"]
+    assert crashes == []
+    assert not list(tmp_path.glob("M*"))

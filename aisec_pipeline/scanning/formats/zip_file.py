@@ -172,12 +172,24 @@ def _readable_after_crc_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, c
     except zipfile.BadZipFile as exc:
         if "CRC" not in str(exc):
             ctx.add(ENGINE, "high", "zip.bad-header", str(exc), label)
-            return False if info.compress_size <= MAX_RAW_MEMBER else None
+            return _readable_by_local_header(archive, info, ctx, label)
         ctx.add(ENGINE, "high", "zip.bad-crc", str(exc), label)
     except (NotImplementedError, RuntimeError, OSError, ValueError, EOFError, zlib.error) as exc:
         ctx.error(ENGINE, "unreadable-member", str(exc), label)
         return None
     return True
+
+
+def _readable_by_local_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, ctx: ScanContext, label: str) -> bool | None:
+    if info.compress_size > MAX_RAW_MEMBER:
+        ctx.error(ENGINE, "unreadable-member", f"{info.compress_size} bytes are too many to read by the local header", label)
+        return None
+    try:
+        _open_by_local_header(archive, info).close()
+    except (zipfile.BadZipFile, NotImplementedError, OSError, zlib.error) as exc:
+        ctx.error(ENGINE, "unreadable-member", f"not readable by its local header either ({exc})", label)
+        return None
+    return False
 
 
 def _open_by_local_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> io.BytesIO:
