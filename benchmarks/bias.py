@@ -10,12 +10,14 @@ Parts (each measured in its own subprocess; wall time and that child's own peak 
                column has 10,000 distinct values, with intersections of two columns. Goal < 10 s.
                Baseline in the same run: the same rows with a 10-value first column, so the
                ratio shows what the number of segments costs.
-  large        `aisec bias` on a Parquet file of 40M rows x 4 columns (label, prediction, two
-               segment columns) with intersections. Goal < 2 GB peak. Baseline in the same run:
-               pandas reading the same four columns whole (what the CLI did before).
+  large        `aisec bias` on a Parquet (or, --large-format csv, CSV) file of 40M rows x 4
+               columns (label, prediction, two segment columns: 50 x 4 values) with
+               intersections. Goal < 2 GB peak. Baseline in the same run: pandas reading the same
+               four columns whole (what the CLI did before).
 
     .venv/bin/python benchmarks/bias.py [--parts engine,compare,cardinality,large]
-                                         [--large-rows 40000000] [--workdir DIR]
+                                         [--large-rows 40000000] [--large-format parquet|csv]
+                                         [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -93,10 +95,11 @@ def write_cardinality_csv(path: Path, values: int, rows: int = 200_000, seed: in
     }).to_csv(path, index=False)
 
 
-def write_large_parquet(path: Path, rows: int, batch: int = 4_000_000) -> None:
-    """Written in batches so that generating the file needs little memory."""
+def write_large(path: Path, rows: int, batch: int = 4_000_000) -> None:
+    """Parquet or CSV (by suffix), written in batches so that generating it needs little memory."""
     import numpy as np
     import pyarrow as pa
+    import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     rng = np.random.default_rng(2)
@@ -112,15 +115,20 @@ def write_large_parquet(path: Path, rows: int, batch: int = 4_000_000) -> None:
             "region": regions.take(pa.array(rng.integers(0, 50, n))),
             "band": bands.take(pa.array(rng.integers(0, 4, n))),
         })
-        writer = writer or pq.ParquetWriter(path, table.schema)
-        writer.write_table(table, row_group_size=1_000_000)
+        if path.suffix == ".csv":
+            writer = writer or pcsv.CSVWriter(path, table.schema)
+            writer.write_table(table)
+        else:
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table, row_group_size=1_000_000)
     writer.close()
 
 
 def pandas_read(path: str) -> None:
     import pandas as pd
 
-    frame = pd.read_parquet(path, columns=["label", "prediction", "region", "band"])
+    columns = ["label", "prediction", "region", "band"]
+    frame = pd.read_csv(path, usecols=columns) if path.endswith(".csv") else pd.read_parquet(path, columns=columns)
     print(json.dumps({"rows": len(frame)}))
 
 
@@ -201,13 +209,14 @@ def part_cardinality(args, workdir: Path) -> None:
 
 
 def part_large(args, workdir: Path) -> None:
-    path = workdir / f"large-{args.large_rows}.parquet"
+    path = workdir / f"large-{args.large_rows}.{args.large_format}"
     if not path.exists():
         started = time.perf_counter()
-        write_large_parquet(path, args.large_rows)
+        write_large(path, args.large_rows)
         print(f"(wrote {args.large_rows:,} rows to {path.name}, {path.stat().st_size / 1e6:.0f} MB, "
               f"in {time.perf_counter() - started:.0f} s)")
-    print(f"aisec bias CLI, {args.large_rows:,} rows x 4 columns (Parquet), --segments region,band --intersections:")
+    print(f"aisec bias CLI, {args.large_rows:,} rows x 4 columns ({args.large_format}), "
+          "--segments region,band --intersections:")
     elapsed, peak, code, _ = aisec_bias("--data", str(path), "--label", "label", "--prediction", "prediction",
                                         "--segments", "region,band", "--intersections",
                                         "--json", str(workdir / "large.json"))
@@ -223,6 +232,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--compare-rows", type=int, default=1_000_000)
     parser.add_argument("--large-rows", type=int, default=40_000_000)
+    parser.add_argument("--large-format", choices=("parquet", "csv"), default="parquet")
     parser.add_argument("--parts", default="engine,compare,cardinality,large")
     parser.add_argument("--workdir", type=Path, help="where generated data files go (default: a temp dir)")
     parser.add_argument("--child", choices=("data", "engine", "compare", "pandas-read"))
