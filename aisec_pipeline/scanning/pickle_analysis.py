@@ -323,13 +323,12 @@ class PickleWalker:
     # -- globals and calls ---------------------------------------------------------------------
     def _global(self, module: Any, name: Any, opname: str) -> Any:
         if not isinstance(module, str) or not isinstance(name, str) or isinstance(module, SkippedBytes):
-            self.ctx.add(ENGINE, "critical", "pickle.unresolved-global",
-                         f"{opname} operands are not plain strings ({module!r}, {name!r})", self.label)
+            self.ctx.flag("pickle.unresolved-global", f"{opname} operands are not plain strings ({module!r}, {name!r})", self.label)
             return UNKNOWN
         ruling = rule_global(module, name, self.ctx.trusted_types)
         qualified = f"{module}.{name}"
         if ruling is not None:
-            self.ctx.add(ENGINE, ruling.severity, ruling.rule("pickle", "global"), f"{ruling.reason('global')} ({opname})",
+            self.ctx.flag(ruling.rule("pickle", "global"), f"{ruling.reason('global')} ({opname})",
                          self.label)
         elif qualified not in DEFAULT_ALLOWLIST:
             self.ctx.trusted_types_used.add(qualified)
@@ -337,8 +336,7 @@ class PickleWalker:
 
     def _call(self, func: Any, args: Any, opname: str) -> None:
         if not isinstance(func, Global):
-            self.ctx.add(ENGINE, "critical", "pickle.indirect-call",
-                         f"{opname} calls a computed object, not an importable name", self.label)
+            self.ctx.flag("pickle.indirect-call", f"{opname} calls a computed object, not an importable name", self.label)
         self.stack.append(self._weigh(Call(func, args), 1 + self._weight(args)))
 
     def _op_GLOBAL(self, arg: str) -> None:
@@ -376,8 +374,7 @@ class PickleWalker:
         state = self._pop()
         target = self._top()
         if isinstance(target, Global):
-            self.ctx.add(ENGINE, "critical", "pickle.build-on-global",
-                         f"BUILD sets attributes on {target.qualified}", self.label)
+            self.ctx.flag("pickle.build-on-global", f"BUILD sets attributes on {target.qualified}", self.label)
         elif isinstance(target, Call):
             target.state = state
             self._grow(target, [state])
@@ -387,8 +384,7 @@ class PickleWalker:
             self.ctx.flag("pickle.indirect-call", "BUILD on a non-object", self.label)
 
     def _ext(self, _arg: Any) -> None:
-        self.ctx.add(ENGINE, "high", "pickle.extension-registry",
-                     "EXT opcode calls whatever the copyreg extension registry holds", self.label)
+        self.ctx.flag("pickle.extension-registry", "EXT opcode calls whatever the copyreg extension registry holds", self.label)
         self.stack.append(UNKNOWN)
 
     _op_EXT1 = _op_EXT2 = _op_EXT4 = _ext
@@ -544,7 +540,7 @@ class PickleWalker:
 
     def _walk_nested(self, reader: BinaryIO) -> None:
         if self.depth >= MAX_NESTING:
-            self.ctx.add(ENGINE, "high", "pickle.nesting-too-deep", f"nested pickles deeper than {MAX_NESTING}", self.label)
+            self.ctx.flag("pickle.nesting-too-deep", f"nested pickles deeper than {MAX_NESTING}", self.label)
             raise WalkStopped
         nested = PickleWalker(self.ctx, inner(self.label, "object array"), self.depth + 1).run(reader)
         self.walk.nested.extend(nested.streams())

@@ -124,9 +124,9 @@ _REASONS = {
 
 @dataclass(frozen=True)
 class GlobalRuling:
-    """Why an importable name is rejected; `kind` is one of _REASONS."""
+    """Why an importable name is rejected; `kind` is one of _REASONS (its severity is the
+    catalogue's, see rules.py)."""
 
-    severity: str
     kind: str
     qualified: str
 
@@ -145,14 +145,14 @@ def rule_global(
     qualified = f"{module}.{name}"
     dotted_parts = qualified.split(".")
     if not module or not name or any(not part.isidentifier() for part in dotted_parts):
-        return GlobalRuling("critical", "malformed", qualified)
+        return GlobalRuling("malformed", qualified)
     if is_dangerous(module, name):
-        return GlobalRuling("critical", "dangerous", qualified)
+        return GlobalRuling("dangerous", qualified)
     if any("__" in part for part in name.split(".")):
-        return GlobalRuling("critical", "dunder", qualified)
+        return GlobalRuling("dunder", qualified)
     if qualified in allowlist or qualified in trusted:
         return None
-    return GlobalRuling("high", "untrusted", qualified)
+    return GlobalRuling("untrusted", qualified)
 
 
 def is_dangerous(module: str, name: str) -> bool:

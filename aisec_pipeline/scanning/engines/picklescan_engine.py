@@ -27,9 +27,9 @@ def scan_pickle(stream: BinaryIO, ctx: ScanContext, label: str) -> None:
         if found.safety is SafetyLevel.Innocuous or _accepted(found.module, found.name, qualified, ctx):
             continue
         if _in_unsafe_list(found.module, found.name):
-            ctx.add(NAME, "critical", "picklescan.dangerous-global", f"dangerous global {qualified}", label)
+            ctx.flag("picklescan.dangerous-global", f"dangerous global {qualified}", label, engine=NAME)
         else:
-            ctx.add(NAME, "high", "picklescan.unknown-global", f"unknown global {qualified}", label)
+            ctx.flag("picklescan.unknown-global", f"unknown global {qualified}", label, engine=NAME)
 
 
 def _accepted(module: str, name: str, qualified: str, ctx: ScanContext) -> bool:

@@ -46,7 +46,7 @@ def check_template(text: str, ctx: ScanContext, label: str) -> None:
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Const, nodes.Filter)):
         reason = _suspicious(node, nodes)
         if reason:
-            ctx.add(ENGINE, "critical", "gguf.template-injection", f"{reason} (line {node.lineno})", label)
+            ctx.flag("gguf.template-injection", f"{reason} (line {node.lineno})", label)
 
 
 def _suspicious(node: Any, nodes: Any) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..context import ScanContext, Source
 from ..engines import modelscan_engine
-from .base import ENGINE
 from .keras_config import check_config_text
 
 
@@ -14,7 +13,7 @@ def scan(source: Source, ctx: ScanContext) -> str:
     with source.open() as stream, h5py.File(stream, "r") as h5:
         config = h5.attrs.get("model_config")
     if config is None:
-        ctx.add(ENGINE, "low", "hdf5.no-model-config", "HDF5 without a Keras model config (weights only)", source.label)
+        ctx.flag("hdf5.no-model-config", "HDF5 without a Keras model config (weights only)", source.label)
         return "hdf5"
     check_config_text(config, ctx, source.label)
     if source.path is not None:

@@ -28,7 +28,7 @@ def check_config(config: Any, ctx: ScanContext, label: str) -> None:
         config_of = node.get("config") if isinstance(node.get("config"), dict) else {}
         if class_name in ("Lambda", "__lambda__") or config_of.get("function_type") == "lambda":
             name = config_of.get("name", "")
-            ctx.add(ENGINE, "critical", "keras.lambda-layer", f"Lambda layer {name!r} carries Python code at {where}", label)
+            ctx.flag("keras.lambda-layer", f"Lambda layer {name!r} carries Python code at {where}", label)
         module = node.get("module")
         if isinstance(module, str) and isinstance(class_name, str) and not module.startswith(KERAS_MODULES):
             _custom(f"{module}.{class_name}", where, ctx, label)
@@ -41,7 +41,7 @@ def _custom(qualified: str, where: str, ctx: ScanContext, label: str) -> None:
     if qualified in ctx.trusted_types:
         ctx.trusted_types_used.add(qualified)
         return
-    ctx.add(ENGINE, "high", "keras.custom-object", f"{qualified} at {where} needs custom code to load", label)
+    ctx.flag("keras.custom-object", f"{qualified} at {where} needs custom code to load", label)
 
 
 def _dicts(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:

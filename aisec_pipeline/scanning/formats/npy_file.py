@@ -26,7 +26,7 @@ def scan(source: Source, ctx: ScanContext) -> str:
         return "npy"
     descr, shape = header.get("descr"), header.get("shape")
     if _holds_objects(descr):
-        ctx.add(ENGINE, "medium", "numpy.object-dtype", "object array: its payload is a pickle", source.label)
+        ctx.flag("numpy.object-dtype", "object array: its payload is a pickle", source.label)
         _scan_object_payload(source, data_start, ctx)
         return "npy"
     itemsize = _itemsize(descr)
@@ -36,8 +36,7 @@ def scan(source: Source, ctx: ScanContext) -> str:
     expected = math.prod(shape) * itemsize
     actual = source.size - data_start
     if actual != expected:
-        ctx.add(ENGINE, "high", "numpy.size-mismatch",
-                f"header promises {expected} data bytes, file holds {actual}", source.label)
+        ctx.flag("numpy.size-mismatch", f"header promises {expected} data bytes, file holds {actual}", source.label)
     return "npy"
 
 
@@ -51,15 +50,15 @@ def _read_header(stream: Any, source: Source, ctx: ScanContext) -> dict[str, Any
     length_bytes = stream.read(struct.calcsize(length_format))
     length = struct.unpack(length_format, length_bytes)[0] if len(length_bytes) == struct.calcsize(length_format) else -1
     if not 0 < length <= MAX_HEADER:
-        ctx.add(ENGINE, "high", "numpy.bad-header", f"header length {length} is not plausible", source.label)
+        ctx.flag("numpy.bad-header", f"header length {length} is not plausible", source.label)
         return None
     try:
         header = ast.literal_eval(stream.read(length).decode("utf-8" if major == 3 else "latin-1"))
     except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
-        ctx.add(ENGINE, "high", "numpy.bad-header", f"header is not a literal dict ({exc})", source.label)
+        ctx.flag("numpy.bad-header", f"header is not a literal dict ({exc})", source.label)
         return None
     if not isinstance(header, dict) or {"descr", "fortran_order", "shape"} - header.keys():
-        ctx.add(ENGINE, "high", "numpy.bad-header", "header lacks descr/fortran_order/shape", source.label)
+        ctx.flag("numpy.bad-header", "header lacks descr/fortran_order/shape", source.label)
         return None
     return header
 

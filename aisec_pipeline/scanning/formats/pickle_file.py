@@ -7,7 +7,6 @@ from ..engines import scan_pickle_streams
 from ..pickle_analysis import PickleWalker, Ranges, StreamWalk, looks_like_pickle
 from ..streams import SkippingReader
 from . import torch_legacy
-from .base import ENGINE
 
 
 def scan(source: Source, ctx: ScanContext) -> str:
@@ -33,10 +32,9 @@ def scan_after_stop(reader: SkippingReader, walk: StreamWalk, ctx: ScanContext, 
         head = reader.read(64)
         reader.seek(offset)
         if not looks_like_pickle(head):
-            ctx.add(ENGINE, "high", "pickle.trailing-data",
-                    f"{reader.remaining()} bytes after the pickle's STOP at offset {offset}", label)
+            ctx.flag("pickle.trailing-data", f"{reader.remaining()} bytes after the pickle's STOP at offset {offset}", label)
             break
-        ctx.add(ENGINE, "high", "pickle.stacked", f"another pickle stream starts at offset {offset}", label)
+        ctx.flag("pickle.stacked", f"another pickle stream starts at offset {offset}", label)
         walk = PickleWalker(ctx, inner(label, f"pickle at offset {offset}")).run(reader)
         streams += walk.streams()
     return streams

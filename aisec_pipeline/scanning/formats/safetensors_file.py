@@ -9,7 +9,6 @@ import struct
 from typing import Any
 
 from ..context import ScanContext, Source
-from .base import ENGINE
 
 MAX_HEADER = 100 * 1024 * 1024
 DTYPE_BITS = {
@@ -28,7 +27,7 @@ def scan(source: Source, ctx: ScanContext) -> str:
 
 
 def _bad(ctx: ScanContext, rule: str, detail: str, where: str) -> None:
-    ctx.add(ENGINE, "high", f"safetensors.{rule}", detail, where)
+    ctx.flag(f"safetensors.{rule}", detail, where)
 
 
 def _read_header(source: Source, ctx: ScanContext) -> tuple[dict[str, Any], int] | None:

@@ -16,7 +16,6 @@ from typing import Any
 
 from ..context import ScanContext
 from ..pickle_policy import rule_global
-from .base import ENGINE
 
 SCHEMA_NAME = "schema.json"
 MAX_SCHEMA = 100 * 1024 * 1024
@@ -61,7 +60,7 @@ def check_schema(schema: dict[str, Any], ctx: ScanContext, where: str) -> None:
     for path, node in _nodes(schema):
         module, name = node.get("__module__"), node.get("__class__")
         if not isinstance(module, str) or not isinstance(name, str):
-            ctx.add(ENGINE, "critical", "skops.malformed-type", f"node at {path} does not name a class", where)
+            ctx.flag("skops.malformed-type", f"node at {path} does not name a class", where)
             continue
         if node.get("__loader__") == "MethodNode":
             name = f"{name}.{_method_name(node)}"  # skops rebuilds the object, then getattr()s this
@@ -75,7 +74,7 @@ def _rule(module: str, name: str, ctx: ScanContext, where: str, path: str) -> No
     ruling = rule_global(module, name, ctx.trusted_types, allowlist=SKOPS_DEFAULT_TRUSTED)
     qualified = f"{module}.{name}"
     if ruling is not None:
-        ctx.add(ENGINE, ruling.severity, ruling.rule("skops", "type"), f"{ruling.reason('type')} (at {path})", where)
+        ctx.flag(ruling.rule("skops", "type"), f"{ruling.reason('type')} (at {path})", where)
     elif qualified not in SKOPS_DEFAULT_TRUSTED:
         ctx.trusted_types_used.add(qualified)
 

@@ -46,8 +46,7 @@ def scan_rest(reader: SkippingReader, ctx: ScanContext, label: str) -> list[Rang
             ctx.error(ENGINE, "truncated-file", f"storage {key} is cut short", label)
             return streams
     if reader.remaining() > 0:
-        ctx.add(ENGINE, "high", "pickle.trailing-data",
-                f"{reader.remaining()} unexpected bytes after the last storage", label)
+        ctx.flag("pickle.trailing-data", f"{reader.remaining()} unexpected bytes after the last storage", label)
     return streams
 
 

@@ -67,13 +67,13 @@ def _flavour(names: list[str]) -> str:
 def _check_structure(infos: list[zipfile.ZipInfo], ctx: ScanContext, label: str) -> None:
     for name, count in Counter(info.filename for info in infos).items():
         if count > 1:
-            ctx.add(ENGINE, "high", "zip.duplicate-member", f"member {name!r} appears {count} times", label)
+            ctx.flag("zip.duplicate-member", f"member {name!r} appears {count} times", label)
     for info in infos:
         name = info.filename.replace("\\", "/")
         if name.startswith("/") or ".." in name.split("/") or (len(name) > 1 and name[1] == ":"):
-            ctx.add(ENGINE, "high", "zip.path-traversal", f"member name {info.filename!r} escapes the archive", label)
+            ctx.flag("zip.path-traversal", f"member name {info.filename!r} escapes the archive", label)
         if info.flag_bits & 0x1:
-            ctx.add(ENGINE, "high", "zip.encrypted-member", f"member {info.filename!r} is flagged encrypted", label)
+            ctx.flag("zip.encrypted-member", f"member {info.filename!r} is flagged encrypted", label)
         if info.flag_bits & UNUSUAL_FLAGS:
             ctx.flag("zip.unusual-flags", f"member {info.filename!r} carries flag bits {info.flag_bits & UNUSUAL_FLAGS:#x} "
                      "(its content is scanned as if they were clear)", label)
@@ -96,7 +96,7 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, 
         return  # raw tensor bytes that merely start like a pickle
     elif kind == "pickle":
         if flavour != "zip" and not (flavour == "torch-zip" and posixpath.basename(info.filename) == "data.pkl"):
-            ctx.add(ENGINE, "high", "zip.unexpected-pickle", "pickle member outside the expected data.pkl", label)
+            ctx.flag("zip.unexpected-pickle", "pickle member outside the expected data.pkl", label)
         _dispatch(member, ctx)
     elif flavour == "torch-zip" and (_is_torch_storage(info.filename, flavour) or _torch_record(info.filename)):
         return
@@ -144,9 +144,9 @@ def _dispatch(member: Source, ctx: ScanContext) -> None:
 
 def _scan_nested(member: Source, ctx: ScanContext) -> None:
     if ctx.depth + 1 >= MAX_ARCHIVE_DEPTH:
-        ctx.add(ENGINE, "high", "zip.nesting-too-deep", f"archives nested deeper than {MAX_ARCHIVE_DEPTH}", member.label)
+        ctx.flag("zip.nesting-too-deep", f"archives nested deeper than {MAX_ARCHIVE_DEPTH}", member.label)
         return
-    ctx.add(ENGINE, "medium", "zip.nested-archive", "archive inside an archive (scanned)", member.label)
+    ctx.flag("zip.nested-archive", "archive inside an archive (scanned)", member.label)
     ctx.depth += 1
     try:
         _dispatch(replace(member), ctx)
@@ -171,9 +171,9 @@ def _readable_after_crc_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, c
                 pass
     except zipfile.BadZipFile as exc:
         if "CRC" not in str(exc):
-            ctx.add(ENGINE, "high", "zip.bad-header", str(exc), label)
+            ctx.flag("zip.bad-header", str(exc), label)
             return _readable_by_local_header(archive, info, ctx, label)
-        ctx.add(ENGINE, "high", "zip.bad-crc", str(exc), label)
+        ctx.flag("zip.bad-crc", str(exc), label)
     except (NotImplementedError, RuntimeError, OSError, ValueError, EOFError, zlib.error) as exc:
         ctx.error(ENGINE, "unreadable-member", str(exc), label)
         return None
