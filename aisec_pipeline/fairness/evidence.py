@@ -107,6 +107,7 @@ def _figures(report: BiasReport, violations) -> dict:
         "tests": report.tests_run,
         "violations": [v.to_dict() | {"sentence": v.sentence()} for v in violations[:FIGURE_ROWS]],
         "violations_total": len(violations),
+        "worst_gap": worst_gap(report),
         "review": [item.to_dict() for item in report.review(FIGURE_ROWS)],
         "review_total": len(report.review_table),
         "protected_segments": list(report.rule.protected),
@@ -120,6 +121,16 @@ def _figures(report: BiasReport, violations) -> dict:
         "measured_at": report.measured_at.isoformat(),
         "table": segment_records(report),
     }
+
+
+def worst_gap(report: BiasReport) -> dict | None:
+    """The largest tested difference from the reference, with its Newcombe interval."""
+    tested = report.cells[report.cells["p_value"].notna()]
+    if tested.empty:
+        return None
+    cell = tested.iloc[int(np.nanargmax(tested["difference"].abs().to_numpy()))]
+    return {"segment": cell["key"], "metric": cell["metric"], "difference": _rounded(cell["difference"]),
+            "ci_low": _rounded(cell["diff_low"]), "ci_high": _rounded(cell["diff_high"])}
 
 
 def shown_rows(report: BiasReport, limit: int) -> tuple[np.ndarray, int]:

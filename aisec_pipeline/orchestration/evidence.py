@@ -103,23 +103,33 @@ def fingerprints(model: Model, root: Path, observed: dict[str, str]) -> dict[str
 
 
 def verdict_metadata(verdict: Verdict) -> dict[str, Any]:
+    """Status and summary first (readable without a click), then the numbers Dagster plots,
+    every reason as a table, the verdict itself, and the attachments by name."""
+    from .presentation import attachment_metadata, numbers, reasons_table, summary
+
     metadata: dict[str, Any] = {
         "status": verdict.status.value,
-        "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in verdict.reasons) or "none"),
+        "summary": dg.MetadataValue.text(summary(verdict.status.value.upper(), verdict.reasons)),
+        **numbers(verdict),
+        "reasons": reasons_table(verdict.reasons),
         VERDICT_KEY: dg.MetadataValue.json(json.loads(json.dumps(verdict.to_dict(), default=str))),
     }
-    for name, path in verdict.attachments.items():
-        metadata[f"attachment: {name}"] = dg.MetadataValue.path(path)
+    metadata.update(attachment_metadata(verdict.attachments))
     return metadata
 
 
 def check_result(check_name: str, verdict: Verdict) -> dg.AssetCheckResult:
+    """The check's description is the summary (top reasons, then how many more, never cut
+    mid-reason); its metadata carries the status, the numbers and every reason."""
+    from .presentation import numbers, reasons_table, summary
+
     return dg.AssetCheckResult(
         check_name=check_name,
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(verdict.reasons)[:2000] or verdict.status.value,
-        metadata={"status": verdict.status.value},
+        description=summary(verdict.status.value.upper(), verdict.reasons),
+        metadata={"status": verdict.status.value, **numbers(verdict),
+                  "reasons": reasons_table(verdict.reasons)},
     )
 
 

@@ -1,12 +1,138 @@
-"""Evidence figures shown as Dagster UI metadata: tables and charts, never raw dumps."""
+"""Verdicts and decisions as Dagster UI metadata that explains itself.
+
+What a reader sees first, without a click: the status and a short summary (the top reasons,
+then how many more). Then the numbers as numeric metadata, so Dagster plots their history (worst
+gap and its interval, attack success rate and its interval, n, threshold). Every reason is in a
+table of plain columns, figures are tables (segments flattened to `sex=Female x age_band=<25`,
+never a Python dict), the bias chart inline, and attachments by name: small Markdown is embedded,
+anything else is named relative to the instance storage with its size and digest (a raw garak
+report may quote a leaked secret: it is never embedded).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import math
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
 
 import dagster as dg
 
 TABLE_FIGURES = ("files", "probes", "segments", "violations", "artifacts", "rows")
+SUMMARY_REASONS = 3  # reasons spelled out in a summary; the rest are counted
+SUMMARY_REASON_CHARS = 300  # one very long reason is shortened in the summary (never in the table)
+TABLE_ROWS = 200
+EMBED_MAX_BYTES = 64 * 1024
+EMBEDDED_SUFFIXES = (".md",)
+STORAGE_FOLDER = "aisec"  # RunFolders keeps evidence files under <instance storage>/aisec/
+
+
+# --- summaries and reasons --------------------------------------------------------------------
+
+def summary(label: str, reasons: Iterable[str], top: int = SUMMARY_REASONS) -> str:
+    """`FAILED: reason 1 | reason 2 | reason 3 | and 20 more (all in the reasons table)`."""
+    reasons = list(reasons)
+    if not reasons:
+        return label
+    shown = [_shortened(r, SUMMARY_REASON_CHARS) for r in reasons[:top]]
+    more = len(reasons) - len(shown)
+    tail = [f"and {more} more (all in the reasons table)"] if more > 0 else []
+    return f"{label}: " + " | ".join(shown + tail)
+
+
+def _shortened(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def reasons_table(reasons: Iterable[str], check_of: Callable[[str], str] | None = None) -> dg.TableMetadataValue:
+    """Every reason, one row each (with the check it belongs to when `check_of` is given)."""
+    rows = []
+    for number, reason in enumerate(reasons, 1):
+        row: dict[str, Any] = {"#": number}
+        if check_of is not None:
+            row["check"] = check_of(reason)
+        row["reason"] = reason
+        rows.append(row)
+    if not rows:
+        rows = [{"#": 0, **({"check": ""} if check_of else {}), "reason": "none"}]
+    return plain_table(rows)
+
+
+def decision_summary(decision) -> str:
+    """What a reader sees first: the label, then each blocking check with its first reason
+    (or, when approved, what passed and any conditions)."""
+    from ..ci_reports import checks_for
+
+    if decision.approved:
+        passed = f"every required check passed ({', '.join(sorted(decision.evidence)) or 'none'})"
+        return summary("APPROVED", [passed, *(f"condition: {c}" for c in decision.conditions)],
+                       top=1 + len(decision.conditions))
+    blocking = {check: reasons for check, reasons in checks_for(decision).items() if reasons}
+    if not blocking:
+        return "BLOCKED"
+    parts = [f"{check} ({len(reasons)} reasons): {_shortened(reasons[0], 200)}" if len(reasons) > 1
+             else _shortened(reasons[0], 200) for check, reasons in blocking.items()]
+    return (f"BLOCKED by {', '.join(blocking)}: " + " | ".join(parts)
+            + f" | all {len(decision.reasons)} reasons in the reasons table")
+
+
+def decision_reasons(decision) -> dg.TableMetadataValue:
+    from ..ci_reports import check_of
+
+    return reasons_table(decision.reasons, check_of)
+
+
+# --- tables of plain columns -------------------------------------------------------------------
+
+def plain(value: Any) -> str | int | float | bool | None:
+    """One table cell: scalars as they are, a segment mapping as `sex=Female x age_band=<25`,
+    lists joined with commas; never a Python repr."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 4)
+    if isinstance(value, Mapping):
+        return " x ".join(f"{k}={_text(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(_text(v) for v in value)
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    flat = plain(value)
+    return "" if flat is None else str(flat)
+
+
+def _column_type(values: list) -> str:
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return "bool"
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "int"
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return "float"
+    return "string"
+
+
+def plain_table(rows: list[Mapping[str, Any]], limit: int = TABLE_ROWS) -> dg.TableMetadataValue:
+    """A Dagster table whose cells are all plain values (see `plain`)."""
+    shown = [{k: plain(v) for k, v in row.items()} for row in rows[:limit]]
+    columns = list(dict.fromkeys(k for row in shown for k in row))
+    types = {c: _column_type([row.get(c) for row in shown]) for c in columns}
+    records = []
+    for row in shown:
+        cells = {}
+        for column in columns:
+            value = row.get(column)
+            if types[column] == "string":
+                value = "" if value is None else str(value)
+            elif types[column] == "float" and value is not None:
+                value = float(value)
+            cells[column] = value
+        records.append(dg.TableRecord(cells))
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, types[c]) for c in columns])
+    return dg.MetadataValue.table(records, schema)
 
 
 def markdown_table(rows: list[dict[str, Any]], limit: int = 200) -> str:
@@ -20,8 +146,7 @@ def markdown_table(rows: list[dict[str, Any]], limit: int = 200) -> str:
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
-    text = str(value if value is not None else "")
-    return text.replace("|", "\\|").replace("\n", " ")[:300]
+    return _text(value).replace("|", "\\|").replace("\n", " ")[:300]
 
 
 def tables_in(figures: dict[str, Any], prefix: str = "") -> dict[str, list[dict]]:
@@ -35,10 +160,142 @@ def tables_in(figures: dict[str, Any], prefix: str = "") -> dict[str, list[dict]
     return found
 
 
+# --- the numbers Dagster plots -----------------------------------------------------------------
+
+def _number(value: Any) -> float | int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _bias_numbers(figures: dict) -> dict[str, Any]:
+    found: dict[str, Any] = {"n": figures.get("rows"), "threshold": figures.get("threshold"),
+                             "tests": figures.get("tests"), "violations": figures.get("violations_total"),
+                             "tests too thin to run": figures.get("review_total"),
+                             "excluded rows": figures.get("excluded_rows")}
+    gap = figures.get("worst_gap")
+    if isinstance(gap, dict):
+        found.update({"worst gap": abs(gap.get("difference") or 0.0),
+                      "worst gap ci low": gap.get("ci_low"), "worst gap ci high": gap.get("ci_high")})
+        found["worst gap at"] = f"{gap.get('metric')} for {gap.get('segment')} (difference and 95% interval)"
+    else:
+        violations = [v for v in figures.get("violations") or () if isinstance(v, dict)]
+        gaps = [abs(v["value"] - v["reference"]) for v in violations
+                if _number(v.get("value")) is not None and _number(v.get("reference")) is not None]
+        if gaps:
+            found["worst gap"] = max(gaps)
+    return found
+
+
+def _injection_numbers(figures: dict) -> dict[str, Any]:
+    rows = [r for r in figures.get("rows") or () if isinstance(r, dict) and r.get("attempts")]
+    found: dict[str, Any] = {"canary leaks": figures.get("canary_leaks"),
+                             "errored answers": figures.get("error_attempts"),
+                             "probe x detector pairs": len(rows),
+                             "answers scored": sum(int(r.get("attempts") or 0) for r in rows)}
+    if rows:
+        worst = max(rows, key=lambda r: (r.get("attack_success_rate") or 0, r.get("ci_high") or 0))
+        found.update({"attack success rate": worst.get("attack_success_rate"),
+                      "attack success ci low": worst.get("ci_low"),
+                      "attack success ci high": worst.get("ci_high"),
+                      "n": worst.get("attempts"), "threshold": worst.get("threshold"),
+                      "worst probe": f"{worst.get('probe')} / {worst.get('detector')} "
+                                     "(attack success rate and 95% interval)"})
+    return found
+
+
+def _scan_numbers(figures: dict) -> dict[str, Any]:
+    scan = figures.get("artifact_scan") if isinstance(figures.get("artifact_scan"), dict) else figures
+    files = [f for f in scan.get("files") or () if isinstance(f, dict)]
+    counts = scan.get("counts") if isinstance(scan.get("counts"), dict) else {}
+    provenance = figures.get("provenance") if isinstance(figures.get("provenance"), dict) else {}
+    found: dict[str, Any] = {"files scanned": len(files), "unsafe files": counts.get("unsafe"),
+                             "scan errors": counts.get("error"),
+                             "findings": sum(int(f.get("findings") or 0) for f in files)}
+    if provenance.get("signature"):
+        found["signature"] = str(provenance["signature"])
+    return found
+
+
+def _card_numbers(figures: dict) -> dict[str, Any]:
+    return {"problems": figures.get("problem_count", 0),
+            "validated use cases": len(figures.get("validated_use_cases") or ())}
+
+
+def _data_numbers(figures: dict) -> dict[str, Any]:
+    return {"n": figures.get("rows"), "expectations": figures.get("expectations"),
+            "failed expectations": figures.get("failed_expectations")}
+
+
+NUMBERS: dict[str, Callable[[dict], dict[str, Any]]] = {
+    "bias_report": _bias_numbers, "production_bias": _bias_numbers,
+    "injection_report": _injection_numbers, "artifact_scan": _scan_numbers,
+    "model_card": _card_numbers, "evaluation_data": _data_numbers,
+}
+
+
+def numbers(verdict) -> dict[str, Any]:
+    """The verdict's headline numbers as int/float metadata (text labels say what they measure)."""
+    found = NUMBERS.get(verdict.kind, lambda figures: {})(verdict.figures or {})
+    metadata: dict[str, Any] = {}
+    for name, value in found.items():
+        if isinstance(value, str):
+            metadata[name] = dg.MetadataValue.text(value)
+        elif isinstance(value, int) and _number(value) is not None:
+            metadata[name] = dg.MetadataValue.int(value)
+        elif _number(value) is not None:
+            metadata[name] = dg.MetadataValue.float(float(value))
+    return metadata
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+def attachment_metadata(attachments: Mapping[str, str]) -> dict[str, Any]:
+    """Small Markdown embedded; anything else named relative to the instance storage."""
+    metadata: dict[str, Any] = {}
+    for name, location in attachments.items():
+        path = Path(location)
+        metadata[f"attachment: {name}"] = _attachment(path)
+    return metadata
+
+
+def _attachment(path: Path):
+    shown = relative_name(path)
+    if not path.is_file():
+        return dg.MetadataValue.text(f"{shown} (no longer on the server)")
+    size = path.stat().st_size
+    if path.suffix in EMBEDDED_SUFFIXES and size <= EMBED_MAX_BYTES:
+        try:
+            return dg.MetadataValue.md(f"*{shown}*\n\n" + path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            pass
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if size <= 64 * 1024 * 1024 else "not hashed"
+    return dg.MetadataValue.text(f"{shown} ({_size(size)}, sha256 {digest[:16]}) in the instance storage")
+
+
+def relative_name(path: Path) -> str:
+    """The path from the instance's evidence folder (`aisec/<model>/<kind>/<run>/file`), else the name."""
+    parts = path.parts
+    if STORAGE_FOLDER in parts:
+        start = len(parts) - 1 - parts[::-1].index(STORAGE_FOLDER)
+        return "/".join(parts[start:])
+    return path.name
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
+
+
+# --- the figures -------------------------------------------------------------------------------
+
 def evidence_presentation(verdict) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     for name, rows in tables_in(verdict.figures).items():
-        metadata[f"table: {name}"] = dg.MetadataValue.md(markdown_table(rows))
+        metadata[f"table: {name}"] = plain_table(rows)
     chart = verdict.figures.get("chart_png_base64")
     if chart:
         metadata["chart"] = dg.MetadataValue.md(f"![chart](data:image/png;base64,{chart})")
