@@ -10,6 +10,7 @@ import dagster as dg
 from ..governance.decision import Decision, decide, governance_inputs, required_kinds
 from .evidence import ArtifactDigests, evidence_for, fingerprints
 from .memory import recall, remember
+from .presentation import decision_reasons, decision_summary, plain_table
 from .resources import GovernedInventory
 
 DECISION_KEY = "decision"
@@ -32,8 +33,9 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
         metadata=decision_metadata(decision),
         check_results=[dg.AssetCheckResult(
             check_name="deployment_approved", passed=decision.approved,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description="; ".join(decision.reasons)[:2000] or "approved")],
+            severity=dg.AssetCheckSeverity.ERROR, description=decision_summary(decision),
+            metadata={"verdict": decision.label.upper(), "blocking reasons": len(decision.reasons),
+                      "reasons": decision_reasons(decision)})],
     )
 
 
@@ -55,12 +57,15 @@ def _decide(context, config, inventory, digests, folder) -> Decision:
 
 
 def decision_metadata(decision: Decision) -> dict:
-    rows = "\n".join(f"| {kind} | {status} |" for kind, status in sorted(decision.evidence.items()))
+    """Verdict and summary first, as plain text: the UI shows them without a click."""
+    evidence = [{"evidence": kind, "status": status} for kind, status in sorted(decision.evidence.items())]
     return {
-        "decision": decision.label,
+        "verdict": dg.MetadataValue.text(decision.label.upper()),
+        "summary": dg.MetadataValue.text(decision_summary(decision)),
         "tier": decision.tier,
         "version": decision.version,
-        "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons) or "none"),
-        "evidence": dg.MetadataValue.md(f"| evidence | status |\n|---|---|\n{rows}"),
+        "blocking reasons": dg.MetadataValue.int(len(decision.reasons)),
+        "reasons": decision_reasons(decision),
+        "evidence": plain_table(evidence or [{"evidence": "none", "status": ""}]),
         DECISION_KEY: dg.MetadataValue.json(json.loads(json.dumps(decision.to_dict(), default=str))),
     }
