@@ -26,7 +26,6 @@ from .counts import COUNT_COLUMNS, label_value
 from .engine import FAIL, INSUFFICIENT, METRIC_BY_NAME, METRICS, OK, Rule
 
 PASSED, FAILED, INSUFFICIENT_OUTCOME = "passed", "failed", "insufficient"
-_STATUS_RANK = {FAIL: 0, INSUFFICIENT: 1, OK: 2}
 
 
 @dataclass(frozen=True)
@@ -251,12 +250,14 @@ class BiasReport:
         return wide
 
     def worst_first(self) -> np.ndarray:
-        """Row positions: failing segments, then insufficient, then ok; within each the
-        largest gap on a tested metric first; then by key (a stable, repeatable order)."""
-        tested = [i for i, m in enumerate(METRICS) if m.name in self.rule.metrics]
-        gap = np.nan_to_num(np.abs(self.per_segment("difference")[:, tested]), nan=0.0).max(axis=1, initial=0.0)
-        rank = self.rows["status"].map(_STATUS_RANK).fillna(3).to_numpy()
-        return np.lexsort((self.rows["key"].to_numpy(dtype=str), -gap, rank))
+        """Row positions: failing segments first, then the largest gap on a test that ran (a
+        gap measured on too few rows is noise, so it does not rank), then the most rows, then
+        the key (a repeatable order)."""
+        status = self.per_segment("status")
+        ran = (status == OK) | (status == FAIL)
+        gap = np.where(ran, np.abs(np.nan_to_num(self.per_segment("difference"), nan=0.0)), 0.0).max(axis=1, initial=0.0)
+        failing = (self.rows["status"].to_numpy() == FAIL)
+        return np.lexsort((self.rows["key"].to_numpy(dtype=str), -self.rows["n"].to_numpy(), -gap, ~failing))
 
     def status_counts(self) -> dict[str, int]:
         counts = self.segment_rows["status"].value_counts()

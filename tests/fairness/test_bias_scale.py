@@ -34,7 +34,7 @@ def test_a_report_with_thousands_of_segments_summarises_and_keeps_everything_in_
     assert len(report.rows) == SEGMENTS
     table = text_table(report).splitlines()
     assert len(table) == TEXT_ROWS + 3  # header, overall, the worst segments, "... N more"
-    assert table[2].startswith("shop=17 ") and table[2].rstrip().endswith("fail")  # worst first
+    assert table[2].startswith("shop=17 ") and table[2].rstrip().endswith("fail")  # failing first
     assert table[-1] == f"... {SEGMENTS - TEXT_ROWS} more segments (worst shown first; every segment is in --json)"
     assert len(report.to_json()["segments"]) == SEGMENTS
     verdict = bias_verdict(report, policy)
