@@ -19,6 +19,11 @@ CHART_ROWS = 40  # segments drawn; a larger report shows its worst segments firs
 ROW, TOP, BOTTOM, PANEL, GAP, LABEL_MAX = 16, 30, 22, 170, 26, 280
 COLOURS = {FAIL: (200, 30, 30), INSUFFICIENT: (230, 140, 0)}
 OK_COLOUR, GRID, REFERENCE, BAND = (40, 90, 170), (225, 225, 225), (90, 90, 90), (236, 242, 250)
+LEGEND_HEIGHT = 20
+LEGEND = (("dot", COLOURS[FAIL], "significant gap (fails)"), ("dot", COLOURS[INSUFFICIENT], "too few rows to test"),
+          ("dot", OK_COLOUR, "within threshold"), ("line", REFERENCE, "reference"),
+          ("band", BAND, "reference ± threshold"), ("text", None, "whiskers: 95% interval"))
+LEGEND_SPACING = 34
 
 
 def _font(size: int = 11):
@@ -34,8 +39,8 @@ def chart_png(report: BiasReport, metrics: tuple[str, ...] | None = None) -> byt
     positions = _shown(report)
     keys = list(report.rows["key"].to_numpy()[positions])
     label_width = min(LABEL_MAX, max([int(font.getlength(k)) for k in keys] + [60]) + 10)
-    width = label_width + len(metrics) * (PANEL + GAP)
-    height = TOP + ROW * len(keys) + BOTTOM
+    width = max(label_width + len(metrics) * (PANEL + GAP), _legend_width(font) + 8)
+    height = TOP + ROW * len(keys) + BOTTOM + LEGEND_HEIGHT
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     for i, key in enumerate(keys):
@@ -43,6 +48,7 @@ def chart_png(report: BiasReport, metrics: tuple[str, ...] | None = None) -> byt
     for j, metric in enumerate(metrics):
         left = label_width + j * (PANEL + GAP)
         _panel(draw, font, report, metric, positions, left)
+    _legend(draw, font, height - LEGEND_HEIGHT + 4)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
@@ -87,6 +93,25 @@ def _panel(draw: ImageDraw.ImageDraw, font, report: BiasReport, metric: str, pos
         colour = COLOURS.get(status[position], OK_COLOUR)
         draw.line([x(low[position]), y, x(high[position]), y], fill=colour, width=2)
         draw.ellipse([x(value[position]) - 3, y - 3, x(value[position]) + 3, y + 3], fill=colour)
+
+
+def _legend_width(font) -> int:
+    return sum(LEGEND_SPACING + int(font.getlength(text)) for _, _, text in LEGEND)
+
+
+def _legend(draw: ImageDraw.ImageDraw, font, top: int) -> None:
+    """What the colours, the line and the band mean, on one row under the panels."""
+    x, middle = 4, top + 6
+    for shape, colour, text in LEGEND:
+        if shape == "dot":
+            draw.line([x, middle, x + 12, middle], fill=colour, width=2)
+            draw.ellipse([x + 3, middle - 3, x + 9, middle + 3], fill=colour)
+        elif shape == "line":
+            draw.line([x + 6, middle - 6, x + 6, middle + 6], fill=colour, width=1)
+        elif shape == "band":
+            draw.rectangle([x, middle - 6, x + 12, middle + 6], fill=colour, outline=GRID)
+        draw.text((x + 16, middle - 6), text, fill="black", font=font)
+        x += LEGEND_SPACING + int(font.getlength(text))
 
 
 def _shared_reference(cells) -> float | None:
