@@ -53,10 +53,19 @@ def test_zstd_is_read_when_zstandard_is_installed_else_refused_by_name(compas_cs
 
         packed.write_bytes(zstandard.ZstdCompressor().compress(path.read_bytes()))
         assert len(read_table(packed)) == len(frame)
+        assert same_counts(count_file(packed, LABEL, PREDICTION, ["sex"]), cell_counts(frame, LABEL, PREDICTION, ["sex"]))
     else:
         packed.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 32)
         with pytest.raises(TableError, match="zstd-compressed.*'zstandard' package"):
             count_file(packed, LABEL, PREDICTION, ["sex"])
+
+
+def test_a_truncated_archive_fails_closed(compas_csv, tmp_path):
+    path, _ = compas_csv
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(gzip.compress(path.read_bytes())[:4000])
+    with pytest.raises(TableError, match="cut.csv.gz: cannot parse as csv"):
+        count_file(cut, LABEL, PREDICTION, ["sex"])
 
 
 def test_reading_in_chunks_equals_reading_at_once(compas_csv):
