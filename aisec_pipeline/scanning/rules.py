@@ -46,7 +46,7 @@ RULES: tuple[Rule, ...] = tuple(
     )
     + _rules(
         "zip",
-        ("zip.unexpected-pickle", "high", "a torch checkpoint carries a pickle member besides its data.pkl"),
+        ("zip.unexpected-pickle", "medium", "a torch/npz/skops archive carries a pickle its loader does not read (judged by its content)"),
         ("zip.duplicate-member", "high", "two members share one name (loaders read the last one)"),
         ("zip.path-traversal", "high", "a member name escapes the archive (absolute path or ..)"),
         ("zip.nesting-too-deep", "high", "archives nested deeper than the scanner follows"),

@@ -201,8 +201,9 @@ class CorpusBuilder:
         evil = call_stack_global("builtins", "open", self.marker("zip"), "w")
         replaced = [(n, evil if n.endswith("data.pkl") else d) for n, d in members]
         self._zip("torch_evil_data.pt", replaced, "unsafe", "pickle.dangerous-global")
-        self._zip("torch_extra_member.pt", members + [("state_dict/extra.pkl", evil)], "unsafe", "zip.unexpected-pickle")
-        self._zip("torch_extra_benign_pickle.pt", members + [("state_dict/more.bin", benign_pickle())], "unsafe", "zip.unexpected-pickle")
+        self._zip("torch_extra_member.pt", members + [("state_dict/extra.pkl", evil)], "unsafe", "pickle.dangerous-global")
+        # judged by content (issue 12): an extra benign pickle is recorded, not blocked
+        self._zip("torch_extra_benign_pickle.pt", members + [("state_dict/more.bin", benign_pickle())], "safe", "zip.unexpected-pickle")
         with _quiet_duplicates():
             self._zip("torch_duplicate.pt", members + [(members[0][0], evil)], "unsafe", "zip.duplicate-member")
         self._zip("traversal.zip", [("../evil.pkl", benign_pickle())], "unsafe", "zip.path-traversal")
