@@ -44,12 +44,27 @@ def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None 
     if not verdict.passed or out_dir is None:
         return verdict
     splits = bias.figures.get("splits_markdown") if bias is not None else None
+    reviewed_by = card_reviews(model, validation.sha256)
     published = out_dir / "card.md"
     published.write_text(render_card(validation.card, measured_splits_markdown=splits,
                                      last_evaluated=datetime.now(timezone.utc),
-                                     artifact_sha256s=digests), encoding="utf-8")
-    return Verdict(verdict.kind, verdict.status, verdict.reasons, verdict.figures,
+                                     artifact_sha256s=digests, reviewed_by=reviewed_by),
+                         encoding="utf-8")
+    return Verdict(verdict.kind, verdict.status, verdict.reasons,
+                   {**verdict.figures, "reviewed_by": reviewed_by},
                    {**verdict.attachments, "published card": str(published)})
+
+
+def card_reviews(model: Model, card_sha256: str | None) -> list[dict[str, str]]:
+    """The approving reviews recorded for exactly these card bytes and this artifact (shown on
+    the published card; whether they suffice is the decision's to judge)."""
+    from .cards.review import APPROVE, load_reviews
+
+    log = load_reviews(model.folder.parents[1])
+    return [{"reviewer": r.reviewer, "on": r.reviewed_on.isoformat(), "card_sha256": r.card_sha256}
+            for r in log.records
+            if log.intact and r.model == model.name and r.card_sha256 == card_sha256
+            and r.artifact_sha256 == model.entry.digest and r.decision == APPROVE]
 
 
 def assess_evaluation_data(model: Model) -> Verdict:

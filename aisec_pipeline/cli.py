@@ -44,6 +44,8 @@ def register_gate(subparsers) -> None:
     gate.add_argument("--force", action="store_true",
                       help="re-measure all evidence (default: reuse evidence whose inputs are unchanged and fresh)")
     gate.add_argument("--use-case", help="the use case this deployment is for (must be validated on the card)")
+    gate.add_argument("--environment", help="where it is deployed (policy `environments`: each needs the same "
+                      "artifact and reviewed card approved in the one before)")
     gate.add_argument("--manifest", type=Path, metavar="FILE",
                       help="a deployment manifest (model, version, use_case, environment) to gate")
     gate.add_argument("--inventory", type=Path, help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
@@ -74,8 +76,9 @@ def manifest_models(args, models):
     """The one model a deployment manifest names; its use case becomes the gate's use case."""
     from .governance.manifest import load_manifest
 
-    if args.all or args.models or args.use_case:
-        raise UsageError("--manifest names the model and use case itself: give no MODEL, --all or --use-case")
+    if args.all or args.models or args.use_case or args.environment:
+        raise UsageError("--manifest names the model, use case and environment itself: give no "
+                         "MODEL, --all, --use-case or --environment")
     manifest = load_manifest(args.manifest)
     by_name = {m.name: m for m in models}
     if manifest.model not in by_name:
@@ -83,7 +86,7 @@ def manifest_models(args, models):
     if manifest.version != by_name[manifest.model].entry.version:
         raise ManifestMismatch(f"{args.manifest}: asks for {manifest.model} {manifest.version}, the registry "
                                f"holds {by_name[manifest.model].entry.version}: only the registered version can be gated")
-    args.use_case = manifest.use_case
+    args.use_case, args.environment = manifest.use_case, manifest.environment
     return [by_name[manifest.model]]
 
 
@@ -122,7 +125,8 @@ def run_gate(args) -> int:
     with StopOnSignal() as stop:
         try:
             decisions = Gate(root, dagster_instance()).run(models, args.use_case, args.force,
-                                                           interrupted=stop.signal)
+                                                           interrupted=stop.signal,
+                                                           environment=args.environment)
         except GateInterrupted as exc:
             return report_interrupt(args, exc, root, len(models))
     print(decision_table(decisions))
@@ -225,21 +229,30 @@ def decision_table(decisions) -> str:
 
 
 def run_models(args) -> int:
+    """One line per model, then one per environment it was gated for: version, card digest,
+    reviewers and decision, as recorded in the Dagster instance."""
     quiet_dagster()
     from .cards.parse import card_owner_email
     from .governance.policy import load_policy
     from .inventory import load_inventory
-    from .orchestration.gate import dagster_instance, latest_decision
+    from .orchestration.decision import decisions_by_environment
+    from .orchestration.gate import dagster_instance
 
     root = inventory_root(args)
     models, policy, instance = load_inventory(root), load_policy(root), dagster_instance()
     print(f"{'MODEL':28} {'VERSION':10} {'KIND':10} {'TIER':7} {'OWNER':34} LAST DECISION")
     for model in models:
-        latest = latest_decision(instance, model)
-        last = f"{latest[0].label} ({latest[0].decided_at[:16]})" if latest else "never gated"
+        latest = decisions_by_environment(instance, model)
+        newest = max(latest.values(), key=lambda d: d.decided_at, default=None)
+        last = f"{newest.label} ({newest.decided_at[:16]})" if newest else "never gated"
         owner = card_owner_email(model.path(model.entry.card)) or "(no valid owner)"
         print(f"{model.name:28} {model.entry.version:10} {model.entry.kind.value:10} "
               f"{policy.tier_name(model.entry):7} {owner:34} {last}")
+        for environment, decision in sorted(latest.items(), key=lambda item: str(item[0])):
+            reviewers = ", ".join(decision.reviewers) or "no standing review"
+            print(f"    {environment or '(no environment)':16} {decision.version:10} card "
+                  f"{decision.card_digest[:12] or '-':12} reviewed by {reviewers}: "
+                  f"{decision.label} ({decision.decided_at[:16]})")
     return EXIT_OK
 
 

@@ -19,8 +19,8 @@ from .verdict import Verdict
 ALL_KINDS = frozenset(ModelKind)
 # What each kind reads besides the registry entry and the artifact bytes (always read).
 # Fingerprints of reused evidence cover exactly these, so editing a card re-measures the card only.
-READS_POLICY, READS_CARD, READS_EVALUATION, READS_SYSTEM_PROMPT, READS_SIGNATURE = (
-    "policy", "card", "evaluation", "system_prompt", "signature")
+READS_POLICY, READS_CARD, READS_EVALUATION, READS_SYSTEM_PROMPT, READS_SIGNATURE, READS_REVIEWS = (
+    "policy", "card", "evaluation", "system_prompt", "signature", "reviews")
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ REGISTRY: tuple[EvidenceKind, ...] = (
         "The model card validated, bound to the artifact digest, splits filled from measurement.",
         ALL_KINDS, _model_card,
         "Model card is complete and bound to the artifact", "card.md",
-        ("aisec",), (READS_CARD,), ("bias_report",)),
+        ("aisec",), (READS_CARD, READS_REVIEWS), ("bias_report",)),
     EvidenceKind(
         "production_bias", "no_production_drift",
         "Recent production predictions per segment against the measured baseline; drift past "

@@ -1,6 +1,9 @@
-"""`aisec card validate CARD [--entry MODEL_YAML] [--json FILE] [--published]`.
+"""`aisec card validate CARD [--entry MODEL_YAML] [--json FILE] [--published]` and
+`aisec card review MODEL --by NAME --decision approve|changes-requested --note TEXT`.
 
-Exit 0: valid; 1: invalid (every problem printed, one per line); 2: usage or unusable input.
+validate: exit 0 valid; 1 invalid (every problem printed, one per line); 2 usage or unusable input.
+review: exit 0 recorded; 1 refused (owner reviewing their own card, not a named person, log
+broken); 2 usage (unknown model, no card).
 Only the standard library is imported at module level: the CLI must start fast.
 """
 
@@ -25,6 +28,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--published", action="store_true",
                           help="the card was written by the pipeline (last_evaluated expected)")
     validate.set_defaults(handler=run_validate)
+    review = actions.add_parser("review", help="record a named person's review of the card's exact bytes")
+    review.add_argument("model", help="the model whose card (as it is now) was reviewed")
+    review.add_argument("--by", required=True, metavar="NAME", help="the reviewer: a named person, not the card's owner")
+    review.add_argument("--decision", required=True, choices=("approve", "changes-requested"))
+    review.add_argument("--note", required=True, help="what was checked, or what must change")
+    review.add_argument("--inventory", type=Path, default=None,
+                        help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
+    review.set_defaults(handler=run_review)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    from ..governance.ledger import LedgerError
+    from ..inventory import InventoryError, default_inventory_root
+    from ..inventory.loader import MODELS_DIR, load_model
+    from .parse import parse_card
+    from .review import REVIEW_FILE, record_review
+
+    root = args.inventory.resolve() if args.inventory else default_inventory_root()
+    try:
+        model = load_model(root / MODELS_DIR / args.model)
+    except InventoryError as exc:
+        print(f"aisec: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    parsed = parse_card(model.path(model.entry.card))
+    if parsed.sha256 is None:
+        print(f"aisec: {'; '.join(parsed.problems)}", file=sys.stderr)
+        return 2
+    owner = (parsed.header or {}).get("owner")
+    try:
+        review = record_review(root / REVIEW_FILE, model=model.name, card_sha256=parsed.sha256,
+                               artifact_sha256=model.entry.digest, decision=args.decision,
+                               reviewer=args.by, note=args.note,
+                               owner=owner.get("name") if isinstance(owner, dict) else None)
+    except LedgerError as exc:
+        print(f"aisec: {exc}", file=sys.stderr)
+        return 1
+    print(f"recorded {review.decision} of {model.name}'s card (sha256 {review.card_sha256}) by "
+          f"{review.reviewer} as review {review.seq}")
+    return 0
 
 
 def run_validate(args: argparse.Namespace) -> int:

@@ -18,11 +18,13 @@ NOT_MEASURED = "Not measured: no bias report was available when this card was pu
 
 
 def render_card(card: Card, *, measured_splits_markdown: str | None, last_evaluated: datetime,
-                artifact_sha256s: dict[str, str]) -> str:
-    """Markdown with an HF-compatible YAML header. `card` must come from a valid validation."""
+                artifact_sha256s: dict[str, str], reviewed_by: list[dict[str, str]] = ()) -> str:
+    """Markdown with an HF-compatible YAML header. `card` must come from a valid validation.
+    `reviewed_by`: the approving reviews of these exact card bytes (reviewer, on, card_sha256)."""
     if last_evaluated.tzinfo is None:
         raise ValueError("last_evaluated must carry a time zone")
     header = _published_header(card.header, last_evaluated, artifact_sha256s)
+    header["reviewed_by"] = [dict(review) for review in reviewed_by]
     front = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=100)
     splits = _splits_text(card.header, measured_splits_markdown)
     return f"---\n{front}---\n{_with_splits_section(card.body, splits)}"

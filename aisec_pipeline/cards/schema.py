@@ -16,7 +16,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstr
 
 from ..inventory.schema import NAME_PATTERN
 
-PIPELINE_KEYS = ("last_evaluated", "artifact_sha256s")
+PIPELINE_KEYS = ("last_evaluated", "artifact_sha256s", "reviewed_by")
 USE_CASE_ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 # Placeholders a copied template still holds: "<...>", "TODO ...", "TBD", "...", "n/a".

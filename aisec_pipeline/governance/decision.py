@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ..cards.review import ReviewLog, ReviewRules, review_finding
 from ..evidence_kinds import gating_kinds_for
 from ..inventory import Model
 from ..inventory.schema import EuAiActCategory
@@ -42,6 +43,9 @@ class Decision:
     conditions: tuple[str, ...] = ()  # attached by the committee's standing approval
     use_case: str | None = None
     digest: str = ""
+    environment: str | None = None
+    card_digest: str = ""  # sha256 of the card's bytes this decision was made on
+    reviewers: tuple[str, ...] = ()  # the standing approving card reviews ("NAME on DATE")
 
     @property
     def label(self) -> str:
@@ -52,13 +56,16 @@ class Decision:
                 "decision": self.label, "reasons": list(self.reasons),
                 "evidence": dict(self.evidence), "decided_at": self.decided_at,
                 "conditions": list(self.conditions), "use_case": self.use_case,
-                "artifact_digest": self.digest}
+                "artifact_digest": self.digest, "environment": self.environment,
+                "card_digest": self.card_digest, "card_reviewers": list(self.reviewers)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
         return cls(data["name"], data["version"], data["tier"], data["decision"] == "approved",
                    tuple(data["reasons"]), dict(data["evidence"]), data["decided_at"],
-                   tuple(data.get("conditions", ())), data.get("use_case"), data.get("artifact_digest", ""))
+                   tuple(data.get("conditions", ())), data.get("use_case"), data.get("artifact_digest", ""),
+                   data.get("environment"), data.get("card_digest", ""),
+                   tuple(data.get("card_reviewers", ())))
 
 
 def stamp(verdict: Verdict, now: datetime | None = None) -> Verdict:
@@ -145,19 +152,66 @@ def byte_problems(model: Model, observed_sha256s: Mapping[str, str]) -> list[str
     return problems
 
 
+@dataclass(frozen=True)
+class CardUnderReview:
+    """The card as it is now, and the review log to judge it by."""
+
+    sha256: str
+    owner: str | None
+    reviews: ReviewLog
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """Where this deployment goes, and what this instance approved before (environment,
+    artifact digest, card digest)."""
+
+    environment: str
+    approved_before: frozenset[tuple[str, str, str]] = frozenset()
+
+
+def promotion_problems(policy: Policy, promotion: Promotion, digest: str, card_sha256: str) -> list[str]:
+    order = policy.environments
+    if promotion.environment not in order:
+        return [f"environment {promotion.environment!r} is not one of the policy's environments "
+                f"({', '.join(order)})"]
+    position = order.index(promotion.environment)
+    if position == 0:
+        return []
+    previous = order[position - 1]
+    if (previous, digest, card_sha256) in promotion.approved_before:
+        return []
+    return [f"promotion to {promotion.environment} needs this artifact (digest {digest[:12]}) with "
+            f"this reviewed card (sha256 {card_sha256[:12]}) approved in {previous} first: gate "
+            f"it for {previous}, then promote it unchanged"]
+
+
+def review_problems(model: Model, policy: Policy, card: CardUnderReview, now: datetime,
+                    remembered: Remembered) -> tuple[list[str], tuple[str, ...]]:
+    rules = policy.tier_for(model.entry).card_review
+    finding = review_finding(card.reviews, model.name, card.sha256, model.entry.digest, card.owner,
+                             ReviewRules(rules.required, rules.valid_days, rules.committee_member),
+                             policy.committee.members, now.date(), remembered.card_reviews)
+    return list(finding.reasons), tuple(f"{r.reviewer} on {r.reviewed_on}" for r in finding.standing)
+
+
 def decide(model: Model, policy: Policy, verdicts: Mapping[str, Verdict | None],
            now: datetime | None = None, *, committee: Register | None = None,
            incidents: IncidentLog | None = None, reporting: IncidentReporting | None = None,
            use_case: str | None = None,
            validated_use_cases: Sequence[str] | None = None,
            remembered: Remembered | None = None,
-           observed_sha256s: Mapping[str, str] | None = None) -> Decision:
+           observed_sha256s: Mapping[str, str] | None = None,
+           card: CardUnderReview | None = None,
+           promotion: Promotion | None = None) -> Decision:
     """`committee`: the verified register (None: an empty one, so a tier that needs approval
     blocks). `incidents`: the incident log (None: use `verdicts["incidents"]` if present).
     `reporting`: Art. 73 rules for deadlines in reasons. `use_case`: the requested use, checked
     against `validated_use_cases` (the card's ids; None: unknown, so any named use case blocks).
     `remembered`: restrictions seen by earlier gates (they bind even when their lines are gone).
-    `observed_sha256s`: artifact path -> sha256 hashed on this gate (None: not checked here)."""
+    `observed_sha256s`: artifact path -> sha256 hashed on this gate (None: not checked here).
+    `card`: the card's bytes digest, owner and review log (None: reviews not checked here).
+    `promotion`: the target environment and what was approved before (None: not checked)."""
     now = now or datetime.now(timezone.utc)
     remembered = remembered or Remembered()
     entry = model.entry
@@ -193,9 +247,17 @@ def decide(model: Model, policy: Policy, verdicts: Mapping[str, Verdict | None],
     for verdict in extra.values():
         reasons += governance_problems(verdict)
     reasons += use_case_problems(use_case, validated_use_cases)
+    reviewers: tuple[str, ...] = ()
+    if card is not None:
+        card_reasons, reviewers = review_problems(model, policy, card, now, remembered)
+        reasons += card_reasons
+        if promotion is not None:
+            reasons += promotion_problems(policy, promotion, digest, card.sha256)
     evidence = {k: (v.status.value if v else "not assessed") for k, v in {**verdicts, **extra}.items()}
     return Decision(entry.name, entry.version, tier_name, not reasons, tuple(reasons), evidence,
-                    now.isoformat(), (*finding.conditions, *conditions), use_case, digest)
+                    now.isoformat(), (*finding.conditions, *conditions), use_case, digest,
+                    promotion.environment if promotion else None, card.sha256 if card else "",
+                    reviewers)
 
 
 def insufficient(verdict: Verdict | None) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ..evidence_kinds import GATING_NAMES
 from ..inventory.loader import InventoryError, describe_validation_error, read_yaml
@@ -61,6 +61,12 @@ class BiasPolicy(Strict):
         return self
 
 
+class CardReviewPolicy(Strict):
+    required: int = Field(default=1, ge=1)  # approving reviews by distinct named people
+    valid_days: int = Field(default=180, ge=1)  # a review stands this long
+    committee_member: bool = False  # one reviewer must be in `committee.members`
+
+
 class TierPolicy(Strict):
     # Extra kinds this tier requires beyond the registry's floor (every gating kind that applies
     # to the model is always required: deleting a line here never drops a check).
@@ -69,6 +75,7 @@ class TierPolicy(Strict):
     require_committee_approval: bool = False
     approval_valid_days: int = Field(default=365, ge=1)
     evidence_max_age_hours: int = Field(default=24 * 30, ge=1)
+    card_review: CardReviewPolicy = CardReviewPolicy()
     injection: InjectionPolicy
     bias: BiasPolicy
 
@@ -88,8 +95,25 @@ class ProvenancePolicy(Strict):
     allowed_sources: tuple[str, ...] = Field(min_length=1)
 
 
+class CommitteePolicy(Strict):
+    members: tuple[str, ...] = ()  # named people; a tier may require one of them to review a card
+
+    @field_validator("members")
+    @classmethod
+    def _named_people(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from ..cards.schema import named_person
+
+        for member in value:
+            named_person(member)
+        return value
+
+
 class Policy(Strict):
     provenance: ProvenancePolicy
+    committee: CommitteePolicy = CommitteePolicy()
+    # Promotion order: a deployment to one needs the same artifact and reviewed card approved in
+    # the one before it.
+    environments: tuple[str, ...] = Field(default=("dev", "staging", "production"), min_length=1)
     tier_matrix: dict[Level, dict[Level, str]]  # harm -> reversibility -> tier name
     tiers: dict[str, TierPolicy]
 

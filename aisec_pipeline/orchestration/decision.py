@@ -7,7 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..governance.decision import Decision, decide, governance_inputs, required_kinds
+from ..cards.review import load_reviews
+from ..governance.decision import (CardUnderReview, Decision, Promotion, decide, governance_inputs,
+                                   required_kinds)
 from .evidence import ArtifactDigests, evidence_for, fingerprints
 from .memory import recall, remember
 from .presentation import decision_reasons, decision_summary, plain_table
@@ -18,6 +20,7 @@ DECISION_KEY = "decision"
 
 class DecisionConfig(dg.Config):
     use_case: str | None = None  # the use case this deployment is for; must be validated on the card
+    environment: str | None = None  # where it is deployed; promotion follows the policy's order
 
 
 def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
@@ -51,9 +54,56 @@ def _decide(context, config, inventory, digests, folder) -> Decision:
     card = verdicts.get("model_card")
     validated = card.figures.get("validated_use_cases") if card is not None and card.passed else None
     inputs = governance_inputs(inventory.path)
-    remembered = remember(context.instance, inputs["committee"], inputs["incidents"], recall(context.instance))
+    reviews = load_reviews(inventory.path)
+    remembered = remember(context.instance, inputs["committee"], inputs["incidents"], reviews,
+                          recall(context.instance))
+    promotion = (Promotion(config.environment, approved_before(context.instance, model))
+                 if config.environment else None)
     return decide(model, policy, verdicts, **inputs, use_case=config.use_case,
-                  validated_use_cases=validated, remembered=remembered, observed_sha256s=observed)
+                  validated_use_cases=validated, remembered=remembered, observed_sha256s=observed,
+                  card=card_under_review(model, reviews), promotion=promotion)
+
+
+def card_under_review(model, reviews) -> CardUnderReview:
+    """The card's bytes digest and owner as they are now (the review is bound to these bytes)."""
+    from ..cards.parse import parse_card
+
+    parsed = parse_card(model.path(model.entry.card))
+    owner = (parsed.header or {}).get("owner")
+    name = owner.get("name") if isinstance(owner, dict) else None
+    return CardUnderReview(parsed.sha256 or "0" * 64, name if isinstance(name, str) else None, reviews)
+
+
+HISTORY = 500  # decisions per model searched for earlier environments' approvals
+
+
+def recorded_decisions(instance: dg.DagsterInstance, model) -> list[Decision]:
+    """The model's recorded decisions, newest first (at most HISTORY)."""
+    from .model_assets import asset_key
+
+    found = []
+    for record in instance.fetch_materializations(asset_key(model.name, "deployment_decision"),
+                                                  limit=HISTORY).records:
+        value = record.asset_materialization.metadata.get(DECISION_KEY)
+        try:
+            found.append(Decision.from_dict(value.value))
+        except (AttributeError, KeyError, TypeError):
+            continue
+    return found
+
+
+def approved_before(instance: dg.DagsterInstance, model) -> frozenset[tuple[str, str, str]]:
+    """(environment, artifact digest, card digest) of every approved decision recorded here."""
+    return frozenset((d.environment, d.digest, d.card_digest) for d in recorded_decisions(instance, model)
+                     if d.approved and d.environment)
+
+
+def decisions_by_environment(instance: dg.DagsterInstance, model) -> dict[str | None, Decision]:
+    """The latest decision per environment (None: gated without naming one)."""
+    latest: dict[str | None, Decision] = {}
+    for decision in recorded_decisions(instance, model):
+        latest.setdefault(decision.environment, decision)
+    return latest
 
 
 def decision_metadata(decision: Decision) -> dict:

@@ -21,8 +21,10 @@ from typing import Any, Callable
 import dagster as dg
 
 from .. import __version__
-from ..evidence_kinds import (READS_CARD, READS_EVALUATION, READS_POLICY, READS_SIGNATURE,
-                              READS_SYSTEM_PROMPT, EvidenceKind, kinds_for, upstream_present)
+from ..cards.review import REVIEW_FILE
+from ..evidence_kinds import (READS_CARD, READS_EVALUATION, READS_POLICY, READS_REVIEWS,
+                              READS_SIGNATURE, READS_SYSTEM_PROMPT, EvidenceKind, kinds_for,
+                              upstream_present)
 from ..governance.decision import evidence_age_hours, stamp
 from ..governance.policy import POLICY_FILE
 from ..inventory import Model
@@ -77,6 +79,7 @@ def _files_read(model: Model, root: Path, kind: EvidenceKind) -> list[Path]:
     entry = model.entry
     files = {READS_POLICY: lambda: [root / POLICY_FILE],
              READS_CARD: lambda: [model.path(entry.card)],
+             READS_REVIEWS: lambda: [root / REVIEW_FILE],
              READS_EVALUATION: lambda: [model.path(entry.evaluation.data)] if entry.evaluation else [],
              READS_SYSTEM_PROMPT: lambda: ([model.path(entry.endpoint.system_prompt_file)]
                                            if entry.endpoint else []),

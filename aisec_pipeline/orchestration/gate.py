@@ -64,7 +64,7 @@ class Gate:
         self.job = inventory_definitions(root, self.digests).resolve_implicit_global_asset_job_def()
 
     def run(self, models: list[Model], use_case: str | None = None, force: bool = False,
-            interrupted=lambda: None) -> list[Decision]:
+            interrupted=lambda: None, environment: str | None = None) -> list[Decision]:
         """`interrupted()` returns the signal number once the gate was asked to stop; the model
         in flight is then recorded as interrupted (blocked) and GateInterrupted ends the gate."""
         policy = load_policy(self.root)
@@ -73,7 +73,7 @@ class Gate:
             print(f"[{index}/{len(models)}] gating {model.name} {model.entry.version} ...", file=sys.stderr)
             run_id = make_new_run_id()
             try:
-                decision = self.gate_one(model, policy, use_case, force, run_id)
+                decision = self.gate_one(model, policy, use_case, force, run_id, environment)
             except KeyboardInterrupt:
                 decision = None
             finally:
@@ -86,7 +86,7 @@ class Gate:
         return decisions
 
     def gate_one(self, model: Model, policy: Policy, use_case: str | None, force: bool,
-                 run_id: str) -> Decision:
+                 run_id: str, environment: str | None = None) -> Decision:
         prints = fingerprints(model, self.root, self.digests.measure(model, run_id))
         measure = evidence_to_measure(self.instance, model, prints, policy, force)
         reused = [k.name for k in gating_kinds(model) if k.name not in measure]
@@ -96,7 +96,7 @@ class Gate:
         keys = [asset_key(model.name, kind) for kind in sorted(measure)]
         keys.append(asset_key(model.name, "deployment_decision"))
         decision_op = "__".join(asset_key(model.name, "deployment_decision").path)
-        run_config = {"ops": {decision_op: {"config": {"use_case": use_case}}},
+        run_config = {"ops": {decision_op: {"config": {"use_case": use_case, "environment": environment}}},
                       "loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}}
         result = self.job.execute_in_process(
             instance=self.instance, asset_selection=keys, run_config=run_config,

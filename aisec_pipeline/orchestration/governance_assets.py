@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ..cards.review import REVIEW_FILE
 from ..governance.committee import REGISTER_FILE
 from ..governance.incidents import INCIDENT_FILE
 from ..governance.policy import POLICY_FILE
@@ -16,6 +17,7 @@ GOVERNANCE_FILES = {
     "policy": (POLICY_FILE, "Risk tiers, required evidence, thresholds and freshness."),
     "committee_register": (REGISTER_FILE, "The ethics committee's append-only, hash-chained decisions."),
     "incidents": (INCIDENT_FILE, "AI incidents: an open serious incident blocks new deployments."),
+    "card_reviews": (REVIEW_FILE, "Named people's reviews of each model card's exact bytes."),
     "regulations": (REGULATIONS_FILE, "EU AI Act and UK Code of Practice mapping and deadlines."),
 }
 GOVERNANCE_KEYS = [dg.AssetKey(["governance", name]) for name in GOVERNANCE_FILES]

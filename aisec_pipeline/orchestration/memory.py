@@ -7,6 +7,7 @@ history. Reading merges every batch ever written.
 
 import dagster as dg
 
+from ..cards.review import ReviewLog
 from ..governance.committee import Register
 from ..governance.incidents import IncidentLog
 from ..governance.memory import Remembered, from_records, restrictions_in, to_records, unseen
@@ -17,7 +18,8 @@ PAGE = 500
 
 MEMORY_SPEC = dg.AssetSpec(
     MEMORY_KEY, group_name="governance",
-    description="Committee blocks/deferrals and open serious incidents this instance has seen. "
+    description="Committee blocks/deferrals, open serious incidents and requested card changes "
+                "this instance has seen. "
                 "They bind even after their lines are removed from the files (docs/governance.md).")
 
 
@@ -36,13 +38,13 @@ def recall(instance: dg.DagsterInstance) -> Remembered:
 
 
 def remember(instance: dg.DagsterInstance, register: Register, log: IncidentLog,
-             known: Remembered) -> Remembered:
+             reviews: ReviewLog, known: Remembered) -> Remembered:
     """Record the restrictions these files hold that the instance has not seen; returns all known."""
-    current = restrictions_in(register, log)
-    new = unseen(current, known)
-    if new.committee or new.incidents:
+    new = unseen(restrictions_in(register, log, reviews), known)
+    if new:
         instance.report_runless_asset_event(dg.AssetObservation(
             MEMORY_KEY, metadata={RECORDS: dg.MetadataValue.json(to_records(new)),
                                   "committee_records": len(new.committee),
-                                  "incidents": len(new.incidents)}))
-    return Remembered(known.committee + new.committee, known.incidents + new.incidents)
+                                  "incidents": len(new.incidents),
+                                  "card_changes_requested": len(new.card_reviews)}))
+    return known + new

@@ -47,7 +47,7 @@ def test_published_card_is_not_a_valid_hand_written_card(write_card, header, ent
     _, published = publish(write_card, header, entry)
     problems = validate_card(published, entry).problems
     assert {p.split(":")[0] for p in problems} == {
-        "last_evaluated", "artifact_sha256s", "body (Demographic performance splits)"}
+        "last_evaluated", "artifact_sha256s", "reviewed_by", "body (Demographic performance splits)"}
 
 
 def test_source_card_is_not_a_published_card(write_card, header, entry):

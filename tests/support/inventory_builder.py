@@ -53,7 +53,8 @@ def card_text(name: str, version: str, owner: str = "Amara Okafor",
 
 def add_model(root: Path, name: str, artifact: bytes, *, card: str | None = None,
               version: str = "1.0.0", source: str = "internal://aisec/test",
-              artifact_name: str = "model.safetensors", **entry_fields) -> Path:
+              artifact_name: str = "model.safetensors", reviewed: bool = True,
+              **entry_fields) -> Path:
     folder = root / "models" / name
     (folder / "artifacts").mkdir(parents=True)
     (folder / "artifacts" / artifact_name).write_bytes(artifact)
@@ -67,7 +68,22 @@ def add_model(root: Path, name: str, artifact: bytes, *, card: str | None = None
     (folder / "model.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
     if card is not False:
         (folder / "card.md").write_text(card if card is not None else card_text(name, version))
+        if reviewed:
+            review_card(root, name)
     return folder
+
+
+def review_card(root: Path, name: str, reviewer: str = "Jonas Weber",
+                decision: str = "approve") -> None:
+    """Record a named person's review of the model's card as it is now (the gate requires one)."""
+    from aisec_pipeline.cards.review import REVIEW_FILE, record_review
+    from aisec_pipeline.inventory import load_model
+
+    model = load_model(root / "models" / name)
+    card = model.path(model.entry.card).read_bytes()
+    record_review(root / REVIEW_FILE, model=name, card_sha256=hashlib.sha256(card).hexdigest(),
+                  artifact_sha256=model.entry.digest, decision=decision, reviewer=reviewer,
+                  note="read against the training record and the evaluation", owner=None)
 
 
 def safetensors_bytes(tmp: Path) -> bytes:

@@ -1,0 +1,96 @@
+"""The card review is human and the card travels with the model, through the real gate:
+a never-reviewed card blocks, a one-character edit after review blocks, a deleted review line does
+not count, and production needs the same artifact and reviewed card approved in staging."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aisec_pipeline.cli import main
+from inventory_builder import add_model, new_inventory, review_card, safetensors_bytes
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    root = new_inventory(tmp_path / "assets")
+    add_model(root, "clean-model", safetensors_bytes(tmp_path), reviewed=False)
+    return root
+
+
+def gate(root: Path, tmp_path: Path, *args: str) -> tuple[int, dict]:
+    out = tmp_path / "gate.json"
+    code = main(["gate", "clean-model", *args, "--inventory", str(root), "--json", str(out)])
+    return code, json.loads(out.read_text())["models"][0]
+
+
+def review(root: Path, by: str, decision: str = "approve") -> int:
+    return main(["card", "review", "clean-model", "--by", by, "--decision", decision,
+                 "--note", "read against the evaluation", "--inventory", str(root)])
+
+
+def test_the_gate_needs_a_named_review_of_the_exact_card(inventory, tmp_path, dagster_home, capsys):
+    code, decision = gate(inventory, tmp_path)
+    assert code == 1 and any("card never reviewed" in r for r in decision["reasons"])
+    assert review(inventory, "Amara Okafor") == 1, "the owner reviewed their own card"
+    assert review(inventory, "ML Team") == 1
+    assert "owns this card" in capsys.readouterr().err
+    assert review(inventory, "Jonas Weber") == 0
+    code, decision = gate(inventory, tmp_path)
+    assert code == 0, decision["reasons"]
+    assert decision["card_reviewers"] and decision["card_reviewers"][0].startswith("Jonas Weber on ")
+
+    card = inventory / "models" / "clean-model" / "card.md"
+    card.write_text(card.read_text().replace("Extracts totals", "Extracts total"))
+    code, decision = gate(inventory, tmp_path)
+    assert code == 1
+    assert any("card changed since its review by Jonas Weber" in r for r in decision["reasons"])
+
+
+def test_a_deleted_review_line_does_not_count(inventory, tmp_path, dagster_home):
+    review_card(inventory, "clean-model")
+    assert gate(inventory, tmp_path)[0] == 0
+    (inventory / "reviews" / "card_reviews.jsonl").write_text("")
+    code, decision = gate(inventory, tmp_path)
+    assert code == 1 and any("card never reviewed" in r for r in decision["reasons"])
+
+
+def test_a_requested_change_blocks_even_after_its_line_is_deleted(inventory, tmp_path, dagster_home):
+    review_card(inventory, "clean-model")
+    review_card(inventory, "clean-model", reviewer="Helen Okafor", decision="changes-requested")
+    assert gate(inventory, tmp_path)[0] == 1
+    log = inventory / "reviews" / "card_reviews.jsonl"
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:-1]))
+    code, decision = gate(inventory, tmp_path)
+    assert code == 1 and any("changes requested by Helen Okafor" in r for r in decision["reasons"])
+
+
+def test_production_needs_the_same_digests_approved_in_staging(inventory, tmp_path, dagster_home, capsys):
+    review_card(inventory, "clean-model")
+    code, decision = gate(inventory, tmp_path, "--environment", "production")
+    assert code == 1 and any("approved in staging first" in r for r in decision["reasons"])
+    assert gate(inventory, tmp_path, "--environment", "dev")[0] == 0
+    assert gate(inventory, tmp_path, "--environment", "staging")[0] == 0
+
+    card = inventory / "models" / "clean-model" / "card.md"
+    card.write_text(card.read_text().replace("Extracts totals", "Extracts all totals"))
+    review_card(inventory, "clean-model")  # reviewed again, but never through staging
+    code, decision = gate(inventory, tmp_path, "--environment", "production")
+    assert code == 1 and any("approved in staging first" in r for r in decision["reasons"])
+
+    assert gate(inventory, tmp_path, "--environment", "staging")[0] == 1, "dev never saw this card"
+    assert gate(inventory, tmp_path, "--environment", "dev")[0] == 0
+    assert gate(inventory, tmp_path, "--environment", "staging")[0] == 0
+    code, decision = gate(inventory, tmp_path, "--environment", "production")
+    assert code == 0, decision["reasons"]
+    assert decision["environment"] == "production"
+
+    capsys.readouterr()
+    assert main(["models", "--inventory", str(inventory)]) == 0
+    out = capsys.readouterr().out
+    for environment in ("dev", "staging", "production"):
+        assert f"    {environment}" in out and "reviewed by Jonas Weber" in out
