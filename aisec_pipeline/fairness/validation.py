@@ -17,7 +17,8 @@ import pandas as pd
 
 from ..inventory.schema import Evaluation
 from ..verdict import Status, Verdict
-from .tables import TableError, read_table
+from .counts import DataError, binary_coding
+from .tables import TableError, describe_columns, read_table
 
 KIND = "evaluation_data"
 _lock = threading.Lock()
@@ -42,7 +43,7 @@ def validate_evaluation(frame: pd.DataFrame, evaluation: Evaluation) -> Verdict:
                                   f"{type(exc).__name__}: {exc}")
     missing = {r.expectation_config.kwargs.get("column") for r in results
                if r.expectation_config.type == "expect_column_to_exist" and not r.success}
-    reasons = [_describe(r) for r in results if not r.success
+    reasons = [_describe(r, list(map(str, frame.columns))) for r in results if not r.success
                and (r.expectation_config.type == "expect_column_to_exist"
                     or r.expectation_config.kwargs.get("column") not in missing)]
     figures = {"rows": len(frame), "expectations": len(results),
@@ -61,12 +62,26 @@ def _used_columns(evaluation: Evaluation) -> list[str]:
 
 
 def _prepared(frame: pd.DataFrame, evaluation: Evaluation) -> pd.DataFrame:
-    """Segment columns as strings (nulls kept) so numeric codes match the declared strings."""
+    """Segment columns as strings (nulls kept) so numeric codes match the declared strings;
+    label and prediction coded 0/1 by the bias engine's own rule ("1", True, "true" are 1), so
+    the contract accepts exactly what the measurement accepts."""
     prepared = frame.copy(deep=False)
     for column in evaluation.segments:
         if column in prepared.columns:
             prepared[column] = prepared[column].astype("string")
+    for column in (evaluation.label, evaluation.prediction):
+        if column in prepared.columns:
+            prepared[column] = _coded(prepared[column], column)
     return prepared
+
+
+def _coded(series: pd.Series, column: str) -> pd.Series:
+    values = list(series.dropna().unique())
+    try:
+        coding = binary_coding(values, column)
+    except DataError:
+        return series  # left as it is: the value-set expectation names what is wrong
+    return series.map(dict(zip(values, coding)))
 
 
 def _expectations(evaluation: Evaluation) -> list:
@@ -116,13 +131,13 @@ def _context():
     return context
 
 
-def _describe(result) -> str:
+def _describe(result, columns: list[str]) -> str:
     config = result.expectation_config
     column = config.kwargs.get("column")
     where = f" on column {column!r}" if column else ""
     observed = result.result or {}
     if config.type == "expect_column_to_exist":
-        detail = "column is missing"
+        detail = f"column is missing; the data has: {describe_columns(columns)}"
     elif config.type == "expect_table_row_count_to_be_between":
         detail = f"{observed.get('observed_value')} rows, need at least {config.kwargs.get('min_value')}"
     elif config.type == "expect_column_values_to_be_in_set":

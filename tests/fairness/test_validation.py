@@ -28,8 +28,16 @@ def test_each_failure_names_the_expectation_and_column(compas, compas_evaluation
     assert "expect_column_values_to_be_in_set failed on column 'sex'" in reasons and "'Unknown'" in reasons
     assert "expect_column_values_to_be_in_set failed on column 'prediction'" in reasons
     assert "expect_column_values_to_not_be_null failed on column 'age_cat'" in reasons
-    assert "expect_column_to_exist failed on column 'race': column is missing" in reasons
+    assert "expect_column_to_exist failed on column 'race': column is missing; the data has: 'sex', 'age'" in reasons
     assert len(verdict.reasons) == 4  # a missing column is reported once, not once per expectation
+
+
+def test_labels_as_text_or_booleans_meet_the_contract(compas, compas_evaluation):
+    text = compas.assign(two_year_recid=compas["two_year_recid"].astype(str), prediction=compas["prediction"] == 1)
+    assert validate_evaluation(text, compas_evaluation).status is Status.PASSED
+    words = compas.assign(two_year_recid=compas["two_year_recid"].map({0: "no", 1: "yes"}))
+    verdict = validate_evaluation(words, compas_evaluation)
+    assert verdict.status is Status.FAILED and "on column 'two_year_recid'" in verdict.reasons[0]
 
 
 def test_too_few_rows(compas, compas_evaluation):
