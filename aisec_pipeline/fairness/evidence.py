@@ -69,7 +69,8 @@ def report_verdict(report: BiasReport, kind: str) -> Verdict:
     if outcome != INSUFFICIENT_OUTCOME:
         reasons += _review_reasons(report, "too few to test: ")
     if report.excluded and not report.too_many_excluded:
-        reasons += [f"left out of the counts: {sentence}" for sentence in report.exclusion_sentences()]
+        prefix = "needs review: " if outcome == INSUFFICIENT_OUTCOME else ""  # every reason, for the committee
+        reasons += [f"{prefix}left out of the counts: {sentence}" for sentence in report.exclusion_sentences()]
     return Verdict(kind, _STATUS[outcome], tuple(reasons), _figures(report, violations),
                    {"chart_png_base64": chart_base64(report), "performance_splits_md": performance_splits(report)})
 

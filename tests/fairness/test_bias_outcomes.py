@@ -25,13 +25,16 @@ def verdict_for(frame, policy=POLICY, segments=("g",)):
 def test_every_segment_below_the_minimum_is_insufficient_never_passed(balanced):
     # Each group has 200 rows, so selection-rate tests run, but only 80 actual positives:
     # with a minimum of 100 no segment can be judged on TPR. The old rule passed this.
-    report, verdict = verdict_for(balanced({"a": 200, "b": 200}), POLICY.model_copy(update={"min_count": 100}))
+    frame = balanced({"a": 200, "b": 200})
+    frame.loc[0, "p"] = None  # one row left out, within the limit
+    report, verdict = verdict_for(frame, POLICY.model_copy(update={"min_count": 100, "max_excluded_fraction": 0.1}))
     assert report.tests_run > 0 and set(report.rows["status"]) == {"insufficient_data"}
     assert report.outcome == "insufficient"
     assert verdict.status is Status.UNASSESSED and verdict.figures["outcome"] == "insufficient"
     assert all(r.startswith("needs review: ") for r in verdict.reasons), verdict.reasons
-    assert "needs review: g=a n=80 < minimum 100 for tpr" in verdict.reasons
-    assert {"segment": "g=a", "metric": "tpr", "n": 80, "minimum": 100} in verdict.figures["review"]
+    assert "needs review: g=b n=80 < minimum 100 for tpr" in verdict.reasons
+    assert "needs review: left out of the counts: 0.2% of rows have no prediction (1 of 400)" in verdict.reasons
+    assert {"segment": "g=b", "metric": "tpr", "n": 80, "minimum": 100} in verdict.figures["review"]
     assert all(set(item) == {"segment", "metric", "n", "minimum"} for item in verdict.figures["review"])
 
 
