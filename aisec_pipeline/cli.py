@@ -49,6 +49,9 @@ def register_gate(subparsers) -> None:
     gate.add_argument("--manifest", type=Path, metavar="FILE",
                       help="a deployment manifest (model, version, use_case, environment) to gate")
     gate.add_argument("--inventory", type=Path, help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
+    gate.add_argument("--remote", metavar="URL",
+                      help="run each model's gate on the Dagster deployment at URL (its webserver) and "
+                           "wait: same outputs and exit codes (token: $AISEC_REMOTE_TOKEN)")
     gate.add_argument("--json", type=Path, metavar="FILE", help="write the decisions as JSON")
     gate.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 (one result per failing check)")
     gate.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one test case per model x check)")
@@ -115,7 +118,7 @@ def quiet_dagster() -> None:
 def run_gate(args) -> int:
     quiet_dagster()
     from .inventory import load_inventory
-    from .orchestration.gate import Gate, GateInterrupted, dagster_instance
+    from .orchestration.gate import GateInterrupted
 
     root = inventory_root(args)
     models = select_models(args, load_inventory(root))
@@ -124,14 +127,27 @@ def run_gate(args) -> int:
                          "there is nothing to gate (a gate that checks nothing must not pass)")
     with StopOnSignal() as stop:
         try:
-            decisions = Gate(root, dagster_instance()).run(models, args.use_case, args.force,
-                                                           interrupted=stop.signal,
-                                                           environment=args.environment)
+            decisions = gate_for(args, root).run(models, args.use_case, args.force,
+                                                 interrupted=stop.signal, environment=args.environment)
         except GateInterrupted as exc:
             return report_interrupt(args, exc, root, len(models))
     print(decision_table(decisions))
     write_outputs(args, decisions, root)
     return EXIT_OK if all(d.approved for d in decisions) else EXIT_BLOCKED
+
+
+def gate_for(args, root: Path):
+    """In-process on this machine's instance, or on the Dagster deployment at --remote URL."""
+    if args.remote:
+        from .orchestration.remote import RemoteGate
+
+        try:
+            return RemoteGate(args.remote, root)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    from .orchestration.gate import Gate, dagster_instance
+
+    return Gate(root, dagster_instance())
 
 
 class StopOnSignal:
