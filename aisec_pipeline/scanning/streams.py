@@ -48,14 +48,18 @@ def skip_forward(stream: BinaryIO, count: int) -> int:
 
 
 class SkippingReader(io.RawIOBase):
-    """Read-only view of [start, end) of a seekable stream; huge reads are skipped, not loaded."""
+    """Read-only view of [start, end) of a seekable stream; huge reads are skipped, not loaded.
+
+    The position is tracked here rather than asked of the stream: `tell()` on a buffered file is
+    a system call, and pickletools asks for it before every opcode. Nothing else may move `raw`
+    while this view is in use."""
 
     def __init__(self, raw: BinaryIO, start: int = 0, end: int | None = None) -> None:
         super().__init__()
         self.raw = raw
         self.start = start
         self.end = raw.seek(0, io.SEEK_END) if end is None else end
-        raw.seek(start)
+        self.pos = raw.seek(start)  # absolute offset in raw
 
     def readable(self) -> bool:
         return True
@@ -64,26 +68,33 @@ class SkippingReader(io.RawIOBase):
         return True
 
     def tell(self) -> int:
-        return self.raw.tell() - self.start
+        return self.pos - self.start
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self.tell(), io.SEEK_END: self.end - self.start}[whence]
         target = max(0, min(base + offset, self.end - self.start))
-        self.raw.seek(self.start + target)
+        self.pos = self.raw.seek(self.start + target)
         return target
 
     def remaining(self) -> int:
-        return self.end - self.raw.tell()
+        return self.end - self.pos
 
     def read(self, size: int = -1) -> bytes:
-        size = self.remaining() if size is None or size < 0 else min(size, self.remaining())
+        left = self.end - self.pos
+        size = left if size is None or size < 0 or size > left else size
         if size > LARGE_READ:
-            return SkippedBytes(skip_forward(self.raw, size))
-        return self.raw.read(size)
+            skipped = skip_forward(self.raw, size)
+            self.pos += skipped
+            return SkippedBytes(skipped)
+        data = self.raw.read(size)
+        self.pos += len(data)
+        return data
 
     def readline(self, size: int = -1) -> bytes:
         limit = self.remaining() if size is None or size < 0 else min(size, self.remaining())
-        return self.raw.readline(min(limit, LARGE_READ))
+        line = self.raw.readline(min(limit, LARGE_READ))
+        self.pos += len(line)
+        return line
 
 
 class SplicedReader(SkippingReader):
