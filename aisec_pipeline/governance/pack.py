@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from ..inventory import Model
 from .committee import DecisionDue, Register, committee_finding
-from .decision import Decision
+from .decision import CardUnderReview, Decision
 from .incidents import IncidentLog, incident_summary
 from .policy import Policy
 from .regulations import IncidentReporting
@@ -66,6 +66,7 @@ class ModelSummary:
     open_incidents: tuple[IncidentLine, ...] = ()
     conditions: tuple[str, ...] = ()
     injection_limit: float | None = None  # the tier's max attack success rate, drawn as a line
+    card_review: str = "not checked"  # reviewed by ... / never reviewed / changed since / expired
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,8 @@ def build_pack(models: Sequence[ModelSummary], now: datetime) -> str:
                       [(m.name, m.version, m.tier, m.owner, m.status, str(len(m.reasons)))
                        for m in models], "No model in the inventory.")
     due = _table(("model", "decision due", "by"), _due_rows(models), "Nothing due.")
+    reviews = _table(("model", "version", "card review"),
+                     [(m.name, m.version, m.card_review) for m in models], "No model.")
     sections = "".join(_model_section(m) for m in models)
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
@@ -226,6 +229,7 @@ def build_pack(models: Sequence[ModelSummary], now: datetime) -> str:
             f"<style>{STYLE}</style></head><body>"
             f"<h1>AI governance committee pack</h1><p>Generated {escape(now.isoformat())}</p>"
             f"<h2>Models</h2>{overview}<h2>Decisions due or expiring</h2>{due}"
+            f"<h2>Model card reviews</h2>{reviews}"
             f"{sections}</body></html>")
 
 
@@ -246,7 +250,8 @@ def incident_lines(log: IncidentLog, model: str, rules: IncidentReporting | None
 def summarise(model: Model, decision: Decision, *, owner: str, policy: Policy,
               register: Register, incidents: IncidentLog, reporting: IncidentReporting | None,
               now: datetime, bias_history: Sequence[BiasPoint] = (),
-              injection_history: Sequence[InjectionPoint] = ()) -> ModelSummary:
+              injection_history: Sequence[InjectionPoint] = (),
+              card: CardUnderReview | None = None) -> ModelSummary:
     """A model's pack entry from the governance state and its evidence history."""
     entry = model.entry
     tier_name = policy.tier_name(entry)
@@ -256,4 +261,16 @@ def summarise(model: Model, decision: Decision, *, owner: str, policy: Policy,
     return ModelSummary(entry.name, entry.version, tier_name, owner, decision.label,
                         decision.reasons, tuple(bias_history), tuple(injection_history),
                         finding.due, incident_lines(incidents, entry.name, reporting, now),
-                        decision.conditions, tier.injection.max_attack_success_rate)
+                        decision.conditions, tier.injection.max_attack_success_rate,
+                        card_review_state(model, policy, card, now) if card else "not checked")
+
+
+def card_review_state(model: Model, policy: Policy, card: CardUnderReview, now: datetime) -> str:
+    """One line for the pack: who reviewed the card as it is now, or why it needs a review."""
+    from .decision import review_problems
+    from .memory import Remembered
+
+    problems, reviewers = review_problems(model, policy, card, now, Remembered())
+    if not problems:
+        return f"reviewed by {', '.join(reviewers)} (card sha256 {card.sha256[:12]})"
+    return "; ".join(p.removeprefix("model_card: ").split("; record one")[0] for p in problems)

@@ -195,6 +195,7 @@ def annex_iv_markdown(model: Model, card: Mapping[str, Any] | None, matrix: Regu
         f"EU AI Act category: {matrix.eu_ai_act_category}"
         + (f", Annex III area: {matrix.annex_iii_area}" if matrix.annex_iii_area else ""),
         "Artifacts (model digest `" + matrix.digest + "`):", *artifacts,
+        _card_review_line(decision),
         "## 2. Elements and development process",
         f"Provenance: {entry.provenance.source}; signature: "
         + ("declared" if entry.provenance.signature else "none declared"),
@@ -218,6 +219,13 @@ def annex_iv_markdown(model: Model, card: Mapping[str, Any] | None, matrix: Regu
         matrix_markdown(matrix).replace("# Regulatory evidence", "## Annex: regulatory evidence", 1),
     ]
     return "\n\n".join(sections)
+
+
+def _card_review_line(decision: Decision | None) -> str:
+    if decision is None or not decision.card_digest:
+        return "Model card review: _not recorded with a gate decision._"
+    who = "; ".join(decision.reviewers) or "no standing review"
+    return f"Model card reviewed: sha256 `{decision.card_digest}`, by {who}."
 
 
 @dataclass(frozen=True)
@@ -271,6 +279,9 @@ def _bom_component(item: BomModel) -> dict[str, Any]:
                   "aisec:eu_ai_act_category": entry.risk.eu_ai_act.category.value}
     if item.decision:
         properties["aisec:gate_decision"] = item.decision.label
+        if item.decision.card_digest:
+            properties["aisec:card_sha256"] = item.decision.card_digest
+            properties["aisec:card_reviewed_by"] = "; ".join(item.decision.reviewers) or "not reviewed"
     component = {
         "type": "machine-learning-model", "bom-ref": ref, "name": entry.name,
         "version": entry.version, "description": entry.description,

@@ -298,12 +298,16 @@ def bom_model(instance: dg.DagsterInstance, model: Model, policy: Policy):
 
 def model_summary(instance: dg.DagsterInstance, model: Model, policy: Policy,
                   governance: dict[str, Any], now: datetime) -> ModelSummary:
+    from ..cards.review import load_reviews
+    from .decision import card_under_review
+
     decision, _ = gate_status(instance, model, policy.tier_name(model.entry))
     return summarise(model, decision, owner=owner_text(card_header(model)), policy=policy,
                      register=governance["committee"], incidents=governance["incidents"],
                      reporting=governance["reporting"], now=now,
                      bias_history=bias_history(instance, model),
-                     injection_history=injection_history(instance, model))
+                     injection_history=injection_history(instance, model),
+                     card=card_under_review(model, load_reviews(model.folder.parents[1])))
 
 
 def pack_markdown(summaries: Sequence[ModelSummary]) -> str:

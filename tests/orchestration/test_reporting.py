@@ -23,7 +23,7 @@ from aisec_pipeline.orchestration.reporting import (AI_BOM_FILE, AI_BOM_KEY, ANN
                                                     Recorded, bias_history, bias_points, history,
                                                     injection_points)
 from aisec_pipeline.redteam.evidence import InjectionResult, ProbeRow, injection_verdict
-from inventory_builder import add_model, new_inventory, safetensors_bytes
+from inventory_builder import add_model, new_inventory, safetensors_bytes, review_card
 
 REPO_ASSETS = Path(__file__).resolve().parents[2] / "assets"
 GOVERNANCE_TESTS = Path(__file__).resolve().parents[1] / "governance"
@@ -50,6 +50,7 @@ def small_inventory(folder: Path) -> Path:
     add_model(root, "clean-model", weights)
     add_model(root, "no-card", weights, card=False)
     shutil.copytree(REPO_ASSETS / "models" / "credit-default", root / "models" / "credit-default")
+    review_card(root, "credit-default")
     return root
 
 
@@ -154,6 +155,8 @@ def test_ai_bom_is_valid_cyclonedx_1_6(reported):
     decisions = {name: {p["name"]: p["value"] for p in c["properties"]}["aisec:gate_decision"]
                  for name, c in components.items()}
     assert decisions == {"clean-model": "approved", "credit-default": "approved", "no-card": "blocked"}
+    clean = {p["name"]: p["value"] for p in components["clean-model"]["properties"]}
+    assert len(clean["aisec:card_sha256"]) == 64 and clean["aisec:card_reviewed_by"].startswith("Jonas Weber")
     metrics = components["credit-default"]["modelCard"]["quantitativeAnalysis"]["performanceMetrics"]
     assert {m["slice"] for m in metrics} >= {"sex=female", "sex=male"}
 
@@ -181,6 +184,7 @@ def test_committee_pack_renders_in_headless_chromium(reported):
     assert "<svg" in dom and "<circle" in dom  # the credit model's bias per segment
     assert "answered a loan query it was never validated for" in dom  # the open incident
     assert "Amara Okafor" in dom and "(no owner on the card)" in dom
+    assert "Model card reviews" in dom and "reviewed by Jonas Weber on " in dom
 
 
 @pytest.mark.slow
@@ -200,6 +204,7 @@ def test_evidence_command_exports_one_model(reported):
     assert aisec("evidence", "credit-default", "--out", str(out), "--inventory", str(reported["root"])) == 0
     assert sorted(p.name for p in out.iterdir()) == ["annex-iv.md", "regulatory-matrix.json",
                                                      "regulatory-matrix.md"]
+    assert "Model card reviewed: sha256 `" in (out / "annex-iv.md").read_text()
     assert aisec("evidence", "nope", "--inventory", str(reported["root"])) == 2
 
 
