@@ -99,7 +99,10 @@ DANGEROUS_MODULES = frozenset({
     "inspect", "functools", "operator", "_operator", "idlelib", "lib2to3", "doctest",
     "numpy.testing", "numpy.f2py", "numpy.distutils", "numpy.lib.npyio", "numpy.ctypeslib",
     "torch.hub", "torch.serialization", "torch.jit", "torch.package", "torch.utils.cpp_extension",
-    "pandas.io", "logging",
+    "pandas.io", "logging", "pydoc", "linecache", "shelve", "dbm", "sqlite3", "socketserver", "xmlrpc",
+    "imaplib", "poplib", "nntplib", "smtpd", "wsgiref", "uuid", "zipfile", "tarfile", "torch.fx",
+    "torch._inductor", "torch._dynamo", "torch.utils.collect_env", "torch.utils.bottleneck",
+    "torch.utils.data.datapipes", "torch.utils._config_module",
 })
 DANGEROUS_BUILTINS = frozenset({
     "eval", "exec", "execfile", "compile", "__import__", "getattr", "setattr", "delattr",
@@ -111,6 +114,7 @@ DANGEROUS_NAMES = frozenset({
     "load", "loads", "_load", "_load_from_bytes", "load_model", "load_state_dict_from_url",
     "read_pickle", "unpickle", "runstring", "run", "system", "popen", "spawn", "exec", "eval",
     "execfile", "compile", "import_module", "__import__", "call", "check_output", "urlopen",
+    "open", "fdopen", "urlretrieve",
 })
 
 

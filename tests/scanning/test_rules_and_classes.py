@@ -142,3 +142,23 @@ def test_mutated_files_never_crash_the_analyser(tmp_path, monkeypatch):
         crashes += [f.detail for f in report.findings if f.rule == "error.engine-failed"]
     assert crashes == []
     assert not list(tmp_path.glob("M*"))
+
+
+def test_allowlist_entries_each_have_a_reason_and_none_is_dangerous():
+    from aisec_pipeline.scanning.pickle_policy import _ACCEPTED, DEFAULT_ALLOWLIST, rule_global
+
+    assert DEFAULT_ALLOWLIST == frozenset(_ACCEPTED) and all(reason.strip() for reason in _ACCEPTED.values())
+    assert [name for name in DEFAULT_ALLOWLIST if rule_global(*name.rsplit(".", 1), frozenset())] == []
+
+
+@pytest.mark.parametrize("qualified", [
+    "builtins.getattr", "builtins.eval", "__builtin__.apply", "pydoc.locate", "pydoc.pipepager", "operator.attrgetter",
+    "torch.fx.graph_module.reduce_graph_module", "torch.utils.collect_env.run", "uuid._get_command_stdout",
+    "linecache.getline", "ssl.get_server_certificate", "codecs.open", "numpy.testing._private.utils.runstring",
+])
+def test_gadgets_stay_dangerous_even_when_trusted(qualified):
+    from aisec_pipeline.scanning.pickle_policy import rule_global
+
+    module, name = qualified.rsplit(".", 1)
+    ruling = rule_global(module, name, frozenset({qualified}))
+    assert ruling is not None and ruling.kind == "dangerous"
