@@ -109,9 +109,10 @@ def _refuse_colliding_keys(rows: pd.DataFrame) -> None:
 
 def metric_cells(rows: pd.DataFrame, z: float) -> pd.DataFrame:
     """Long table: one row per segment x metric with numerator, denominator, value, Wilson CI.
-    `row` is the segment's position in `rows`, so per-segment views never search by key."""
+    `row` is the segment's position in `rows` and `metric_index` the metric's in METRICS, so
+    per-segment views index arrays instead of searching by key or name."""
     frames = []
-    for metric in METRICS:
+    for index, metric in enumerate(METRICS):
         numerator = rows[list(metric.numerator)].sum(axis=1).to_numpy()
         denominator = rows[list(metric.denominator)].sum(axis=1).to_numpy()
         low, high = wilson(numerator, denominator, z)
@@ -119,7 +120,8 @@ def metric_cells(rows: pd.DataFrame, z: float) -> pd.DataFrame:
             value = np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
         frames.append(pd.DataFrame({
             "row": np.arange(len(rows)), "key": rows["key"].astype(object), "grouping": rows["grouping"].to_numpy(),
-            "metric": texts(metric.name, len(rows)), "numerator": numerator, "denominator": denominator,
+            "metric": texts(metric.name, len(rows)), "metric_index": np.full(len(rows), index),
+            "numerator": numerator, "denominator": denominator,
             "value": value, "ci_low": low, "ci_high": high,
         }))
     return pd.concat(frames, ignore_index=True)
@@ -127,8 +129,9 @@ def metric_cells(rows: pd.DataFrame, z: float) -> pd.DataFrame:
 
 def overall_reference(cells: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFrame:
     """Attach the whole population's counts as each cell's reference."""
-    position = {name: i for i, name in enumerate(overall["metric"].tolist())}
-    which = np.array([position[name] for name in cells["metric"].tolist()], dtype=np.int64)
+    which = np.empty(len(METRICS), dtype=np.int64)
+    which[overall["metric_index"].to_numpy()] = np.arange(len(overall))
+    which = which[cells["metric_index"].to_numpy()]
     cells = cells.copy()
     cells["ref_numerator"] = overall["numerator"].to_numpy()[which]
     cells["ref_denominator"] = overall["denominator"].to_numpy()[which]
@@ -187,15 +190,21 @@ def _material_rule(cells: pd.DataFrame, rule: Rule) -> np.ndarray:
     if rule.min_ratio is not None:
         under_ratio = cells["metric"].isin(rule.ratio_metrics).to_numpy() & \
             (cells["ratio"].to_numpy() < rule.min_ratio)
-    return np.where(over_difference, "difference", np.where(under_ratio, "ratio", ""))
+    rule_name = np.full(len(cells), "", dtype=object)
+    rule_name[under_ratio] = "ratio"
+    rule_name[over_difference] = "difference"
+    return rule_name
 
 
 def _status(cells: pd.DataFrame, rule: Rule, tested_metric: np.ndarray, enough: np.ndarray) -> np.ndarray:
     excludes_zero = (cells["diff_low"].to_numpy() > 0) | (cells["diff_high"].to_numpy() < 0)
     significant = excludes_zero & (np.nan_to_num(cells["p_adjusted"].to_numpy(), nan=1.0) <= rule.alpha)
     failed = (cells["rule"].to_numpy() != "") & significant
-    status = np.where(enough, np.where(failed, FAIL, OK), INSUFFICIENT)
-    return np.where(tested_metric, status, REPORTED)
+    status = np.full(len(cells), OK, dtype=object)
+    status[failed] = FAIL
+    status[~enough] = INSUFFICIENT
+    status[~tested_metric] = REPORTED
+    return status
 
 
 def segment_status(rows: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:

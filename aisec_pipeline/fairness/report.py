@@ -163,22 +163,21 @@ class BiasReport:
         thin = self.cells[self.cells["status"] == INSUFFICIENT]
         own = thin["denominator"].to_numpy() < self.rule.min_count
         reference_n = np.nan_to_num(thin["ref_denominator"].to_numpy(dtype=float))
+        n = np.where(own, thin["denominator"].to_numpy(dtype=float), reference_n).astype(np.int64)
+        position = thin["row"].to_numpy(dtype=np.int64)
+        protected = self.protected_rows[position]
+        # protected first, then the thinnest, then the report's own order of segments and metrics
+        order = np.lexsort((thin["metric_index"].to_numpy(), position, n, ~protected))
         table = pd.DataFrame({
-            "segment": thin["key"].to_numpy(dtype=object),
-            "metric": thin["metric"].to_numpy(dtype=object),
-            "n": np.where(own, thin["denominator"].to_numpy(dtype=float), reference_n).astype(np.int64),
+            "segment": thin["key"].to_numpy(dtype=object)[order],
+            "metric": thin["metric"].to_numpy(dtype=object)[order],
+            "n": n[order],
             "minimum": self.rule.min_count,
-            "protected": self.protected_rows[thin["row"].to_numpy(dtype=np.int64)],
-            "reference": np.where(own, None, "reference " + thin["reference_label"].astype(object)).astype(object),
+            "protected": protected[order],
+            "reference": np.where(own, None, "reference " + thin["reference_label"].astype(object))[order],
         })
-        absent = self._unmeasured_protected()
-        if absent:
-            table = pd.concat([pd.DataFrame(absent), table], ignore_index=True)
-        order = {m.name: i for i, m in enumerate(METRICS)}
-        table["metric_order"] = [order.get(name, 99) for name in table["metric"].tolist()]
-        table = table.sort_values(["protected", "n", "segment", "metric_order"], ascending=[False, True, True, True],
-                                  kind="stable")
-        return table.drop(columns="metric_order").reset_index(drop=True)
+        absent = self._unmeasured_protected()  # listed first: a protected segment with no rows at all
+        return pd.concat([pd.DataFrame(absent), table], ignore_index=True) if absent else table
 
     def review(self, limit: int | None = None) -> list[ReviewItem]:
         """The first `limit` review items (all when None), as objects with a sentence."""
@@ -237,9 +236,7 @@ class BiasReport:
 
     @cached_property
     def _wide(self) -> dict[str, np.ndarray]:
-        order = {m.name: i for i, m in enumerate(METRICS)}
-        metric = np.fromiter((order[name] for name in self.cells["metric"].tolist()), dtype=np.int64,
-                             count=len(self.cells))
+        metric = self.cells["metric_index"].to_numpy(dtype=np.int64)
         position = self.cells["row"].to_numpy(dtype=np.int64)
         wide = {}
         for column in ("value", "ci_low", "ci_high", "difference", "status"):
