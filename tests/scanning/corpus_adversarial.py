@@ -240,7 +240,8 @@ def write_saved_model(folder: Path, pb: bytes, keras: bytes | None = None, index
     (folder / "fingerprint.pb").write_bytes(fingerprint)
     (folder / "variables" / "variables.index").write_bytes(index)
     (folder / "variables" / "variables.data-00000-of-00001").write_bytes(np.random.default_rng(3).bytes(512))
-    (folder / "assets" / "vocab.txt").write_text("hello\nworld\n")
+    (folder / "assets" / "tokenizer").mkdir(exist_ok=True)
+    (folder / "assets" / "tokenizer" / "vocab.txt").write_text("hello\nworld\n")
     if keras is not None:
         (folder / "keras_metadata.pb").write_bytes(keras)
     return folder

@@ -36,6 +36,7 @@ _FUNCTION_NODES = (2, 2, 2, 1, 3)   # .graph_def(2).library(2).function(1).node_
 _STRIPPED_OPS = (2, 1, 2, 1)        # .meta_info_def(1).stripped_op_list(2).op(1)
 _USER_OBJECTS = (2, 7, 1, 4)        # .object_graph_def(7).nodes(1).user_object(4)
 _KERAS_NODES = (1,)                 # SavedMetadata.nodes(1) -> SavedObject, metadata = 5
+MAX_COMPANION_DEPTH = 6  # folders between a companion file and its saved_model.pb
 VARIABLES_INDEX_MAGIC = bytes.fromhex("57fb808b247547db")  # LevelDB table footer
 
 
@@ -98,21 +99,21 @@ def _check_layer_metadata(text: str, ctx: ScanContext, label: str) -> None:
 
 def companion_kind(path: Path) -> str | None:
     """The role of a file inside a SavedModel folder whose saved_model.pb parses, else None."""
-    parts = path.parts
-    for depth in (1, 2):
-        if len(parts) <= depth:
-            return None
-        root = Path(*parts[:-depth])
+    for root in list(path.parents)[:MAX_COMPANION_DEPTH]:
         if _is_saved_model(root / "saved_model.pb"):
-            relative = Path(*parts[-depth:]).as_posix()
-            if relative.startswith("variables/variables.data-"):
-                return "savedmodel-variables"
-            if relative == "variables/variables.index":
-                return "savedmodel-index"
-            if relative == "fingerprint.pb":
-                return "savedmodel-fingerprint"
-            if relative.startswith("assets/"):
-                return "savedmodel-asset"
+            return _role(path.relative_to(root).as_posix())
+    return None
+
+
+def _role(relative: str) -> str | None:
+    if relative.startswith("variables/variables.data-"):
+        return "savedmodel-variables"
+    if relative == "variables/variables.index":
+        return "savedmodel-index"
+    if relative == "fingerprint.pb":
+        return "savedmodel-fingerprint"
+    if relative.startswith("assets/") or relative.startswith("assets.extra/"):
+        return "savedmodel-asset"
     return None
 
 
