@@ -79,16 +79,27 @@ def segment_key(grouping: Sequence[str], values: Sequence[str]) -> str:
     return KEY_SEPARATOR.join(f"{column}={value}" for column, value in zip(grouping, values))
 
 
+def _keys(grouping: Sequence[str], labels: list[np.ndarray], length: int) -> np.ndarray:
+    """`segment_key` for every row at once (object arrays concatenate element-wise)."""
+    if not grouping:
+        return np.full(length, segment_key((), ()), dtype=object)
+    keys = f"{grouping[0]}=" + labels[0]
+    for column, values in zip(grouping[1:], labels[1:]):
+        keys = keys + f"{KEY_SEPARATOR}{column}=" + values
+    return keys
+
+
 def segment_rows(counts: pd.DataFrame, groupings: Sequence[Sequence[str]]) -> pd.DataFrame:
     """One row per segment of every grouping: grouping, segment (tuple of pairs), key, counts."""
     frames = []
     for grouping in groupings:
         table = aggregate(counts, grouping)
-        values = list(zip(*(table[c].astype(str).tolist() for c in grouping))) if grouping else [()] * len(table)
+        labels = [np.asarray(table[c].astype(str).tolist(), dtype=object) for c in grouping]
         frames.append(pd.DataFrame({
             "grouping": [tuple(grouping)] * len(table),
-            "segment": [tuple(zip(grouping, v)) for v in values],
-            "key": texts([segment_key(grouping, v) for v in values]),
+            "segment": list(zip(*(zip([c] * len(table), v) for c, v in zip(grouping, labels)))) if grouping
+            else [()] * len(table),
+            "key": texts(_keys(grouping, labels, len(table))),
             **{c: table[c].to_numpy() for c in COUNT_COLUMNS},
         }))
     rows = pd.concat(frames, ignore_index=True)
@@ -132,7 +143,7 @@ def overall_reference(cells: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFram
     which = np.empty(len(METRICS), dtype=np.int64)
     which[overall["metric_index"].to_numpy()] = np.arange(len(overall))
     which = which[cells["metric_index"].to_numpy()]
-    cells = cells.copy()
+    cells = cells.copy(deep=False)  # copy-on-write: new columns never reach the caller's frame
     cells["ref_numerator"] = overall["numerator"].to_numpy()[which]
     cells["ref_denominator"] = overall["denominator"].to_numpy()[which]
     cells["reference_label"] = texts("overall", len(cells), cells.index)
@@ -142,7 +153,7 @@ def overall_reference(cells: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFram
 def best_group_reference(cells: pd.DataFrame, min_count: int) -> pd.DataFrame:
     """Attach, per grouping and metric, the most favourable segment with enough data
     (highest selection rate, TPR, precision, accuracy; lowest FPR, FNR)."""
-    cells = cells.copy()
+    cells = cells.copy(deep=False)
     for column in ("ref_numerator", "ref_denominator"):
         cells[column] = np.nan
     cells["reference_label"] = texts("no group with enough data", len(cells), cells.index)
@@ -161,7 +172,7 @@ def best_group_reference(cells: pd.DataFrame, min_count: int) -> pd.DataFrame:
 
 def test_gaps(cells: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     """Differences, ratios, Newcombe intervals, corrected p-values and a status per cell."""
-    cells = cells.copy()
+    cells = cells.copy(deep=False)
     if "is_reference" not in cells:
         cells["is_reference"] = False
     k1, n1 = cells["numerator"].to_numpy(float), cells["denominator"].to_numpy(float)
