@@ -146,6 +146,8 @@ def test_numeric_segment_values_keep_their_own_form(tmp_path, balanced):
     frame = balanced({"a": 30, "b": 30})
     frame["age"] = [20] * 20 + [None] * 10 + [35] * 20 + [2.5] * 10
     assert set(cell_counts(frame, "y", "p", ["age"])["age"]) == {"20", "35", "2.5", "(missing)"}
+    frame.to_parquet(tmp_path / "ages.parquet")  # a float column, because of the null
+    assert set(count_file(tmp_path / "ages.parquet", "y", "p", ["age"])["age"]) == {"20", "35", "2.5", "(missing)"}
     path = tmp_path / "ages.csv"
     frame.to_csv(path, index=False)  # pandas writes 20.0 for a float column; the file says so
     assert set(count_file(path, "y", "p", ["age"])["age"]) == {"20.0", "35.0", "2.5", "(missing)"}
