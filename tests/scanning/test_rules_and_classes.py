@@ -162,3 +162,10 @@ def test_gadgets_stay_dangerous_even_when_trusted(qualified):
     module, name = qualified.rsplit(".", 1)
     ruling = rule_global(module, name, frozenset({qualified}))
     assert ruling is not None and ruling.kind == "dangerous"
+
+
+def test_unknown_formats_say_what_the_file_is(tmp_path):
+    png = tmp_path / "model.pt"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+    report = scan_file(png)
+    assert report.verdict == "error" and "it is a PNG image" in report.findings[0].detail
