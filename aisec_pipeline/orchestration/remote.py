@@ -219,7 +219,7 @@ class RemoteGate:
         config: dict[str, Any] = {"use_case": use_case}
         if environment is not None:  # only named when asked: older deployments lack the field
             config["environment"] = environment
-        run_config = {"ops": {"__".join(decision.path): {"config": config}}}
+        run_config = {"ops": {decision.to_python_identifier(): {"config": config}}}  # its op's name
         return self.client.submit_job_execution(GATE_JOB, run_config=run_config,
                                                 tags=gate_tags(model, TRIGGER),
                                                 asset_selection=[*keys, decision])
@@ -265,7 +265,7 @@ class RemoteGate:
         kind = event["__typename"]
         if kind == "LogMessageEvent" and event.get("level") in ("INFO", "WARNING", "ERROR", "CRITICAL"):
             print(f"    {self.redacted(event['message'])}", file=sys.stderr)
-        elif kind == "ExecutionStepFailureEvent" and event.get("stepKey") != "__".join(decision_path):
+        elif kind == "ExecutionStepFailureEvent" and event.get("stepKey") != _op(decision_path):
             print(f"    step {event.get('stepKey')} failed (see the run in the deployment's UI)",
                   file=sys.stderr)  # the decision's own step fails whenever it blocks
         elif kind == "MaterializationEvent" and event["assetKey"]["path"] == decision_path:
@@ -324,17 +324,22 @@ class RemoteGate:
         if isinstance(exc, DagsterGraphQLClientError) and len(exc.args) >= 2:
             text = f"{exc.args[0]}: {exc.args[1]}"
         else:
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             cause = exc.__cause__ or exc.__context__
-            if cause is not None and str(cause).strip():
-                text = f"{text.split(' during execution of query')[0]}: {type(cause).__name__}: " \
-                       f"{str(cause).strip().splitlines()[0]}"
+            shown = cause if cause is not None and str(cause).strip() else exc
+            lines = str(shown).strip().splitlines()
+            text = f"{type(shown).__name__}: {lines[0]}" if lines else type(shown).__name__
         return self.redacted(" ".join(text.split())[:600])
 
     def redacted(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def _op(path: list[str]) -> str:
+    import dagster as dg
+
+    return dg.AssetKey(path).to_python_identifier()
 
 
 def json_entry(entries: list[dict], label: str) -> Any:
