@@ -107,6 +107,7 @@ class WalkStopped(Exception):
 
 _PROTO_BYTE = 0x80
 _IMPORT_OPS = frozenset({"GLOBAL", "INST"})
+_CALL_OPS = frozenset({"REDUCE", "OBJ", "INST", "NEWOBJ", "NEWOBJ_EX", "BUILD"})
 _MIN_OPS_WHEN_CUT = 3
 
 
@@ -126,16 +127,47 @@ def looks_like_pickle(head: bytes, complete: bool = False) -> bool:
 def _parses(head: bytes, complete: bool) -> bool:
     import io
 
-    count = 0
+    count, imported, called = 0, False, False
+    depth = _StackDepth()
     try:
         for opcode, arg, _pos in pickletools.genops(io.BytesIO(head)):
             count += 1
+            if not depth.apply(opcode):
+                return called  # an opcode the unpickler would refuse: text, unless a call already ran
             if opcode.name in _IMPORT_OPS and all(_dotted(part) for part in str(arg).split(" ", 1)):
-                return True
+                imported = True
+            called = called or (imported and opcode.name in _CALL_OPS)
     except ValueError as exc:
         ran_out = "exhausted" in str(exc) or "but only" in str(exc)
-        return not complete and ran_out and count >= _MIN_OPS_WHEN_CUT
+        # An import then a call runs before any later garbage is read; an import followed by an
+        # impossible opcode is a text line ("cat\ndog\n..."), not a pickle.
+        return called or (ran_out and (imported or (not complete and count >= _MIN_OPS_WHEN_CUT)))
     return True  # reached STOP
+
+
+class _StackDepth:
+    """How many items and marks the unpickler's stack holds: text read as opcodes soon pops
+    from an empty stack or closes a MARK that was never opened."""
+
+    def __init__(self) -> None:
+        self.items = 0
+        self.marks: list[int] = []
+
+    def apply(self, opcode: pickletools.OpcodeInfo) -> bool:
+        before = list(opcode.stack_before)
+        if pickletools.markobject in before:
+            if not self.marks:
+                return False
+            self.items = self.marks.pop()
+            before = before[: before.index(pickletools.markobject)]
+        self.items -= len(before)
+        if self.items < 0:
+            return False
+        if opcode.stack_after == [pickletools.markobject]:
+            self.marks.append(self.items)
+        else:
+            self.items += len(opcode.stack_after)
+        return True
 
 
 def _dotted(name: str) -> bool:

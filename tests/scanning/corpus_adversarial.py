@@ -321,6 +321,8 @@ def protocols(b) -> None:
     b.add("v0_unicode_trailing.pkl", v0_unicode_start(b.marker("v0t")) + b"\n\n\t\t", "unsafe", "pickle.dangerous-global")
     b.add("v1_payload.pkl", pickle.dumps(Payload(open, b.marker("v1"), "w"), protocol=1), "unsafe", "pickle.dangerous-global")
     b.add("v0_payload.bin", pickle.dumps(Payload(open, b.marker("v0"), "w"), protocol=0), "unsafe", "pickle.dangerous-global")
+    garbage = v0_open(b.marker("garbage"))[:-1] + b"\xff\xfe not a pickle any more"
+    b.add("v0_payload_then_garbage.pkl", garbage, "unsafe", "pickle.dangerous-global")  # the call runs before the garbage
     proto1 = b"\x80\x01" + pickle.dumps(Payload(open, b.marker("p1"), "w"), protocol=1)
     b.add("proto1_header.pkl", proto1, "unsafe", "pickle.dangerous-global")  # PROTO 0/1 is accepted by the unpickler
 
@@ -348,6 +350,8 @@ def member_zips(b) -> None:
     readme = [("README.md", b"# Model\n\nTrained on public data. Load with pickle.\n"), ("model.pkl", benign_pickle())]
     b.add("zip_readme_benign.zip", zip_bytes(readme), "safe", "zip.text-member")
     b.add("zip_benign_pickle_named.zip", zip_bytes([("weights.bin", benign_pickle()), ("notes.txt", b"v1\n")]), "safe")
+    vocab = b"cat\ndog\nNone\nindia\nindonesia\n"  # lines that start like opcodes, then stop parsing
+    b.add("zip_vocab_text.zip", zip_bytes([("vocab.txt", vocab), ("weights.pkl", benign_pickle())]), "safe", "zip.text-member")
     b.add("zip_text_named_evil.zip", zip_bytes([("data.txt", evil)]), "unsafe", "pickle.dangerous-global")
     mismatch = rename_in_local_header(zip_bytes([("data.pkl", evil)]), b"data.pkl", b"datap.kl")
     b.add("zip_header_mismatch.zip", mismatch, "unsafe", "zip.bad-header")
