@@ -28,6 +28,7 @@ def test_raw_smollm2_fails_the_battery_with_the_same_counts_every_run(tmp_path):
         second = run_battery(target, battery, tmp_path / "second")
         pids = [process.pid for process in server.processes]
     verdict = injection_verdict(first, battery)
+    print("smollm2 counts:", _counts(first), "second run:", _counts(second))  # shown with -s
 
     assert first.error_attempts == 0 and not first.problems, first.problems
     assert all(row.attempts > 0 for row in first.rows)
