@@ -387,6 +387,9 @@ def saved_models(b) -> None:
     b.add("sm_bad_index/variables/variables.index", None, "error", "error.unparseable-index", renamable=False)
     write_saved_model(b.root / "sm_bad_fingerprint", saved_model(plain_ops), fingerprint=b"\x0a\xff\xff\x01")
     b.add("sm_bad_fingerprint/fingerprint.pb", None, "error", "error.unparseable-protobuf", renamable=False)
+    odd = write_saved_model(b.root / "sm_pickle_like_variables", saved_model(plain_ops))
+    (odd / "variables" / "variables.data-00000-of-00001").write_bytes(b"\x80\x02" + bytes(range(256)) * 4)
+    b.add("sm_pickle_like_variables/variables/variables.data-00000-of-00001", None, "safe", renamable=False)
     b.add("sm_truncated.pb", saved_model(plain_ops)[:-3], "error", "error.unparseable-protobuf")
 
 

@@ -34,6 +34,18 @@ def _scanner(kind: str) -> FormatScanner | None:
     return getattr(importlib.import_module(f"{__name__}.{module}"), function)
 
 
+# SavedModel files TensorFlow reads as raw tensor bytes or a table, whatever they start with.
+RAW_COMPANIONS = frozenset({"savedmodel-variables", "savedmodel-index"})
+
+
+def _savedmodel_role(source: Source) -> str | None:
+    if source.path is None:
+        return None
+    from . import savedmodel
+
+    return savedmodel.companion_kind(Path(os.path.abspath(source.path)))
+
+
 # Common non-model contents, named so that the reason says what the file is.
 NON_MODEL_MAGICS = {
     b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image", b"%PDF": "a PDF document",
@@ -67,14 +79,13 @@ def scan_source(source: Source, ctx: ScanContext) -> str:
     head = read_head(source)
     kind = sniff(head)
     scanner = _scanner(kind)
-    if scanner is None and source.path is not None:
+    companion = _savedmodel_role(source)
+    if companion is not None and (scanner is None or companion in RAW_COMPANIONS):
         from . import savedmodel
 
-        companion = savedmodel.companion_kind(Path(os.path.abspath(source.path)))
-        if companion is not None:
-            with ctx.guard(ENGINE, source.label):
-                return savedmodel.scan_companion(companion, source, ctx)
-            return companion
+        with ctx.guard(ENGINE, source.label):
+            return savedmodel.scan_companion(companion, source, ctx)
+        return companion
     if scanner is None:
         ctx.error(ENGINE, "unknown-format",
                   f"content matches no supported model format: {_what_it_is(head)}", source.label)
