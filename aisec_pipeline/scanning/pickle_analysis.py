@@ -4,6 +4,11 @@ The symbolic stack resolves STACK_GLOBAL operands through the memo, sees what RE
 INST/BUILD apply to, and knows where joblib put raw array bytes inside the stream (right after
 the BUILD of a NumpyArrayWrapper), so the walk skips exactly those bytes and keeps analysing the
 opcodes that follow. Values it does not need stay `UNKNOWN`; containers are tracked up to a cap.
+
+It also reads what the unpickler would and a linear scan would not: FRAME boundaries that cut an
+opcode (the bytes from the boundary are re-read as opcodes), memo/DUP expansion ("billion
+laughs"), structures no unpickler can build (a dict as its own key, a set inside itself), and a
+PROTO after the start. Pickles of every protocol are recognised by content (`looks_like_pickle`).
 """
 
 from __future__ import annotations
