@@ -1,7 +1,7 @@
 """An example hardened target: an input/output filter in front of an OpenAI-compatible model.
 
-Use as a callable target, `aisec_pipeline.redteam.guard:answer`, with the upstream in
-`AISEC_GUARD_BASE_URL` and `AISEC_GUARD_MODEL`. It refuses inputs that carry injection
+Registered as the built-in target `aisec.guard` (registry: `endpoint: {type: registered,
+target: aisec.guard}`), with the upstream in `AISEC_GUARD_BASE_URL` and `AISEC_GUARD_MODEL`. It refuses inputs that carry injection
 phrasing (in the battery's languages), hidden Unicode tag characters or long encoded blobs,
 and withholds answers that reveal a code-like token of the system prompt in any encoding.
 

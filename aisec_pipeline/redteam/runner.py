@@ -165,8 +165,8 @@ def run_battery(target: Target, policy: InjectionPolicy, workdir: Path,
     base["baseline"] = tuple(redact(a, secrets, canary) for a in answers)
     try:
         _prepare(folder, scan_target, policy, canary, probes, parallel_attempts)
-        timeout = lambda attempts: battery_timeout(policy, attempts, attempt_budget_seconds)
-        problem = _run_garak(folder, timeout, len(probes), on_progress)
+        problem = _run_garak(folder, lambda n: battery_timeout(policy, n, attempt_budget_seconds),
+                             len(probes), on_progress)
         result = _judge(folder, policy, canary, secrets, base, context, extra_problem=problem)
     except Exception as exc:  # fail closed: the gate reports, it does not crash
         return unassessed(f"the battery could not run: {exc.__class__.__name__}: {exc}")
