@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 import corpus_adversarial
-from corpus import CorpusBuilder, Sample
+import pytest
+from corpus import Sample
 
 from aisec_pipeline.scanning import FileReport, scan_file
 
 GROUPS = ["pickles", "torch", "zips", "numpy", "joblib", "keras", "gguf", "safetensors", "other",
           *(step.__name__ for step in corpus_adversarial.STEPS)]
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> CorpusBuilder:
-    builder = CorpusBuilder(tmp_path_factory.mktemp("corpus"))
-    builder.build()
-    return builder
-
-
-@pytest.fixture(scope="module")
-def reports(corpus) -> dict[str, FileReport]:
-    return {sample.name: scan_file(sample.path, sample.trusted) for sample in corpus.samples}
 
 
 def _mismatch(sample: Sample, report: FileReport) -> str | None:

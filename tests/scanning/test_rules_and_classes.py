@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from corpus import CorpusBuilder
 
 from aisec_pipeline.scanning import scan_file
 from aisec_pipeline.scanning.rules import BY_ID, ENGINE_SEVERITY, RULES, catalogue_markdown
@@ -15,18 +14,6 @@ from aisec_pipeline.scanning.rules import BY_ID, ENGINE_SEVERITY, RULES, catalog
 REPO = Path(__file__).resolve().parents[2]
 # Rules no file content can trigger, with the test that exercises each.
 OUTSIDE_CORPUS = {"error.unreadable-file": "test_api_and_cli.py::test_unreadable_file_is_an_error"}
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> CorpusBuilder:
-    builder = CorpusBuilder(tmp_path_factory.mktemp("rules-corpus"))
-    builder.build()
-    return builder
-
-
-@pytest.fixture(scope="module")
-def reports(corpus):
-    return {sample.name: scan_file(sample.path, sample.trusted) for sample in corpus.samples}
 
 
 def test_every_catalogued_rule_fires_on_a_corpus_file(reports):
