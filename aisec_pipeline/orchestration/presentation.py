@@ -254,8 +254,10 @@ def attachment_metadata(attachments: Mapping[str, str]) -> dict[str, Any]:
     """Small Markdown embedded; anything else named relative to the instance storage."""
     metadata: dict[str, Any] = {}
     for name, location in attachments.items():
-        path = Path(location)
-        metadata[f"attachment: {name}"] = _attachment(path)
+        try:
+            metadata[f"attachment: {name}"] = _attachment(Path(location))
+        except (OSError, ValueError, TypeError):  # not a path at all (an inline value)
+            metadata[f"attachment: {name}"] = dg.MetadataValue.text(f"inline value, {len(str(location))} characters")
     return metadata
 
 
