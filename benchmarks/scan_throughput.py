@@ -3,6 +3,8 @@
 1. A 2 GB safetensors file: `aisec scan` (real CLI, subprocess) vs a streaming hashlib sha256
    of the same file. Goal: ratio <= 1.3.
 2. A ~200 MB pickle of numpy arrays: `aisec scan` vs the `modelscan` CLI. Goal: ratio <= 1.0.
+   The opcode walk skips array payloads by length, so both tools spend this run mostly importing;
+   aisec's pickle path imports neither numpy nor h5py (modelscan's pickle engine runs without).
 
 `aisec scan` is the installed entry point (it builds the whole `aisec` parser, so it also pays
 for the other subcommands' imports); `scanning.command` is the scanner's own entry, shown for
