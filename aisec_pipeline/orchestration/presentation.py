@@ -71,8 +71,9 @@ def decision_summary(decision) -> str:
     blocking = {check: reasons for check, reasons in checks_for(decision).items() if reasons}
     if not blocking:
         return "BLOCKED"
-    parts = [f"{check} ({len(reasons)} reasons): {_shortened(reasons[0], 200)}" if len(reasons) > 1
-             else _shortened(reasons[0], 200) for check, reasons in blocking.items()]
+    parts = [_shortened(reasons[0], SUMMARY_REASON_CHARS) for reasons in blocking.values()]
+    parts = [f"{check} ({len(reasons)} reasons): {part}" if len(reasons) > 1 else part
+             for (check, reasons), part in zip(blocking.items(), parts)]
     return (f"BLOCKED by {', '.join(blocking)}: " + " | ".join(parts)
             + f" | all {len(decision.reasons)} reasons in the reasons table")
 

@@ -49,6 +49,30 @@ def test_summary_names_the_top_reasons_and_counts_the_rest():
     assert summary("PASSED", []) == "PASSED"
 
 
+def test_decision_summary_names_every_blocking_check_and_its_first_reason():
+    from aisec_pipeline.governance.decision import Decision
+    from aisec_pipeline.orchestration.decision import decision_metadata
+
+    committee = ("committee: tier high requires an approval of this exact artifact digest " + "9" * 64 +
+                 ", none is standing; record one with `aisec committee record --model m --decision approve`")
+    blocked = Decision("m", "1.0.0", "high", False, (
+        *(f"bias_report: failed: gap {i}" for i in range(30)), "model_card: failed: no owner", committee),
+        {"artifact_scan": "passed", "bias_report": "failed", "model_card": "failed"})
+    metadata = decision_metadata(blocked)
+    assert list(metadata)[:2] == ["verdict", "summary"] and metadata["verdict"].value == "BLOCKED"
+    text = metadata["summary"].value
+    assert text.startswith("BLOCKED by bias_report, model_card, governance: bias_report (30 reasons): ")
+    assert "model_card: failed: no owner" in text and committee in text, "no reason cut off"
+    assert text.endswith("all 32 reasons in the reasons table")
+    rows = [r.data for r in metadata["reasons"].records]
+    assert rows[-1] == {"#": 32, "check": "governance", "reason": committee}
+
+    approved = Decision("m", "1.0.0", "low", True, (), {"artifact_scan": "passed"},
+                        conditions=("re-evaluate quarterly",))
+    assert decision_metadata(approved)["summary"].value == (
+        "APPROVED: every required check passed (artifact_scan) | condition: re-evaluate quarterly")
+
+
 def test_cells_are_plain_values_never_python_reprs():
     assert plain({"sex": "Female", "age_band": "<25"}) == "sex=Female x age_band=<25"
     assert plain(["LLM01:2025", "AML.T0051"]) == "LLM01:2025, AML.T0051"
