@@ -7,6 +7,7 @@ Plain Python, no Dagster: the orchestration shell turns each entry into an asset
 
 from __future__ import annotations
 
+import functools
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,30 @@ REGISTRY: tuple[EvidenceKind, ...] = (
 )
 
 BY_NAME: dict[str, EvidenceKind] = {kind.name: kind for kind in REGISTRY}
+# Engine name (as in `engines`) -> the distribution whose version is part of the code version.
+ENGINE_DISTRIBUTIONS = {"modelscan": "modelscan", "picklescan": "picklescan",
+                        "model_signing": "model-signing", "great_expectations": "great-expectations",
+                        "pandas": "pandas", "fairlearn": "fairlearn", "garak": "garak",
+                        "llama_cpp": "llama-cpp-python"}
+
+
+@functools.cache
+def code_version(kind_name: str) -> str:
+    """What a kind's verdict depends on besides its inputs: aisec's version and its engines'.
+    Upgrading any of them makes the evidence stale (in `aisec gate` and in Dagster alike)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    parts = [f"aisec {__version__}", kind_name]
+    for engine in BY_NAME[kind_name].engines:
+        distribution = ENGINE_DISTRIBUTIONS.get(engine)
+        if distribution:
+            try:
+                parts.append(f"{distribution} {version(distribution)}")
+            except PackageNotFoundError:
+                parts.append(f"{distribution} absent")
+    return "; ".join(parts)
 GATING_NAMES: tuple[str, ...] = tuple(k.name for k in REGISTRY if k.gates)
 
 

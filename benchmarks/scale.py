@@ -85,7 +85,7 @@ def run(tmp: Path, count: int) -> None:
     gate = Gate(many, instance)
     t_full, _ = timed(lambda: gate.run([model]))
     t_again, decisions = timed(lambda: gate.run([model]))
-    scans = len(instance.fetch_materializations(dg.AssetKey([model.name.replace("-", "_"), "artifact_scan"]),
+    scans = len(instance.fetch_materializations(dg.AssetKey([model.name, "artifact_scan"]),
                                                  limit=10).records)
     print(f"re-gate unchanged model with fresh evidence: {t_again:.2f} s (goal < 5 s), "
           f"decision {decisions[0].label}, artifact scans recorded: {scans} (1 = nothing re-scanned); "

@@ -1,26 +1,34 @@
-"""Sensors and schedules: re-evaluation on new versions, drift checks, the committee pack.
+"""Sensors and schedules: re-evaluation on new versions and changed inputs, drift checks, the
+committee pack.
 
-New versions are found by a sensor with a cursor rather than by declarative automation on the
-observed artifact: the registry's (version, digest) is the declared identity of what may ship, so
-reading it is cheap (no hashing of gigabytes per tick), a run_key makes each digest gate exactly
-once even if the cursor is lost, and each run is tagged with model, version and digest. Bytes that
-drift from the registry without a registry change are caught by the scan's checksum verification.
+The gate sensor compares each model's gate state (the registry's version and digest, and the data
+versions of the small files its evidence reads: entry, card, evaluation data, system prompt,
+signature, policy, card reviews) with the state its last decision was made on. Artifact bytes
+are not hashed per tick (gigabytes); the registry's digest is the declared identity, and bytes
+that drift from it are caught by the gate, which hashes them on every run. On its first tick
+(a new deployment, or `dagster dev` opened after the CLI gated everything) the sensor starts from
+what the instance already decided, so opening the UI re-gates nothing. A model whose last
+decision is older than its tier's evidence window is re-gated too (checked at most hourly).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
 
 from ..inventory import InventoryError, Model, load_inventory
-from .model_assets import dagster_name
 
 GATE_JOB = "gate_models"
 DRIFT_JOB = "production_drift"
 INJECTION_JOB = "injection_rescan"
 PACK_JOB = "committee_pack"
+STATE_KEY = "gate_state"  # decision metadata: the gate state the decision was made on
+STALE_CHECK_SECONDS = 3600
 
 
 def gate_tags(model: Model, trigger: str) -> dict[str, str]:
@@ -28,35 +36,79 @@ def gate_tags(model: Model, trigger: str) -> dict[str, str]:
             "aisec/digest": model.entry.digest, "aisec/trigger": trigger}
 
 
-def registry_state(models: list[Model]) -> dict[str, str]:
-    return {m.name: f"{m.entry.version}@{m.entry.digest}" for m in models}
+def gate_state(model: Model, root: Path) -> str:
+    """`version@digest#inputs`: what a decision depends on, without hashing the artifact."""
+    from .evidence import files_version, input_files
+    from .keys import asset_key
+
+    artifact = asset_key(model.name, "artifact")
+    versions = {key.to_user_string(): files_version(paths)
+                for key, paths in input_files(model, root).items() if key != artifact}
+    inputs = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{model.entry.version}@{model.entry.digest}#{inputs}"
+
+
+def decided_states(instance: dg.DagsterInstance, models: list[Model]) -> dict[str, str]:
+    """The gate state each model's latest recorded decision was made on."""
+    from .evidence import latest_metadata
+    from .keys import asset_key
+
+    states = {}
+    for model in models:
+        latest = latest_metadata(instance, asset_key(model.name, "deployment_decision"), STATE_KEY)
+        if latest is not None:
+            states[model.name] = latest[1]
+    return states
 
 
 def new_version_sensor(root: Path) -> dg.SensorDefinition:
     @dg.sensor(name="new_model_versions", job_name=GATE_JOB, minimum_interval_seconds=60,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Gates a model once per new registry version/digest.")
+               description="Gates a model when its version, digest or inputs change, or its last "
+                           "decision is older than its tier's evidence window.")
     def new_model_versions(context: dg.SensorEvaluationContext):
         try:
             models = load_inventory(root)
         except InventoryError as exc:
             return dg.SkipReason(f"inventory invalid, nothing gated: {exc}")
-        seen = json.loads(context.cursor) if context.cursor else {}
-        state = registry_state(models)
-        requests = [
-            dg.RunRequest(run_key=f"{m.name}:{state[m.name]}", asset_selection=_keys(context, m),
-                          tags=gate_tags(m, "new-version"))
-            for m in models if seen.get(m.name) != state[m.name]
-        ]
-        return dg.SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        seen = cursor.get("states") if "states" in cursor else decided_states(context.instance, models)
+        state = {m.name: gate_state(m, root) for m in models}
+        requests = [dg.RunRequest(run_key=f"{m.name}:{state[m.name]}", asset_selection=_keys(context, m),
+                                  tags=gate_tags(m, "new-version"))
+                    for m in models if seen.get(m.name) != state[m.name]]
+        checked = cursor.get("stale_checked", 0)
+        if time.time() - checked >= STALE_CHECK_SECONDS:
+            requested = {r.tags["aisec/model"] for r in requests}
+            requests += _expired(context, root, [m for m in models if m.name not in requested], state)
+            checked = time.time()
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(
+            {"states": state, "stale_checked": checked}, sort_keys=True))
 
     return new_model_versions
 
 
+def _expired(context, root: Path, models: list[Model], state: dict[str, str]) -> list[dg.RunRequest]:
+    """Models whose latest decision is older than their tier's evidence window."""
+    from ..governance.policy import load_policy
+    from .gate import latest_decision
+
+    policy, now, requests = load_policy(root), datetime.now(timezone.utc), []
+    for model in models:
+        latest = latest_decision(context.instance, model)
+        if latest is None:
+            continue
+        age = now - datetime.fromisoformat(latest[0].decided_at)
+        if age.total_seconds() / 3600 >= policy.tier_for(model.entry).evidence_max_age_hours:
+            requests.append(dg.RunRequest(
+                run_key=f"{model.name}:{state[model.name]}:refresh:{latest[0].decided_at}",
+                asset_selection=_keys(context, model), tags=gate_tags(model, "evidence-stale")))
+    return requests
+
+
 def _keys(context, model: Model) -> list[dg.AssetKey]:
-    prefix = dagster_name(model.name)
     graph = context.repository_def.asset_graph
-    return [k for k in graph.materializable_asset_keys if k.path[0] == prefix]
+    return [k for k in graph.materializable_asset_keys if k.path[0] == model.name]
 
 
 def kind_selection(kind: str) -> dg.AssetSelection:

@@ -10,6 +10,7 @@ import dagster as dg
 from ..cards.review import load_reviews
 from ..governance.decision import (CardUnderReview, Decision, Promotion, decide, governance_inputs,
                                    required_kinds)
+from .automation import STATE_KEY, gate_state
 from .evidence import ArtifactDigests, evidence_for, fingerprints
 from .memory import recall, remember
 from .presentation import decision_reasons, decision_summary, plain_table
@@ -26,14 +27,16 @@ class DecisionConfig(dg.Config):
 def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
                inventory: GovernedInventory, digests: ArtifactDigests,
                folder: Path) -> dg.MaterializeResult:
+    state = "unknown"
     try:
+        state = gate_state(inventory.model(folder), inventory.path)  # what the sensor compares
         decision = _decide(context, config, inventory, digests, folder)
     except Exception as exc:  # noqa: BLE001 - an error is a blocked decision, never a crash or a pass
         decision = Decision(folder.name, "unknown", "unknown", False,
                             (f"the decision could not be made: {type(exc).__name__}: {exc}",))
     context.log.info(f"{decision.model} {decision.version}: {decision.label.upper()}")
     return dg.MaterializeResult(
-        metadata=decision_metadata(decision),
+        metadata={**decision_metadata(decision), STATE_KEY: state},
         check_results=[dg.AssetCheckResult(
             check_name="deployment_approved", passed=decision.approved,
             severity=dg.AssetCheckSeverity.ERROR, description=decision_summary(decision),

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import dagster as dg
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from .. import __version__
 from ..cards.review import REVIEW_FILE
 from ..evidence_kinds import (READS_CARD, READS_EVALUATION, READS_POLICY, READS_REVIEWS,
-                              READS_SIGNATURE, READS_SYSTEM_PROMPT, EvidenceKind, kinds_for,
-                              upstream_present)
+                              READS_SIGNATURE, READS_SYSTEM_PROMPT, EvidenceKind, code_version,
+                              kinds_for, upstream_present)
+from ..inventory.digest import model_digest
+from .keys import asset_key, governance_key
 from ..governance.decision import evidence_age_hours, stamp
 from ..governance.policy import POLICY_FILE
 from ..inventory import Model
@@ -51,7 +53,7 @@ class ArtifactDigests:
         """Hash the model's artifacts now, for `run_id` (the gate calls this before the run)."""
         paths = {a.path: model.path(a.path) for a in model.entry.artifacts}
         with ThreadPoolExecutor(max_workers=max(1, min(4, len(paths)))) as pool:
-            digests = dict(zip(paths, pool.map(_sha256_or_missing, paths.values())))
+            digests = dict(zip(paths, pool.map(sha256_or_missing, paths.values())))
         with self._lock:
             known = self._by_run.setdefault(run_id, {})
             known.update({paths[rel]: digest for rel, digest in digests.items()})
@@ -71,38 +73,92 @@ class ArtifactDigests:
             self._by_run.pop(run_id, None)
 
 
-def _sha256_or_missing(path: Path) -> str:
+def sha256_or_missing(path: Path) -> str:
     return sha256_file(path) if path.is_file() else MISSING
 
 
-def _files_read(model: Model, root: Path, kind: EvidenceKind) -> list[Path]:
+# What an evidence kind reads -> the source asset that observes it (per model, or governance).
+MODEL_INPUTS = {READS_CARD: "card", READS_EVALUATION: "evaluation_file",
+                READS_SYSTEM_PROMPT: "system_prompt", READS_SIGNATURE: "signature"}
+GOVERNANCE_INPUTS = {READS_POLICY: "policy", READS_REVIEWS: "card_reviews"}
+ALWAYS_READ = ("entry", "artifact")  # every kind reads the registry entry and the artifact bytes
+
+
+def model_inputs(model: Model) -> dict[str, list[Path]]:
+    """The model's own source inputs (name -> files); the artifact's bytes are hashed apart."""
     entry = model.entry
-    files = {READS_POLICY: lambda: [root / POLICY_FILE],
-             READS_CARD: lambda: [model.path(entry.card)],
-             READS_REVIEWS: lambda: [root / REVIEW_FILE],
-             READS_EVALUATION: lambda: [model.path(entry.evaluation.data)] if entry.evaluation else [],
-             READS_SYSTEM_PROMPT: lambda: ([model.path(entry.endpoint.system_prompt_file)]
-                                           if entry.endpoint else []),
-             READS_SIGNATURE: lambda: ([model.path(entry.provenance.signature.bundle),
-                                        model.path(entry.provenance.signature.public_key)]
-                                       if entry.provenance.signature else [])}
-    return [path for read in kind.reads for path in files[read]()]
+    files = {"entry": [model.entry_file], "card": [model.path(entry.card)]}
+    if entry.evaluation:
+        files["evaluation_file"] = [model.path(entry.evaluation.data)]
+    if entry.endpoint:
+        files["system_prompt"] = [model.path(entry.endpoint.system_prompt_file)]
+    if entry.provenance.signature:
+        signature = entry.provenance.signature
+        files["signature"] = [model.path(signature.bundle), model.path(signature.public_key)]
+    return files
+
+
+def input_files(model: Model, root: Path) -> dict[dg.AssetKey, list[Path]]:
+    """The files behind each source asset this model's evidence reads, governance's included."""
+    files = {asset_key(model.name, name): paths for name, paths in model_inputs(model).items()}
+    files[governance_key("policy")] = [root / POLICY_FILE]
+    files[governance_key("card_reviews")] = [root / REVIEW_FILE]
+    return files
+
+
+def files_version(paths: list[Path]) -> str:
+    """A file's sha256 ("missing" if absent); several files: the sha256 of their sha256s."""
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else MISSING for p in paths]
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
+
+
+def input_versions(model: Model, root: Path, observed: dict[str, str]) -> dict[dg.AssetKey, str]:
+    """The data version of every source asset this model's evidence reads."""
+    versions = {key: files_version(paths) for key, paths in input_files(model, root).items()}
+    versions[asset_key(model.name, "artifact")] = model_digest(observed)
+    return versions
+
+
+def input_keys(kind: EvidenceKind, model: Model) -> list[dg.AssetKey]:
+    """The source assets an evidence kind depends on: the same list makes its Dagster deps and
+    its fingerprint, so Dagster's stale badge and the gate's re-measuring always agree."""
+    keys = [asset_key(model.name, name) for name in ALWAYS_READ]
+    present = model_inputs(model)
+    for read in kind.reads:
+        if read in GOVERNANCE_INPUTS:
+            keys.append(governance_key(GOVERNANCE_INPUTS[read]))
+        elif MODEL_INPUTS[read] in present:
+            keys.append(asset_key(model.name, MODEL_INPUTS[read]))
+    return keys
 
 
 def fingerprints(model: Model, root: Path, observed: dict[str, str]) -> dict[str, str]:
-    """Per evidence kind, the sha256 of everything it is measured on (upstream kinds included)."""
+    return fingerprints_of(model, input_versions(model, root, observed))
+
+
+def fingerprints_of(model: Model, versions: dict[dg.AssetKey, str]) -> dict[str, str]:
+    """Per evidence kind, the sha256 of its code version, the data versions of its source inputs
+    and the fingerprints of its upstream evidence (which are those kinds' data versions)."""
     found: dict[str, str] = {}
-    base = json.dumps({"aisec": __version__, "entry": model.entry.model_dump(mode="json"),
-                       "artifacts": observed}, sort_keys=True).encode()
     for kind in kinds_for(model):
-        digest = hashlib.sha256(base + kind.name.encode())
-        for path in _files_read(model, root, kind):
-            digest.update(path.name.encode() + b"\0")
-            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-        for upstream in upstream_present(kind, model):
-            digest.update(found[upstream].encode())
-        found[kind.name] = digest.hexdigest()
+        parts = [code_version(kind.name)]
+        parts += [f"{key.to_user_string()}={versions[key]}" for key in input_keys(kind, model)]
+        parts += [f"{up}={found[up]}" for up in upstream_present(kind, model)]
+        found[kind.name] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return found
+
+
+def record_observations(instance: dg.DagsterInstance, versions: dict[dg.AssetKey, str]) -> None:
+    """Tell Dagster what the gate observed, so its stale badges judge by the same data versions
+    (only versions that changed are written)."""
+    for key, version in versions.items():
+        latest = instance.fetch_observations(key, limit=1).records
+        observation = latest[0].asset_observation if latest else None
+        if observation is None or (observation.tags or {}).get(DATA_VERSION_TAG) != version:
+            instance.report_runless_asset_event(dg.AssetObservation(
+                key, tags={DATA_VERSION_TAG: version}, metadata={"sha256": version}))
 
 
 def verdict_metadata(verdict: Verdict) -> dict[str, Any]:

@@ -23,8 +23,10 @@ from ..governance.policy import Policy, load_policy
 from ..inventory import Model
 from .automation import gate_tags
 from .decision import DECISION_KEY
-from .evidence import ArtifactDigests, evidence_for, fingerprints, latest_metadata, reusable
-from .model_assets import asset_key, gating_kinds
+from .evidence import (ArtifactDigests, evidence_for, fingerprints_of, input_versions, latest_metadata,
+                       record_observations, reusable)
+from .keys import asset_key, op_name
+from .model_assets import gating_kinds
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -87,7 +89,9 @@ class Gate:
 
     def gate_one(self, model: Model, policy: Policy, use_case: str | None, force: bool,
                  run_id: str, environment: str | None = None) -> Decision:
-        prints = fingerprints(model, self.root, self.digests.measure(model, run_id))
+        versions = input_versions(model, self.root, self.digests.measure(model, run_id))
+        record_observations(self.instance, versions)
+        prints = fingerprints_of(model, versions)
         measure = evidence_to_measure(self.instance, model, prints, policy, force)
         reused = [k.name for k in gating_kinds(model) if k.name not in measure]
         if reused:
@@ -95,7 +99,7 @@ class Gate:
                   file=sys.stderr)
         keys = [asset_key(model.name, kind) for kind in sorted(measure)]
         keys.append(asset_key(model.name, "deployment_decision"))
-        decision_op = "__".join(asset_key(model.name, "deployment_decision").path)
+        decision_op = op_name(asset_key(model.name, "deployment_decision"))
         run_config = {"ops": {decision_op: {"config": {"use_case": use_case, "environment": environment}}},
                       "loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}}
         result = self.job.execute_in_process(

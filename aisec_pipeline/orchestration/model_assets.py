@@ -19,21 +19,21 @@ from datetime import timedelta
 
 import dagster as dg
 
-from ..evidence_kinds import EvidenceInputs, EvidenceKind, kinds_for, upstream_present
+from ..evidence_kinds import EvidenceInputs, EvidenceKind, code_version, kinds_for, upstream_present
 from ..governance.policy import Policy
 from ..inventory import Model
-from .evidence import (ArtifactDigests, bound_verdict, check_result, evidence_for, fingerprints,
-                       run_safely, verdict_metadata)
+from .evidence import (ALWAYS_READ, ArtifactDigests, bound_verdict, check_result, evidence_for,
+                       fingerprints, input_keys, input_versions, model_inputs, run_safely,
+                       sha256_or_missing, verdict_metadata)
 from .governance_assets import GOVERNANCE_KEYS
+from .keys import asset_key, dagster_name
 from .resources import GovernedInventory, LocalLLMServer, RunFolders
 
-
-def dagster_name(model_name: str) -> str:
-    return model_name.replace("-", "_")
-
-
-def asset_key(model_name: str, kind: str) -> dg.AssetKey:
-    return dg.AssetKey([dagster_name(model_name), kind])
+INPUT_DESCRIPTIONS = {
+    "entry": "the registry entry (model.yaml)", "artifact": "the weight files' bytes",
+    "card": "the model card (card.md)", "evaluation_file": "the labelled evaluation data",
+    "system_prompt": "the deployed system prompt", "signature": "the signature bundle and public key",
+}
 
 
 def evidence_kinds(model: Model) -> list[EvidenceKind]:
@@ -53,42 +53,59 @@ def owners(model: Model) -> list[str]:
     return [email] if email else []
 
 
+def code_references(model: Model) -> dict:
+    """"Source code" in the UI opens what a person edits: the registry entry and the card."""
+    references = [dg.LocalFileCodeReference(file_path=str(model.entry_file), line_number=1,
+                                            label=f"{model.name}/model.yaml")]
+    card = model.path(model.entry.card)
+    references.append(dg.LocalFileCodeReference(file_path=str(card), line_number=1,
+                                                label=f"{model.name}/{model.entry.card}"))
+    return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=references)}
+
+
 def build_model_assets(model: Model, policy: Policy) -> list:
-    name = dagster_name(model.name)
     tier = policy.tier_for(model.entry)
     freshness = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=tier.evidence_max_age_hours))
     kinds = evidence_kinds(model)
-    common = dict(group_name=name, owners=owners(model),
+    common = dict(group_name=dagster_name(model.name), owners=owners(model),
                   tags={"aisec/model": model.name, "aisec/tier": policy.tier_name(model.entry)})
-    assets = [observed_artifact(model, name)]
+    assets = [observed_inputs(model, common)]
     assets += [evidence_asset(model, kind, freshness, common) for kind in kinds]
     assets.append(decision_asset(model, [k.name for k in kinds if k.gates], common))
     return assets
 
 
-def observed_artifact(model: Model, name: str) -> dg.SourceAsset:
-    @dg.observable_source_asset(key=[name, "artifact"], group_name=name,
-                                description=f"{model.name} {model.entry.version}: "
-                                            f"{', '.join(a.path for a in model.entry.artifacts)}")
-    def artifact() -> dg.DataVersion:
-        from ..provenance import sha256_file
+def observed_inputs(model: Model, common: dict) -> dg.AssetsDefinition:
+    """The model's inputs as observable source assets: their data versions are sha256s, so a
+    changed file makes exactly the evidence that reads it stale."""
+    names = [*ALWAYS_READ, *(n for n in model_inputs(model) if n not in ALWAYS_READ)]
+    specs = [dg.AssetSpec(asset_key(model.name, name), description=f"{model.name} "
+                          f"{model.entry.version}: {INPUT_DESCRIPTIONS[name]}",
+                          metadata=code_references(model), kinds={"file"}, **common)
+             for name in names]
 
-        digests = []
-        for item in model.entry.artifacts:
-            path = model.path(item.path)
-            digests.append(sha256_file(path) if path.is_file() else "missing")
-        return dg.DataVersion(digests[0] if len(digests) == 1 else ":".join(digests))
+    @dg.multi_observable_source_asset(specs=specs, name=f"{dagster_name(model.name)}__inputs")
+    def _inputs(inventory: GovernedInventory):
+        current = inventory.model(model.folder)
+        observed = {a.path: sha256_or_missing(current.path(a.path)) for a in current.entry.artifacts}
+        versions = input_versions(current, inventory.path, observed)
+        for name in names:
+            version = versions[asset_key(model.name, name)]
+            yield dg.ObserveResult(asset_key=asset_key(model.name, name),
+                                   data_version=dg.DataVersion(version), metadata={"sha256": version})
 
-    return artifact
+    return _inputs
 
 
 def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) -> dg.AssetsDefinition:
-    deps = [asset_key(model.name, u) for u in ("artifact", *upstream_present(kind, model))]
+    upstream = [asset_key(model.name, u) for u in upstream_present(kind, model)]
 
-    @dg.asset(key=asset_key(model.name, kind.name), deps=deps, description=kind.description,
+    @dg.asset(key=asset_key(model.name, kind.name), deps=[*input_keys(kind, model), *upstream],
+              description=f"{model.name}: {kind.description}", code_version=code_version(kind.name),
               check_specs=[dg.AssetCheckSpec(kind.check, asset=asset_key(model.name, kind.name),
                                              description=kind.sarif_text)],
-              freshness_policy=freshness, kinds=set(kind.engines[:3]), **common)
+              freshness_policy=freshness, kinds=set(kind.engines[:3]),
+              metadata=code_references(model), **common)
     def _evidence(context: dg.AssetExecutionContext, inventory: GovernedInventory,
                   run_folders: RunFolders, llm_server: LocalLLMServer,
                   artifact_digests: dg.ResourceParam[ArtifactDigests]) -> dg.MaterializeResult:
@@ -105,7 +122,8 @@ def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) ->
         verdict = bound_verdict(verdict, current, prints[kind.name], observed)
         context.log.info(f"{model.name} {kind.name}: {verdict.status.value}")
         return dg.MaterializeResult(metadata={**verdict_metadata(verdict), **_extra_metadata(verdict)},
-                                    check_results=[check_result(kind.check, verdict)])
+                                    check_results=[check_result(kind.check, verdict)],
+                                    data_version=dg.DataVersion(prints[kind.name]))
 
     return _evidence
 
@@ -122,9 +140,10 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
     key = asset_key(model.name, "deployment_decision")
 
     @dg.asset(key=key, deps=[asset_key(model.name, e) for e in evidence] + GOVERNANCE_KEYS,
-              description="Approved only when every evidence kind the tier requires is present, "
-                          "passed, fresh and measured on the artifact bytes hashed by this run, "
-                          "and governance allows it.",
+              description=f"{model.name}: approved only when every evidence kind the tier "
+                          "requires is present, passed, fresh and measured on the artifact bytes "
+                          "hashed by this run, and governance allows it.",
+              metadata=code_references(model),
               check_specs=[dg.AssetCheckSpec("deployment_approved", asset=key, blocking=True,
                                              description="The deployment decision is approved.")],
               kinds={"aisec"}, **common)

@@ -263,7 +263,7 @@ def regulatory_asset(model: Model) -> dg.AssetsDefinition:
 
     @dg.asset(key=asset_key(model.name, REGULATORY_KIND), group_name=name, kinds={"aisec"},
               deps=[asset_key(model.name, "deployment_decision")], tags={"aisec/model": model.name},
-              description="EU AI Act obligations and UK AI Cyber Security Code principles against the "
+              description=f"{model.name}: EU AI Act obligations and UK AI Cyber Security Code principles against the "
                           "evidence the gate recorded (automated, attested or missing), and the "
                           "Annex IV technical documentation.")
     def regulatory_evidence(context: dg.AssetExecutionContext, inventory: GovernedInventory,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import dagster as dg
+import pytest
 import yaml
 
 from aisec_pipeline.orchestration.component import inventory_definitions
@@ -40,10 +41,39 @@ def test_new_digest_requests_exactly_that_models_gate_once(tmp_path, dagster_hom
     request = changed.run_requests[0]
     assert request.tags == {"aisec/model": "alpha", "aisec/version": "1.1.0",
                             "aisec/digest": entry["artifacts"][0]["sha256"], "aisec/trigger": "new-version"}
-    assert request.run_key == f"alpha:1.1.0@{entry['artifacts'][0]['sha256']}"
+    assert request.run_key.startswith(f"alpha:1.1.0@{entry['artifacts'][0]['sha256']}#")
     assert {k.path[0] for k in request.asset_selection} == {"alpha"}
     assert dg.AssetKey(["alpha", "deployment_decision"]) in request.asset_selection
     assert tick(defs, instance, changed.cursor).run_requests == []
+
+
+def test_a_card_edit_regates_that_model_only(tmp_path, dagster_home):
+    root = new_inventory(tmp_path / "assets")
+    weights = safetensors_bytes(tmp_path)
+    add_model(root, "alpha", weights)
+    add_model(root, "beta", weights)
+    instance = dg.DagsterInstance.get()
+    first = tick(inventory_definitions(root), instance)
+    card = root / "models" / "beta" / "card.md"
+    card.write_text(card.read_text().replace("Extracts totals", "Extracts the totals"))
+    changed = tick(inventory_definitions(root), instance, first.cursor)
+    assert [r.tags["aisec/model"] for r in changed.run_requests] == ["beta"]
+
+
+@pytest.mark.slow
+def test_the_first_tick_after_the_cli_gated_everything_requests_nothing(tmp_path, dagster_home):
+    """Opening the UI (a sensor with no cursor yet) must not re-gate what the CLI just gated."""
+    from aisec_pipeline.cli import main
+
+    root = new_inventory(tmp_path / "assets")
+    weights = safetensors_bytes(tmp_path)
+    add_model(root, "alpha", weights)
+    add_model(root, "beta", weights)
+    assert main(["gate", "alpha", "--inventory", str(root)]) == 0
+    instance = dg.DagsterInstance.get()
+    first = tick(inventory_definitions(root), instance)
+    assert [r.tags["aisec/model"] for r in first.run_requests] == ["beta"], "re-gated a gated model"
+    assert tick(inventory_definitions(root), instance, first.cursor).run_requests == []
 
 
 def test_schedules_and_jobs_are_defined(tmp_path):

@@ -85,16 +85,16 @@ def materializations(key_path: list[str]) -> int:
 def test_regate_reuses_fresh_evidence_and_remeasures_only_what_changed(inventory, tmp_path, dagster_home):
     assert gate(inventory, tmp_path, "clean-model")[0] == 0
     assert gate(inventory, tmp_path, "clean-model")[0] == 0
-    assert materializations(["clean_model", "artifact_scan"]) == 1
-    assert materializations(["clean_model", "deployment_decision"]) == 2
+    assert materializations(["clean-model", "artifact_scan"]) == 1
+    assert materializations(["clean-model", "deployment_decision"]) == 2
     card = inventory / "models" / "clean-model" / "card.md"
     card.write_text(card.read_text().replace("Amara Okafor", "ML Team"))
     code, models = gate(inventory, tmp_path, "clean-model")
     assert code == 1 and any("owner" in r for r in models["clean-model"]["reasons"])
-    assert materializations(["clean_model", "model_card"]) == 2
-    assert materializations(["clean_model", "artifact_scan"]) == 1, "a card edit re-scanned the artifact"
+    assert materializations(["clean-model", "model_card"]) == 2
+    assert materializations(["clean-model", "artifact_scan"]) == 1, "a card edit re-scanned the artifact"
     assert gate(inventory, tmp_path, "clean-model", "--force")[0] == 1
-    assert materializations(["clean_model", "artifact_scan"]) == 2
+    assert materializations(["clean-model", "artifact_scan"]) == 2
 
 
 def test_same_size_same_mtime_replacement_is_rescanned_and_blocked(inventory, tmp_path, dagster_home,
@@ -117,7 +117,7 @@ def test_same_size_same_mtime_replacement_is_rescanned_and_blocked(inventory, tm
         assert code == 1, models
         reasons = models["clean-model"]["reasons"]
         assert any("checksum mismatch" in r or "are not the registry's sha256" in r for r in reasons), reasons
-    assert materializations(["clean_model", "artifact_scan"]) >= 2, "the swapped file was not re-scanned"
+    assert materializations(["clean-model", "artifact_scan"]) >= 2, "the swapped file was not re-scanned"
     assert not (tmp_path / "p").exists(), "the payload ran"
 
 
@@ -131,7 +131,7 @@ def write_manifest(tmp_path, **fields):
     import yaml
 
     manifest = {"model": "clean-model", "version": "1.0.0", "use_case": "invoice-totals",
-                "environment": "prod", **fields}
+                "environment": "dev", **fields}
     path = tmp_path / "deployment.yaml"
     path.write_text(yaml.safe_dump(manifest))
     return path
@@ -149,5 +149,8 @@ def test_deployment_manifest_carries_the_use_case(inventory, tmp_path, dagster_h
     wrong_use = write_manifest(tmp_path, use_case="fraud-detection")
     code, models = gate(inventory, tmp_path, "--manifest", str(wrong_use))
     assert code == 1 and any("fraud-detection" in r for r in models["clean-model"]["reasons"])
+    unknown_environment = write_manifest(tmp_path, environment="prod")
+    code, models = gate(inventory, tmp_path, "--manifest", str(unknown_environment))
+    assert code == 1 and any("not one of the policy's environments" in r for r in models["clean-model"]["reasons"])
     wrong_version = write_manifest(tmp_path, version="9.9.9")
     assert main(["gate", "--manifest", str(wrong_version), "--inventory", str(inventory)]) == 1

@@ -32,7 +32,7 @@ def test_drift_job_alerts_once_for_the_drifting_segment(dagster_home, tmp_path, 
     first = alert_log.read_text().splitlines()
     drift_job.execute_in_process(instance=instance, raise_on_error=False)
     assert alert_log.read_text().splitlines() == first, "the same drift alerted again"
-    verdict = latest_verdict(instance, dg.AssetKey(["compas_recidivism", "production_bias"]))
+    verdict = latest_verdict(instance, dg.AssetKey(["compas-recidivism", "production_bias"]))
     assert verdict is not None and verdict.status.value == "failed"
     assert any("sex=Male x age_band=25-45" in r and "FPR" in r for r in verdict.reasons), verdict.reasons
     alerts = [json.loads(line) for line in first]

@@ -91,20 +91,20 @@ def files_of(instance, key: dg.AssetKey) -> dict[str, Path]:
 
 
 def matrix_rows(instance, model: str) -> dict[str, dict]:
-    path = files_of(instance, dg.AssetKey([model.replace("-", "_"), "regulatory_evidence"]))[MATRIX_JSON]
+    path = files_of(instance, dg.AssetKey([model, "regulatory_evidence"]))[MATRIX_JSON]
     return {row["id"]: row for row in json.loads(path.read_text())["rows"]}
 
 
 @pytest.mark.slow
 def test_matrix_links_automated_rows_to_the_asset_and_run(reported):
     instance = reported["instance"]
-    scan_run = latest(instance, dg.AssetKey(["clean_model", "artifact_scan"])).run_id
+    scan_run = latest(instance, dg.AssetKey(["clean-model", "artifact_scan"])).run_id
     rows = matrix_rows(instance, "clean-model")
     for row_id in ("Art. 15", "Principle 7"):
         row = rows[row_id]
         assert row["state"] == "automated", row
         scan = [link for link in row["links"] if link["kind"] == "artifact_scan"]
-        assert scan == [{"kind": "artifact_scan", "asset_key": "clean_model/artifact_scan",
+        assert scan == [{"kind": "artifact_scan", "asset_key": "clean-model/artifact_scan",
                          "run_id": scan_run, "status": "passed",
                          "evaluated_at": scan[0]["evaluated_at"]}]
         assert scan[0]["evaluated_at"]
@@ -126,10 +126,10 @@ def test_rows_without_evidence_say_missing(reported):
 
 @pytest.mark.slow
 def test_markdown_matrix_and_annex_iv_are_written(reported):
-    files = files_of(reported["instance"], dg.AssetKey(["clean_model", "regulatory_evidence"]))
+    files = files_of(reported["instance"], dg.AssetKey(["clean-model", "regulatory_evidence"]))
     markdown = files[MATRIX_MD].read_text()
     assert "| Art. 15: Accuracy, robustness and cybersecurity | automated |" in markdown
-    assert "asset `clean_model/artifact_scan`" in markdown
+    assert "asset `clean-model/artifact_scan`" in markdown
     annex = files[ANNEX_IV].read_text()
     for expected in ("# Technical documentation (EU AI Act Annex IV): clean-model 1.0.0",
                      "Extracts totals from scanned invoices.", "`invoice-totals`",
@@ -215,7 +215,7 @@ def test_bias_history_draws_one_point_per_day_and_segment(reported):
     model = load_model(reported["root"] / "models" / "credit-default")
     points = bias_history(reported["instance"], model)
     assert points and all(p.date == points[0].date for p in points)
-    newest = Recorded(dg.AssetKey(["credit_default", "bias_report"]), "run-b", 0.0,
+    newest = Recorded(dg.AssetKey(["credit-default", "bias_report"]), "run-b", 0.0,
                       _recorded_bias(reported))
     month_earlier = (datetime.fromisoformat(newest.verdict.figures["measured_at"])
                      - timedelta(days=30)).isoformat()
@@ -232,7 +232,7 @@ def test_bias_history_draws_one_point_per_day_and_segment(reported):
 def _recorded_bias(reported):
     from aisec_pipeline.verdict import Verdict
 
-    event = latest(reported["instance"], dg.AssetKey(["credit_default", "bias_report"]))
+    event = latest(reported["instance"], dg.AssetKey(["credit-default", "bias_report"]))
     return Verdict.from_dict(event.asset_materialization.metadata["verdict"].value)
 
 

@@ -27,8 +27,13 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def webserver(tmp_path, dagster_home, monkeypatch):
-    root = new_inventory(tmp_path / "assets")
+def inventory_root(tmp_path):
+    return tmp_path / "assets"
+
+
+@pytest.fixture
+def webserver(tmp_path, dagster_home, monkeypatch, inventory_root):
+    root = new_inventory(inventory_root)
     weights = safetensors_bytes(tmp_path)
     add_model(root, "clean-model", weights)
     add_model(root, "no-card", weights, card=False)
@@ -77,7 +82,7 @@ def test_ui_shows_models_checks_sensors_schedules_and_results(webserver):
     nodes = gql(webserver, "{ assetNodes { assetKey { path } groupName "
                            "assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }")["assetNodes"]
     keys = {"/".join(n["assetKey"]["path"]): n for n in nodes}
-    for model in ("clean_model", "no_card"):
+    for model in ("clean-model", "no-card"):
         for asset in ("artifact", "artifact_scan", "model_card", "deployment_decision"):
             assert f"{model}/{asset}" in keys, sorted(keys)
         checks = keys[f"{model}/deployment_decision"]["assetChecksOrError"]["checks"]
@@ -90,9 +95,46 @@ def test_ui_shows_models_checks_sensors_schedules_and_results(webserver):
 
     query = ("query($key: AssetKeyInput!, $check: String!) { assetCheckExecutions("
              "assetKey: $key, checkName: $check, limit: 1) { status } }")
-    approved = gql(webserver, query, {"key": {"path": ["clean_model", "deployment_decision"]},
+    approved = gql(webserver, query, {"key": {"path": ["clean-model", "deployment_decision"]},
                                       "check": "deployment_approved"})
-    blocked = gql(webserver, query, {"key": {"path": ["no_card", "deployment_decision"]},
+    blocked = gql(webserver, query, {"key": {"path": ["no-card", "deployment_decision"]},
                                      "check": "deployment_approved"})
     assert approved["assetCheckExecutions"][0]["status"] == "SUCCEEDED"
     assert blocked["assetCheckExecutions"][0]["status"] == "FAILED"
+
+
+def stale_statuses(url: str, model: str) -> dict[str, str]:
+    nodes = gql(url, "{ assetNodes { assetKey { path } staleStatus } }")["assetNodes"]
+    return {n["assetKey"]["path"][1]: n["staleStatus"] for n in nodes if n["assetKey"]["path"][0] == model}
+
+
+def materialized(key: list[str]) -> int:
+    import dagster as dg
+
+    return len(dg.DagsterInstance.get().fetch_materializations(dg.AssetKey(key), limit=100).records)
+
+
+def test_dagster_stale_badges_agree_with_what_the_gate_remeasures(webserver, inventory_root):
+    """Edit a card: Dagster marks exactly model_card stale, and the gate re-measures exactly that."""
+    import dagster as dg
+
+    from aisec_pipeline.inventory import load_model
+    from aisec_pipeline.orchestration.evidence import input_versions, record_observations, sha256_or_missing
+
+    evidence = ("artifact_scan", "model_card")
+    assert {k: stale_statuses(webserver, "clean-model")[k] for k in evidence} == \
+        {"artifact_scan": "FRESH", "model_card": "FRESH"}
+    card = inventory_root / "models" / "clean-model" / "card.md"
+    card.write_text(card.read_text().replace("Extracts totals", "Extracts the totals"))
+    model = load_model(inventory_root / "models" / "clean-model")
+    observed = {a.path: sha256_or_missing(model.path(a.path)) for a in model.entry.artifacts}
+    record_observations(dg.DagsterInstance.get(), input_versions(model, inventory_root, observed))
+    assert {k: stale_statuses(webserver, "clean-model")[k] for k in evidence} == \
+        {"artifact_scan": "FRESH", "model_card": "STALE"}
+
+    before = {k: materialized(["clean-model", k]) for k in evidence}
+    assert main(["gate", "clean-model", "--inventory", str(inventory_root)]) == 1  # the card needs a new review
+    after = {k: materialized(["clean-model", k]) for k in evidence}
+    assert after == {"artifact_scan": before["artifact_scan"], "model_card": before["model_card"] + 1}
+    assert {k: stale_statuses(webserver, "clean-model")[k] for k in evidence} == \
+        {"artifact_scan": "FRESH", "model_card": "FRESH"}
