@@ -178,12 +178,12 @@ class RemoteGate:
             self._run_id = self.launch(model, measure, use_case, environment)
             print(f"    launched run {self._run_id} (job {GATE_JOB})", file=sys.stderr)
             status, recorded = self.follow(self._run_id, model)
+            return self.judged(model, self._run_id, status, recorded, use_case, reused)
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - anything the deployment does wrong blocks
             return self.blocked(model, f"the remote gate on {self.deployment.shown} failed"
                                        f"{self._run_text()}: {self.describe(exc)}; never approved")
-        return self.judged(model, self._run_id, status, recorded, use_case, reused)
 
     def evidence_to_measure(self, model: Model, policy: Policy, force: bool) -> set[str]:
         """The local gate's rule, on the deployment's records: every gating kind without fresh
@@ -282,6 +282,8 @@ class RemoteGate:
         try:
             decision = Decision.from_dict(recorded)
         except (KeyError, TypeError, ValueError, AttributeError):
+            decision = None
+        if decision is None or not well_formed(decision):
             return self.blocked(model, f"the {where} recorded a decision that cannot be read")
         problems = mismatches(decision, model, use_case)
         if decision.approved and status != "SUCCESS":
@@ -350,6 +352,13 @@ def json_entry(entries: list[dict], label: str) -> Any:
             except (TypeError, ValueError):
                 return None
     return None
+
+
+def well_formed(decision: Decision) -> bool:
+    texts = (decision.model, decision.version, decision.tier, decision.digest, *decision.reasons,
+             *decision.conditions)
+    return (all(isinstance(t, str) for t in texts) and isinstance(decision.evidence, dict)
+            and all(isinstance(v, str) for v in decision.evidence.values()))
 
 
 def mismatches(decision: Decision, model: Model, use_case: str | None) -> list[str]:

@@ -154,6 +154,7 @@ def test_approved_only_when_the_runs_own_decision_says_so(scripted, checkout, tm
     (lambda d: Script({**d, "version": "0.9.0"}), "decided on clean-model 0.9.0, this checkout registers clean-model 1.0.0"),
     (lambda d: Script({**d, "artifact_digest": "f" * 64}), "decided on artifact digest ffffffffffff"),
     (lambda d: Script({**d, "decision": "maybe", "reasons": None}), "recorded a decision that cannot be read"),
+    (lambda d: Script({**d, "reasons": [7, None]}), "recorded a decision that cannot be read"),
     (lambda d: Script(d, launch_error="code location failed to load"), "PythonError: code location failed to load"),
 ])
 def test_anything_but_a_matching_approval_blocks(scripted, checkout, tmp_path, script, expected):
