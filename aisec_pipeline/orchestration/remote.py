@@ -35,7 +35,8 @@ from .automation import GATE_JOB, gate_tags
 from .decision import DECISION_KEY
 from .evidence import INPUTS_KEY, RECENT_EVIDENCE, VERDICT_KEY, fingerprints, reusable
 from .gate import GateInterrupted
-from .model_assets import asset_key, gating_kinds
+from .keys import asset_key
+from .model_assets import gating_kinds
 
 TOKEN_ENV = "AISEC_REMOTE_TOKEN"
 TIMEOUT_ENV = "AISEC_REMOTE_TIMEOUT_SECONDS"
