@@ -76,7 +76,7 @@ def fairlearn_run(frame) -> float:
                "precision": lambda y, p: precision_score(y, p, zero_division=0), "accuracy": accuracy_score}
     started = time.perf_counter()
     for features in (["region"], ["band"], ["region", "band"]):
-        MetricFrame(metrics=metrics, y_true=frame["label"], y_pred=frame["prediction"],
+        _ = MetricFrame(metrics=metrics, y_true=frame["label"], y_pred=frame["prediction"],
                     sensitive_features=frame[features]).by_group
     return time.perf_counter() - started
 

@@ -23,7 +23,6 @@ import argparse
 import importlib.util
 import io
 import json
-import re
 import shutil
 import sys
 import zipfile
@@ -33,8 +32,8 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aisec_pipeline.inventory import InventoryError, load_inventory  # noqa: E402
-from aisec_pipeline.provenance import sha256_file, sign_artifacts  # noqa: E402
+from aisec_pipeline.inventory import InventoryError, load_inventory
+from aisec_pipeline.provenance import sha256_file, sign_artifacts
 
 MODELS_DIR = ROOT / "assets" / "models"
 SEED = 20240607

@@ -94,7 +94,7 @@ def split_front_matter(text: str) -> tuple[str, str] | None:
 
 def load_header(header_text: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
-        header = yaml.load(header_text, Loader=_CardLoader)  # noqa: S506 - a SafeLoader subclass
+        header = yaml.load(header_text, Loader=_CardLoader)  # a SafeLoader subclass: safe
     except yaml.MarkedYAMLError as exc:
         line = f" at line {exc.problem_mark.line + 2}" if exc.problem_mark else ""  # +1 for '---'
         return None, f"header: invalid YAML{line}: {exc.problem or exc.context}"

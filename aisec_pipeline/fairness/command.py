@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     except (TableError, DataError) as exc:
         print(f"aisec bias: invalid data: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # fail closed: one line, never "passed"
+    except Exception as exc:  # noqa: BLE001 - fail closed: one line, never "passed"
         print(f"aisec bias: could not measure: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     _print_report(report)

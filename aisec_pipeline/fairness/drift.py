@@ -125,7 +125,7 @@ def monitor_production(model: str, log: pd.DataFrame, baseline: pd.DataFrame, ev
         report = measure_drift(recent, baseline, policy, list(evaluation.segments), evaluation.intersections, label)
         verdict = production_verdict(report)
         verdict = replace(verdict, figures={**verdict.figures, "pending_outcomes": daily.attrs.get("excluded_rows", 0)})
-    except Exception as exc:  # fail closed with a reason a person can act on
+    except Exception as exc:  # noqa: BLE001 - fail closed with a reason a person can act on
         return MonitoringResult(Verdict.unassessed(KIND, f"drift monitoring failed: {type(exc).__name__}: {exc}"))
     if alert_state is None:
         return MonitoringResult(verdict, report)

@@ -80,7 +80,7 @@ def _read_sql(url: str, table: str, columns: list[str], timestamp: str, since: d
                 return pd.read_sql(query, connection)
         finally:
             engine.dispose()
-    except Exception as exc:  # driver errors come in many types; none may leak the URL
+    except Exception as exc:  # noqa: BLE001 - driver errors come in many types; none may leak the URL
         raise LogSourceError(f"cannot read table {table!r} from {described_as}: "
                              f"{type(exc).__name__}: {_scrub(str(exc).splitlines()[0] if str(exc) else '', url)}") from None
 
@@ -91,7 +91,7 @@ def _scrub(text: str, url: str) -> str:
         import sqlalchemy as sa
 
         password = sa.engine.make_url(url).password
-    except Exception:
+    except Exception:  # noqa: BLE001 - an unparseable URL has no password to scrub
         password = None
     for secret in (url, password):
         if secret:

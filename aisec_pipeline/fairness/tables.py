@@ -92,7 +92,7 @@ def _decompressed_head(path: Path, compression: str) -> bytes:
             return handle.read(_SNIFF)
     except TableError:
         raise
-    except Exception as exc:  # truncated or corrupt archives raise format-specific errors
+    except Exception as exc:  # noqa: BLE001 - truncated or corrupt archives raise format-specific errors
         raise TableError(f"{path}: cannot decompress ({compression}): {_first_line(exc)}") from None
 
 
@@ -121,7 +121,7 @@ def _parquet_names(path: Path) -> list[str]:
 
     try:
         return list(pq.read_schema(path).names)
-    except Exception as exc:  # pyarrow raises its own error types
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises its own error types
         raise TableError(f"{path}: cannot parse as parquet: {_first_line(exc)}") from None
 
 
@@ -177,7 +177,7 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
         return pd.read_csv(path, usecols=columns, encoding="utf-8", compression=found.compression)
     except (ValueError, OSError, KeyError, ImportError, EOFError) as exc:
         raise TableError(f"{path}: cannot parse as {found.kind}: {_first_line(exc)}") from None
-    except Exception as exc:  # pyarrow and the CSV parser raise their own error types
+    except Exception as exc:  # noqa: BLE001 - pyarrow and the CSV parser raise their own error types
         raise TableError(f"{path}: cannot parse as {found.kind}: {type(exc).__name__}: {_first_line(exc)}") from None
 
 
@@ -196,7 +196,7 @@ def read_chunks(path: str | Path, columns: Sequence[str], text: Sequence[str] = 
         yield from chunks
     except TableError:
         raise
-    except Exception as exc:  # a bad row deep in the file: name the file and the parser's reason
+    except Exception as exc:  # noqa: BLE001 - a bad row deep in the file: name the file and the parser's reason
         raise TableError(f"{path}: cannot parse as {found.kind}: {type(exc).__name__}: {_first_line(exc)}") from None
 
 

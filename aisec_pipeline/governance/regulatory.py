@@ -122,7 +122,7 @@ def _cell(text: str) -> str:
 
 
 def _evidence_text(row: MatrixRow) -> str:
-    parts = [f"{l.kind}: {l.status} (asset `{l.asset_key}`, run `{l.run_id}`)" for l in row.links]
+    parts = [f"{link.kind}: {link.status} (asset `{link.asset_key}`, run `{link.run_id}`)" for link in row.links]
     if row.attestation:
         a = row.attestation
         parts.append(f"committee {a.decision} on {a.when} by {', '.join(a.who)} (record {a.record})")

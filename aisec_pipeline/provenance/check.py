@@ -29,7 +29,7 @@ def check_provenance(model: Model, policy: Policy, tier: TierPolicy,
     from the scanner, which already hashed the files; missing entries are hashed here."""
     try:
         return _check(model, policy, tier, dict(actual_sha256 or {}))
-    except Exception as exc:  # fail closed: a crash in any step must not read as a pass
+    except Exception as exc:  # noqa: BLE001 - fail closed: a crash in any step must not read as a pass
         return Verdict(KIND, Status.FAILED, (f"provenance check could not complete: "
                                              f"{type(exc).__name__}: {exc}",))
 

@@ -70,7 +70,7 @@ def verify_artifacts(model_folder: Path, public_key_pem_path: Path, bundle_path:
         manifest = _verified_manifest(public_key_pem_path, bundle_path)
     except SignatureError:
         raise
-    except Exception as exc:  # model-signing raises ValueError, OSError, protobuf and crypto errors
+    except Exception as exc:  # noqa: BLE001 - model-signing raises ValueError, OSError, protobuf and crypto errors
         raise SignatureError(f"{type(exc).__name__}: {exc}".strip()) from None
     return manifest
 

@@ -25,7 +25,10 @@ def review(root, reviewer="Jonas Weber", decision="approve", card=CARD, note="ch
                          now=when or datetime(2026, 11, 30, tzinfo=timezone.utc))
 
 
-def finding(root, card=CARD, rules=ReviewRules(), remembered=(), today=TODAY):
+DEFAULT_RULES = ReviewRules()
+
+
+def finding(root, card=CARD, rules=DEFAULT_RULES, remembered=(), today=TODAY):
     return review_finding(load_reviews(root), "m", card, DIGEST, OWNER, rules, COMMITTEE, today,
                           remembered)
 

@@ -49,7 +49,7 @@ def baseline(compas):
 class Receiver(BaseHTTPRequestHandler):
     received: list = []
 
-    def do_POST(self):  # noqa: N802 (http.server API)
+    def do_POST(self):  # the http.server API names it
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((self.path, json.loads(body)))
         self.send_response(200)
