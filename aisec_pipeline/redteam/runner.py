@@ -251,6 +251,7 @@ def _run_garak(folder: RunFolder, timeout: Callable[[int], float], total: int,
                 time.sleep(0.25)
         finally:
             stop_process_group(process)  # never leave garak or its workers behind
+    watcher.attempts_total = watcher.attempts_total or _planned_attempts(folder.manifest)
     watcher.poll()
     if process.returncode != 0:
         return f"garak exited with code {process.returncode}: {_last_line(folder.log('stderr'))}"

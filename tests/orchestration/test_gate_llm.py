@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def test_injection_battery_decides_llm_deployments(tmp_path, dagster_home):
     root = new_inventory(tmp_path / "assets")
     weights = safetensors_bytes(tmp_path)
-    with FakeLLM("obedient") as obedient, FakeLLM("refusing") as refusing:
+    with FakeLLM("obedient") as obedient, FakeLLM("topic") as refusing:
         add_llm(root, "obedient-bot", weights, obedient.base_url)
         add_llm(root, "refusing-bot", weights, refusing.base_url)
         add_llm(root, "offline-bot", weights, "http://127.0.0.1:9/v1")  # nothing listens there
