@@ -7,6 +7,8 @@ run, against baselines measured in the same run:
 - `overhead`: re-gating the same model with a tiny artifact (Dagster run, fingerprints, decision);
 - `re-gate`: re-gating the model with the large artifact, evidence already fresh.
 Goal: (re-gate - overhead) / hashlib <= 1.5.
+- `classifier`: re-gating the demo's unchanged credit-default classifier (evaluation data, bias
+  report, card all reused). Goal: at most 3 s besides hashing its artifact.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ def main() -> int:
     import warnings
 
     warnings.filterwarnings("ignore")
-    from inventory_builder import add_model, new_inventory, safetensors_bytes
+    import shutil
+
+    from inventory_builder import add_model, new_inventory, review_card, safetensors_bytes
 
     with tempfile.TemporaryDirectory(prefix="aisec-regate-") as tmp:
         tmp = Path(tmp)
@@ -74,6 +78,8 @@ def main() -> int:
 
         root = new_inventory(tmp / "assets")
         add_model(root, "tiny-model", safetensors_bytes(tmp))
+        shutil.copytree(ROOT / "assets" / "models" / "credit-default", root / "models" / "credit-default")
+        review_card(root, "credit-default")
         big = add_model(root, "large-model", b"placeholder")
         artifact = big / "artifacts" / "model.safetensors"
         print(f"writing a {args.gib:g} GiB safetensors artifact ...", file=sys.stderr)
@@ -81,6 +87,7 @@ def main() -> int:
         entry = (big / "model.yaml").read_text().replace(
             hashlib.sha256(b"placeholder").hexdigest(), bare_sha256(artifact))
         (big / "model.yaml").write_text(entry)
+        review_card(root, "large-model")  # the review binds the card to the real artifact digest
 
         models = {m.name: m for m in load_inventory(root)}
         gate = Gate(root, dagster_instance())
@@ -89,6 +96,9 @@ def main() -> int:
         t_hash, _ = timed(lambda: bare_sha256(artifact))
         t_overhead, _ = timed(lambda: gate.run([models["tiny-model"]]))
         t_regate, decisions = timed(lambda: gate.run([models["large-model"]]))
+        classifier = models["credit-default"]
+        t_classifier, classified = timed(lambda: gate.run([classifier]))
+        t_classifier_hash, _ = timed(lambda: bare_sha256(classifier.path(classifier.entry.artifacts[0].path)))
         size_gb = artifact.stat().st_size / 1e9
         ratio = (t_regate - t_overhead) / t_hash
         print(f"artifact {size_gb:.2f} GB; bare hashlib sha256: {t_hash:.2f} s "
@@ -97,6 +107,9 @@ def main() -> int:
         print(f"re-gate of the unchanged large model: {t_regate:.2f} s, decision "
               f"{decisions[0].label}")
         print(f"(re-gate - overhead) / hashlib = {ratio:.2f}x (goal <= 1.5x)")
+        print(f"re-gate of the unchanged demo classifier credit-default: {t_classifier:.2f} s, of which "
+              f"hashing {t_classifier_hash:.3f} s; besides hashing {t_classifier - t_classifier_hash:.2f} s "
+              f"(goal <= 3 s), decision {classified[0].label}")
     return 0
 
 
