@@ -98,11 +98,14 @@ def model_inputs(model: Model) -> dict[str, list[Path]]:
     return files
 
 
+GOVERNANCE_INPUT_FILES = {"policy": POLICY_FILE, "card_reviews": REVIEW_FILE}
+
+
 def input_files(model: Model, root: Path) -> dict[dg.AssetKey, list[Path]]:
     """The files behind each source asset this model's evidence reads, governance's included."""
     files = {asset_key(model.name, name): paths for name, paths in model_inputs(model).items()}
-    files[governance_key("policy")] = [root / POLICY_FILE]
-    files[governance_key("card_reviews")] = [root / REVIEW_FILE]
+    for name, relative in GOVERNANCE_INPUT_FILES.items():
+        files[governance_key(name)] = [root / relative]
     return files
 
 
