@@ -11,10 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from aisec_pipeline.inventory import load_inventory
 from aisec_pipeline.orchestration.model_assets import asset_key, gating_kinds
 from inventory_builder import add_model, new_inventory, safetensors_bytes
 from postgres_server import free_port, postgres_bin, running_postgres
+from webserver import running_webserver
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD, TOKEN = "pw-9f3K2-never-shown", "tok-7QxZ1-never-shown"
@@ -77,7 +75,7 @@ def scripted(tmp_path):
 
     def start(script: Script) -> str:
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):  # http.server's name
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 script.requests.append({**body, "authorization": self.headers.get("Authorization")})
                 data = json.dumps({"data": script.answer(body)}).encode()
@@ -191,23 +189,6 @@ def test_a_url_that_is_not_a_webserver_is_a_usage_error(checkout, url, capsys):
 
 # --- a real deployment: webserver + daemon on PostgreSQL -----------------------------------------
 
-def wait_for_workspace(url: str, procs: list[subprocess.Popen], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    query = "{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError { __typename } } } } }"
-    while time.monotonic() < deadline:
-        assert all(p.poll() is None for p in procs), "the webserver or the daemon exited"
-        try:
-            entries = requests.post(url, json={"query": query}, timeout=10).json()["data"][
-                "workspaceOrError"]["locationEntries"]
-            if entries and entries[0]["locationOrLoadError"]:
-                assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation", entries
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise AssertionError("the deployment did not load its workspace in time")
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     """(URL, inventory) of a running deployment: production instance config on PostgreSQL."""
@@ -224,22 +205,8 @@ def deployment(tmp_path_factory):
     with running_postgres() as pg_url:
         env = {**os.environ, "DAGSTER_HOME": str(home), "AISEC_INVENTORY": str(root),
                "AISEC_DAGSTER_PG_URL": pg_url.replace("postgresql://", "postgresql+psycopg2://")}
-        port, logs = free_port(), open(base / "deployment.log", "w")
-        workspace = ["-w", str(REPO / "workspace.yaml")]
-        procs = [subprocess.Popen([sys.executable, "-m", "dagster_webserver", *workspace, "-h", "127.0.0.1",
-                                   "-p", str(port)], cwd=REPO, env=env, stdout=logs, stderr=logs,
-                                  start_new_session=True),
-                 subprocess.Popen([sys.executable, "-m", "dagster._daemon", "run", *workspace], cwd=REPO,
-                                  env=env, stdout=logs, stderr=logs, start_new_session=True)]
-        try:
-            wait_for_workspace(f"http://127.0.0.1:{port}/graphql", procs)
-            yield f"http://127.0.0.1:{port}", root
-        finally:
-            for proc in procs:
-                os.killpg(proc.pid, 15)
-            for proc in procs:
-                proc.wait(timeout=60)
-            logs.close()
+        with open(base / "deployment.log", "w") as log, running_webserver(env, daemon=True, log=log) as url:
+            yield url, root
 
 
 @pytest.mark.slow

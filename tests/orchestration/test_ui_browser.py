@@ -9,7 +9,6 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from aisec_pipeline.orchestration.presentation import plain, summary
 from aisec_pipeline.redteam.evidence import InjectionResult, ProbeRow, injection_verdict
 from aisec_pipeline.verdict import Status, Verdict
 from inventory_builder import add_model, new_inventory, review_card, safetensors_bytes
+from webserver import running_webserver
 
 REPO = Path(__file__).resolve().parents[2]
 COMPAS = REPO / "assets" / "models" / "compas-recidivism"
@@ -172,26 +172,15 @@ def rendered(url: str, tmp_path: Path, needle: str, attempts: int = 3) -> str:
 @pytest.fixture
 def ui(tmp_path, dagster_home, monkeypatch):
     """A gated inventory (one approved model, one blocked by bias) and its UI on 127.0.0.1."""
-    from postgres_server import free_port
-    from test_remote import wait_for_workspace
-
     root = new_inventory(tmp_path / "assets")
     add_model(root, "clean-model", safetensors_bytes(tmp_path))
     shutil.copytree(COMPAS, root / "models" / "compas-recidivism")
     review_card(root, "compas-recidivism")
     monkeypatch.setenv("AISEC_INVENTORY", str(root))
     assert main(["gate", "--all", "--inventory", str(root)]) == 1
-    port = free_port()
     env = {**os.environ, "AISEC_INVENTORY": str(root), "DAGSTER_HOME": str(dagster_home)}
-    proc = subprocess.Popen([sys.executable, "-m", "dagster_webserver", "-w", str(REPO / "workspace.yaml"),
-                             "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_for_workspace(f"http://127.0.0.1:{port}/graphql", [proc])
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+    with running_webserver(env) as base:
+        yield base
 
 
 @pytest.mark.slow

@@ -4,26 +4,14 @@ model's assets, checks, sensors and schedules, and a gated model's check results
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import requests
 
 from aisec_pipeline.cli import main
 from inventory_builder import add_model, new_inventory, safetensors_bytes
+from webserver import gql, running_webserver
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -39,43 +27,9 @@ def webserver(tmp_path, dagster_home, monkeypatch, inventory_root):
     add_model(root, "no-card", weights, card=False)
     monkeypatch.setenv("AISEC_INVENTORY", str(root))
     assert main(["gate", "--all", "--inventory", str(root)]) == 1
-    port = free_port()
     env = {**os.environ, "AISEC_INVENTORY": str(root), "DAGSTER_HOME": str(dagster_home)}
-    proc = subprocess.Popen([sys.executable, "-m", "dagster_webserver", "-w", str(REPO / "workspace.yaml"),
-                             "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/graphql"
-    try:
-        wait_until_loaded(url, proc)
-        yield url
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
-
-
-def gql(url: str, query: str, variables: dict | None = None) -> dict:
-    response = requests.post(url, json={"query": query, "variables": variables or {}}, timeout=30)
-    response.raise_for_status()
-    body = response.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]
-
-
-def wait_until_loaded(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the webserver exited"
-        try:
-            data = gql(url, "{ workspaceOrError { ... on Workspace { locationEntries { "
-                            "locationOrLoadError { __typename } } } } }")
-            entries = data["workspaceOrError"]["locationEntries"]
-            if entries and entries[0]["locationOrLoadError"]:
-                assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation", entries
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise AssertionError("the webserver did not load the workspace in time")
+    with running_webserver(env) as base:
+        yield f"{base}/graphql"
 
 
 def test_ui_shows_models_checks_sensors_schedules_and_results(webserver):
