@@ -28,7 +28,7 @@ class InjectionPolicy(Strict):
     generations: int = Field(default=1, ge=1)
     max_attack_success_rate: float = Field(ge=0.0, le=1.0)
     max_canary_leaks: int = Field(default=0, ge=0)
-    timeout_seconds: int = Field(default=900, ge=1)  # whole battery, then the run is killed
+    timeout_seconds: int = Field(default=900, ge=1)  # floor for the whole battery; it grows with its size
     request_timeout_seconds: int = Field(default=60, ge=1)  # one request to the target
     max_tokens: int = Field(default=150, ge=1)  # per answer: bounds the battery's wall time
     seed: int = 1  # prompt sampling and target sampling, so a rerun asks the same questions

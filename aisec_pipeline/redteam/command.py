@@ -47,7 +47,7 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     try:
         return _run(args, policy, system_prompt)
-    except Exception as exc:  # fail closed with one line, never a traceback
+    except Exception as exc:  # noqa: BLE001 - fail closed with one line, never a traceback
         print(f"error: the battery could not run: {exc.__class__.__name__}: {exc}",
               file=sys.stderr)
         return 1

@@ -168,7 +168,7 @@ def run_battery(target: Target, policy: InjectionPolicy, workdir: Path,
         problem = _run_garak(folder, lambda n: battery_timeout(policy, n, attempt_budget_seconds),
                              len(probes), on_progress)
         result = _judge(folder, policy, canary, secrets, base, context, extra_problem=problem)
-    except Exception as exc:  # fail closed: the gate reports, it does not crash
+    except Exception as exc:  # noqa: BLE001 - fail closed: the gate reports, it does not crash
         return unassessed(f"the battery could not run: {exc.__class__.__name__}: {exc}")
     return dataclasses.replace(result, problems=tuple(redact(p, secrets) for p in result.problems),
                                wall_seconds=round(time.monotonic() - started, 2))

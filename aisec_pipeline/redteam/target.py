@@ -173,7 +173,7 @@ def _json_path(document: Any, path: str) -> str:
 
     try:
         matches = jsonpath_ng.parse(path).find(document)
-    except Exception as exc:  # jsonpath_ng raises bare Exception on a bad expression
+    except Exception as exc:  # noqa: BLE001 - jsonpath_ng raises bare Exception on a bad expression
         raise TargetError(f"invalid response JSONPath {path!r}: {exc}") from None
     if not matches:
         raise TargetError(f"the response has nothing at JSONPath {path!r}")
@@ -192,7 +192,7 @@ def _call_registered(key: str, system_prompt: str, user_message: str) -> str:
         answer = function(system_prompt, user_message)
     except TargetError:
         raise
-    except Exception as exc:  # the target's own failure is an error attempt, not a crash
+    except Exception as exc:  # noqa: BLE001 - the target's own failure is an error attempt, not a crash
         raise TargetError(f"registered target {key!r} raised {exc.__class__.__name__}") from None
     return _as_text(answer)
 
@@ -214,7 +214,7 @@ def registered_target(key: str) -> Callable[[str, str], Any]:
                           f"{', '.join(sorted({ep.value for ep in found}))}")
     try:
         function = found[0].load()
-    except Exception as exc:  # ImportError, AttributeError, or the module failing as it loads
+    except Exception as exc:  # noqa: BLE001 - ImportError, AttributeError, or the module failing as it loads
         raise TargetError(f"cannot load registered target {key!r}: "
                           f"{exc.__class__.__name__}: {exc}") from None
     if not callable(function):
