@@ -11,6 +11,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_INVENTORY = REPO_ROOT / "assets"
 
 
+@pytest.fixture(autouse=True)
+def _no_shared_dagster_home(tmp_path_factory, monkeypatch) -> None:
+    """A command that opens the Dagster instance never writes to the checkout's .dagster_home."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home_default")))
+
+
 @pytest.fixture
 def dagster_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "dagster_home"

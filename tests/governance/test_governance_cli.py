@@ -98,3 +98,19 @@ def test_command_module_imports_only_the_standard_library():
             "('pydantic', 'yaml', 'dagster', 'garak', 'torch', 'pandas'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == []
+
+
+def test_verify_base_finds_records_the_protected_copy_has_and_this_one_lost(gov_inventory, tmp_path, capsys):
+    gov_inventory.add_model("parser")
+    root = str(gov_inventory.root)
+    for decision in ("approve", "block"):
+        assert aisec("committee", "record", "--model", "parser", "--decision", decision,
+                     "--rationale", "reviewed", "--member", "Ada Byron", "--inventory", root) == 0
+    register = gov_inventory.root / REGISTER_FILE
+    base = tmp_path / "main-decisions.jsonl"
+    base.write_text(register.read_text())
+    assert aisec("committee", "verify", "--base", str(base), "--inventory", root) == 0
+    register.write_text(register.read_text().splitlines(keepends=True)[0])  # the block is gone
+    capsys.readouterr()
+    assert aisec("committee", "verify", "--base", str(base), "--inventory", root) == 1
+    assert "record 2 of the base" in capsys.readouterr().err
