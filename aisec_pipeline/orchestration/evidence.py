@@ -25,13 +25,13 @@ from ..cards.review import REVIEW_FILE
 from ..evidence_kinds import (READS_CARD, READS_EVALUATION, READS_POLICY, READS_REVIEWS,
                               READS_SIGNATURE, READS_SYSTEM_PROMPT, EvidenceKind, code_version,
                               kinds_for, upstream_present)
-from ..inventory.digest import model_digest
-from .keys import asset_key, governance_key
 from ..governance.decision import evidence_age_hours, stamp
 from ..governance.policy import POLICY_FILE
 from ..inventory import Model
+from ..inventory.digest import model_digest
 from ..provenance.digest import sha256_file
 from ..verdict import Status, Verdict
+from .keys import asset_key, governance_key
 
 VERDICT_KEY = "verdict"
 DIGEST_KEY = "artifact_digest"

@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.utils import make_new_run_id
 
+from ..evidence_kinds import gating_kinds_for
 from ..governance.decision import Decision
 from ..governance.policy import Policy, load_policy
 from ..inventory import Model
@@ -26,7 +27,6 @@ from .decision import DECISION_KEY
 from .evidence import (ArtifactDigests, evidence_for, fingerprints_of, input_versions, latest_metadata,
                        record_observations, reusable)
 from .keys import asset_key, op_name
-from .model_assets import gating_kinds
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -93,7 +93,7 @@ class Gate:
         record_observations(self.instance, versions)
         prints = fingerprints_of(model, versions)
         measure = evidence_to_measure(self.instance, model, prints, policy, force)
-        reused = [k.name for k in gating_kinds(model) if k.name not in measure]
+        reused = [k.name for k in gating_kinds_for(model) if k.name not in measure]
         if reused:
             print(f"    reusing {', '.join(reused)}: measured on the same bytes and inputs",
                   file=sys.stderr)
@@ -119,7 +119,7 @@ def evidence_to_measure(instance: dg.DagsterInstance, model: Model, prints: dict
                         policy: Policy, force: bool) -> set[str]:
     """Evidence kinds to (re)measure: all with `force`, else those with no fresh evidence
     measured on exactly the current fingerprint."""
-    kinds = [k.name for k in gating_kinds(model)]
+    kinds = [k.name for k in gating_kinds_for(model)]
     if force:
         return set(kinds)
     max_age = policy.tier_for(model.entry).evidence_max_age_hours

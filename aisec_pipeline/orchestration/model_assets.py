@@ -36,15 +36,6 @@ INPUT_DESCRIPTIONS = {
 }
 
 
-def evidence_kinds(model: Model) -> list[EvidenceKind]:
-    """The evidence kinds that apply to this model (gating ones and monitoring)."""
-    return kinds_for(model)
-
-
-def gating_kinds(model: Model) -> list[EvidenceKind]:
-    return [k for k in evidence_kinds(model) if k.gates]
-
-
 def owners(model: Model) -> list[str]:
     """The card's named owner, when the card states a usable email (the card check judges it)."""
     from ..cards.parse import card_owner_email
@@ -66,7 +57,7 @@ def code_references(model: Model) -> dict:
 def build_model_assets(model: Model, policy: Policy) -> list:
     tier = policy.tier_for(model.entry)
     freshness = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=tier.evidence_max_age_hours))
-    kinds = evidence_kinds(model)
+    kinds = kinds_for(model)
     common = dict(group_name=dagster_name(model.name), owners=owners(model),
                   tags={"aisec/model": model.name, "aisec/tier": policy.tier_name(model.entry)})
     assets = [observed_inputs(model, common)]

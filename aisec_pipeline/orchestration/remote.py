@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ..evidence_kinds import gating_kinds_for
 from ..governance.decision import Decision
 from ..governance.policy import Policy, load_policy
 from ..inventory import Model
@@ -36,7 +37,6 @@ from .decision import DECISION_KEY
 from .evidence import INPUTS_KEY, RECENT_EVIDENCE, VERDICT_KEY, fingerprints, reusable
 from .gate import GateInterrupted
 from .keys import asset_key
-from .model_assets import gating_kinds
 
 TOKEN_ENV = "AISEC_REMOTE_TOKEN"
 TIMEOUT_ENV = "AISEC_REMOTE_TIMEOUT_SECONDS"
@@ -172,7 +172,7 @@ class RemoteGate:
                  environment: str | None = None) -> Decision:
         try:
             measure = self.evidence_to_measure(model, policy, force)
-            reused = [k.name for k in gating_kinds(model) if k.name not in measure]
+            reused = [k.name for k in gating_kinds_for(model) if k.name not in measure]
             if reused:
                 print(f"    reusing {', '.join(reused)}: the deployment holds them for the same "
                       "bytes and inputs", file=sys.stderr)
@@ -189,7 +189,7 @@ class RemoteGate:
     def evidence_to_measure(self, model: Model, policy: Policy, force: bool) -> set[str]:
         """The local gate's rule, on the deployment's records: every gating kind without fresh
         evidence measured on exactly the current inputs (all of them with `force`)."""
-        kinds = [k.name for k in gating_kinds(model)]
+        kinds = [k.name for k in gating_kinds_for(model)]
         if force:
             return set(kinds)
         registered = {a.path: a.sha256 for a in model.entry.artifacts}

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import dagster as dg
 
+from ..evidence_kinds import kinds_for
 from ..governance.decision import EVALUATED_AT, Decision, governance_inputs
 from ..governance.pack import BiasPoint, InjectionPoint, ModelSummary, build_pack, summarise
 from ..governance.policy import Policy, load_policy
@@ -27,7 +28,7 @@ from ..verdict import Verdict
 from .automation import PACK_JOB
 from .evidence import DIGEST_KEY, VERDICT_KEY, for_current_digest
 from .governance_assets import GOVERNANCE_KEYS
-from .model_assets import asset_key, dagster_name, evidence_kinds
+from .model_assets import asset_key, dagster_name
 from .presentation import markdown_table
 from .resources import GovernedInventory, RunFolders
 
@@ -243,12 +244,12 @@ def write_regulatory_evidence(instance: dg.DagsterInstance, model: Model, root: 
     from ..governance.regulatory import annex_iv_markdown, matrix_markdown, matrix_to_dict, regulatory_matrix
 
     decision, decision_run = gate_status(instance, model, load_policy(root).tier_name(model.entry))
-    evidence = {k.name: r for k in evidence_kinds(model)
+    evidence = {k.name: r for k in kinds_for(model)
                 if (r := latest_recorded(instance, model, k.name)) is not None}
     links = evidence_links(model, evidence, decision, decision_run)
     matrix = regulatory_matrix(model, load_regulations(root), links, load_register(root))
     verdicts = {k.name: for_current_digest(evidence[k.name].verdict, model.entry.digest)
-                if k.name in evidence else None for k in evidence_kinds(model)}
+                if k.name in evidence else None for k in kinds_for(model)}
     files = {MATRIX_MD: folder / "regulatory-matrix.md", MATRIX_JSON: folder / "regulatory-matrix.json",
              ANNEX_IV: folder / "annex-iv.md"}
     files[MATRIX_MD].write_text(matrix_markdown(matrix), encoding="utf-8")

@@ -22,7 +22,8 @@ import yaml
 from aisec_pipeline.cli import decision_table, main
 from aisec_pipeline.governance.decision import Decision
 from aisec_pipeline.inventory import load_inventory
-from aisec_pipeline.orchestration.model_assets import asset_key, gating_kinds
+from aisec_pipeline.evidence_kinds import gating_kinds_for
+from aisec_pipeline.orchestration.model_assets import asset_key
 from inventory_builder import add_model, new_inventory, safetensors_bytes
 from postgres_server import free_port, postgres_bin, running_postgres
 from webserver import running_webserver
@@ -133,7 +134,7 @@ def test_approved_only_when_the_runs_own_decision_says_so(scripted, checkout, tm
     launch = next(r for r in script.requests if "GraphQLClientSubmitRun" in r["query"])
     params = launch["variables"]["executionParams"]
     assert params["selector"]["pipelineName"] == "gate_models"
-    measured = sorted(kind.name for kind in gating_kinds(load_inventory(checkout)[0]))  # none recorded yet
+    measured = sorted(kind.name for kind in gating_kinds_for(load_inventory(checkout)[0]))  # none recorded yet
     assert "model_card" in measured
     assert [k["path"] for k in params["selector"]["assetSelection"]] == [
         asset_key("clean-model", kind).path for kind in (*measured, "deployment_decision")]
