@@ -36,22 +36,15 @@ def gate_tags(model: Model, trigger: str) -> dict[str, str]:
             "aisec/digest": model.entry.digest, "aisec/trigger": trigger}
 
 
-def gate_state(model: Model, root: Path, shared: dict[str, str] | None = None) -> str:
-    """`version@digest#inputs`: what a decision depends on, without hashing the artifact.
-    `shared`: the governance files' versions, when already computed for this tick."""
-    from .evidence import files_version, model_inputs
+def gate_state(model: Model, versions: dict[dg.AssetKey, str]) -> str:
+    """`version@digest#inputs`: what a decision depends on, from the data versions of its input
+    files (`evidence.file_versions`; the artifact's bytes are never hashed per tick)."""
+    from .keys import asset_key
 
-    shared = shared if shared is not None else governance_versions(root)
-    own = {name: files_version(paths) for name, paths in model_inputs(model).items()}
-    inputs = hashlib.sha256(json.dumps({**own, **shared}, sort_keys=True).encode()).hexdigest()[:16]
+    artifact = asset_key(model.name, "artifact")
+    files = {key.to_user_string(): v for key, v in versions.items() if key != artifact}
+    inputs = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
     return f"{model.entry.version}@{model.entry.digest}#{inputs}"
-
-
-def governance_versions(root: Path) -> dict[str, str]:
-    """The data versions of the governance files every model's evidence may read."""
-    from .evidence import GOVERNANCE_INPUT_FILES, files_version
-
-    return {name: files_version([root / relative]) for name, relative in GOVERNANCE_INPUT_FILES.items()}
 
 
 def decided_states(instance: dg.DagsterInstance, models: list[Model]) -> dict[str, str]:
@@ -79,8 +72,10 @@ def new_version_sensor(root: Path) -> dg.SensorDefinition:
             return dg.SkipReason(f"inventory invalid, nothing gated: {exc}")
         cursor = json.loads(context.cursor) if context.cursor else {}
         seen = cursor.get("states") if "states" in cursor else decided_states(context.instance, models)
+        from .evidence import file_versions, governance_versions
+
         shared = governance_versions(root)
-        state = {m.name: gate_state(m, root, shared) for m in models}
+        state = {m.name: gate_state(m, file_versions(m, root, shared)) for m in models}
         requests = [dg.RunRequest(run_key=f"{m.name}:{state[m.name]}", asset_selection=_keys(context, m),
                                   tags=gate_tags(m, "new-version"))
                     for m in models if seen.get(m.name) != state[m.name]]

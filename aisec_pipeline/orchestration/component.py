@@ -9,7 +9,7 @@ import dagster as dg
 
 from ..governance.policy import load_policy
 from ..inventory import load_inventory
-from .evidence import ArtifactDigests
+from .evidence import RunInputs
 from .governance_assets import GOVERNANCE_ASSETS
 from .memory import MEMORY_SPEC
 from .model_assets import build_model_assets
@@ -32,9 +32,9 @@ class ModelInventory(dg.Component, dg.Model, dg.Resolvable):
         return (Path(project_root) / chosen).resolve()
 
 
-def inventory_definitions(root: Path, digests: ArtifactDigests | None = None) -> dg.Definitions:
-    """`digests`: the gate's own hasher, so a run reuses the digests the gate computed for it;
-    elsewhere (UI, daemon) each run hashes the artifacts itself."""
+def inventory_definitions(root: Path, run_inputs: RunInputs | None = None) -> dg.Definitions:
+    """`run_inputs`: the gate's own reader, so a run uses the inputs the gate read for it;
+    elsewhere (UI, daemon) each run reads them itself, once."""
     from .automation import automation_definitions
     from .reporting import reporting_definitions
 
@@ -48,8 +48,8 @@ def inventory_definitions(root: Path, digests: ArtifactDigests | None = None) ->
             assets=assets,
             resources={"inventory": GovernedInventory(root=str(root)), "run_folders": RunFolders(),
                        "llm_server": LocalLLMServer(),
-                       "artifact_digests": dg.ResourceDefinition.hardcoded_resource(
-                           digests or ArtifactDigests(), "sha256 of each artifact, per run")},
+                       "run_inputs": dg.ResourceDefinition.hardcoded_resource(
+                           run_inputs or RunInputs(), "each run's reading of its inputs")},
             executor=dg.in_process_executor,  # 3x faster than multiprocess for these short steps
             # Replacing the default loggers: keep Dagster's console logger, add aisec's progress.
             loggers={"console": dg.colored_console_logger, "progress": progress_logger},

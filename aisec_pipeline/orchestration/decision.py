@@ -11,7 +11,7 @@ from ..cards.review import load_reviews
 from ..governance.decision import (CardUnderReview, Decision, Promotion, decide, governance_inputs,
                                    required_kinds)
 from .automation import STATE_KEY, gate_state
-from .evidence import ArtifactDigests, evidence_for, fingerprints
+from .evidence import RunInputs, evidence_for, fingerprints
 from .memory import recall, remember
 from .presentation import decision_reasons, decision_summary, plain_table
 from .resources import GovernedInventory
@@ -25,12 +25,14 @@ class DecisionConfig(dg.Config):
 
 
 def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
-               inventory: GovernedInventory, digests: ArtifactDigests,
+               inventory: GovernedInventory, run_inputs: RunInputs,
                folder: Path) -> dg.MaterializeResult:
     state = "unknown"
     try:
-        state = gate_state(inventory.model(folder), inventory.path)  # what the sensor compares
-        decision = _decide(context, config, inventory, digests, folder)
+        model = inventory.model(folder)
+        observed, versions = run_inputs.of(model, inventory.path, context.run.run_id)
+        state = gate_state(model, versions)  # what the sensor compares
+        decision = _decide(context, config, inventory, model, observed, versions)
     except Exception as exc:  # noqa: BLE001 - an error is a blocked decision, never a crash or a pass
         decision = Decision(folder.name, "unknown", "unknown", False,
                             (f"the decision could not be made: {type(exc).__name__}: {exc}",))
@@ -45,12 +47,11 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
     )
 
 
-def _decide(context, config, inventory, digests, folder) -> Decision:
+def _decide(context, config, inventory, model, observed, versions) -> Decision:
     from .model_assets import asset_key
 
-    model, policy, run_id = inventory.model(folder), inventory.policy(), context.run.run_id
-    observed = digests.of(model, run_id)
-    prints = fingerprints(model, inventory.path, observed)
+    policy, run_id = inventory.policy(), context.run.run_id
+    prints = fingerprints(model, versions)
     verdicts = {kind: evidence_for(context.instance, asset_key(model.name, kind), prints[kind], run_id)
                 if kind in prints else None
                 for kind in required_kinds(model, policy)}

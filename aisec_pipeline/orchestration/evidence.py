@@ -41,36 +41,36 @@ RECENT_EVIDENCE = 25  # materializations per kind searched for one with the curr
 MISSING = "missing"
 
 
-class ArtifactDigests:
-    """The sha256 of every artifact, hashed once per run, files in parallel. Digests are kept
-    per run id and never outlive it: a later run hashes again, whatever size or mtime say."""
+class RunInputs:
+    """What one run judges a model on, read once: each artifact's sha256 (files in parallel) and
+    the data version of every input file. Kept per run id and never outliving it: a later run
+    reads again, whatever size or mtime say."""
 
     def __init__(self) -> None:
-        self._by_run: dict[str, dict[Path, str]] = {}
+        self._by_run: dict[tuple[str, str], tuple[dict[str, str], dict[dg.AssetKey, str]]] = {}
         self._lock = threading.Lock()
 
-    def measure(self, model: Model, run_id: str) -> dict[str, str]:
-        """Hash the model's artifacts now, for `run_id` (the gate calls this before the run)."""
+    def measure(self, model: Model, root: Path, run_id: str) -> tuple[dict[str, str], dict[dg.AssetKey, str]]:
+        """Read the model's inputs now, for `run_id` (the gate calls this before the run):
+        (artifact path -> sha256 or "missing", source asset key -> data version)."""
         paths = {a.path: model.path(a.path) for a in model.entry.artifacts}
         with ThreadPoolExecutor(max_workers=max(1, min(4, len(paths)))) as pool:
-            digests = dict(zip(paths, pool.map(sha256_or_missing, paths.values())))
+            observed = dict(zip(paths, pool.map(sha256_or_missing, paths.values())))
+        measured = observed, input_versions(model, root, observed)
         with self._lock:
-            known = self._by_run.setdefault(run_id, {})
-            known.update({paths[rel]: digest for rel, digest in digests.items()})
-        return digests
+            self._by_run[(run_id, model.name)] = measured
+        return measured
 
-    def of(self, model: Model, run_id: str) -> dict[str, str]:
-        """artifact path -> sha256 (or "missing") for this run, hashing what it has not seen."""
+    def of(self, model: Model, root: Path, run_id: str) -> tuple[dict[str, str], dict[dg.AssetKey, str]]:
+        """This run's reading of the model's inputs, measuring them if this run has not yet."""
         with self._lock:
-            known = dict(self._by_run.get(run_id, {}))
-        paths = {a.path: model.path(a.path) for a in model.entry.artifacts}
-        if all(path in known for path in paths.values()):
-            return {rel: known[path] for rel, path in paths.items()}
-        return self.measure(model, run_id)
+            known = self._by_run.get((run_id, model.name))
+        return known if known is not None else self.measure(model, root, run_id)
 
     def forget(self, run_id: str) -> None:
         with self._lock:
-            self._by_run.pop(run_id, None)
+            for key in [k for k in self._by_run if k[0] == run_id]:
+                del self._by_run[key]
 
 
 def sha256_or_missing(path: Path) -> str:
@@ -101,14 +101,6 @@ def model_inputs(model: Model) -> dict[str, list[Path]]:
 GOVERNANCE_INPUT_FILES = {"policy": POLICY_FILE, "card_reviews": REVIEW_FILE}
 
 
-def input_files(model: Model, root: Path) -> dict[dg.AssetKey, list[Path]]:
-    """The files behind each source asset this model's evidence reads, governance's included."""
-    files = {asset_key(model.name, name): paths for name, paths in model_inputs(model).items()}
-    for name, relative in GOVERNANCE_INPUT_FILES.items():
-        files[governance_key(name)] = [root / relative]
-    return files
-
-
 def files_version(paths: list[Path]) -> str:
     """A file's sha256 ("missing" if absent); several files: the sha256 of their sha256s."""
     digests = [hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else MISSING for p in paths]
@@ -117,11 +109,23 @@ def files_version(paths: list[Path]) -> str:
     return hashlib.sha256("\n".join(digests).encode()).hexdigest()
 
 
+def governance_versions(root: Path) -> dict[dg.AssetKey, str]:
+    """The data versions of the governance files every model's evidence may read."""
+    return {governance_key(name): files_version([root / relative])
+            for name, relative in GOVERNANCE_INPUT_FILES.items()}
+
+
+def file_versions(model: Model, root: Path,
+                  governance: dict[dg.AssetKey, str] | None = None) -> dict[dg.AssetKey, str]:
+    """The data version of every input file of this model, the artifact's bytes excepted.
+    `governance`: the governance files' versions, when already read (a sensor tick)."""
+    own = {asset_key(model.name, name): files_version(paths) for name, paths in model_inputs(model).items()}
+    return {**own, **(governance if governance is not None else governance_versions(root))}
+
+
 def input_versions(model: Model, root: Path, observed: dict[str, str]) -> dict[dg.AssetKey, str]:
     """The data version of every source asset this model's evidence reads."""
-    versions = {key: files_version(paths) for key, paths in input_files(model, root).items()}
-    versions[asset_key(model.name, "artifact")] = model_digest(observed)
-    return versions
+    return {**file_versions(model, root), asset_key(model.name, "artifact"): model_digest(observed)}
 
 
 def input_keys(kind: EvidenceKind, model: Model) -> list[dg.AssetKey]:
@@ -137,11 +141,7 @@ def input_keys(kind: EvidenceKind, model: Model) -> list[dg.AssetKey]:
     return keys
 
 
-def fingerprints(model: Model, root: Path, observed: dict[str, str]) -> dict[str, str]:
-    return fingerprints_of(model, input_versions(model, root, observed))
-
-
-def fingerprints_of(model: Model, versions: dict[dg.AssetKey, str]) -> dict[str, str]:
+def fingerprints(model: Model, versions: dict[dg.AssetKey, str]) -> dict[str, str]:
     """Per evidence kind, the sha256 of its code version, the data versions of its source inputs
     and the fingerprints of its upstream evidence (which are those kinds' data versions)."""
     found: dict[str, str] = {}

@@ -24,8 +24,8 @@ from ..governance.policy import Policy, load_policy
 from ..inventory import Model
 from .automation import gate_tags
 from .decision import DECISION_KEY
-from .evidence import (ArtifactDigests, evidence_for, fingerprints_of, input_versions, latest_metadata,
-                       record_observations, reusable)
+from .evidence import (RunInputs, evidence_for, fingerprints, latest_metadata, record_observations,
+                       reusable)
 from .keys import asset_key, op_name
 
 
@@ -62,8 +62,8 @@ class Gate:
         from .component import inventory_definitions
 
         self.root, self.instance = root, instance
-        self.digests = ArtifactDigests()
-        self.job = inventory_definitions(root, self.digests).resolve_implicit_global_asset_job_def()
+        self.inputs = RunInputs()
+        self.job = inventory_definitions(root, self.inputs).resolve_implicit_global_asset_job_def()
 
     def run(self, models: list[Model], use_case: str | None = None, force: bool = False,
             interrupted=lambda: None, environment: str | None = None) -> list[Decision]:
@@ -79,7 +79,7 @@ class Gate:
             except KeyboardInterrupt:
                 decision = None
             finally:
-                self.digests.forget(run_id)
+                self.inputs.forget(run_id)
             if decision is None or interrupted():
                 signum = interrupted() or signal.SIGINT
                 decisions.append(self.interrupted(model, run_id, signum))
@@ -89,9 +89,9 @@ class Gate:
 
     def gate_one(self, model: Model, policy: Policy, use_case: str | None, force: bool,
                  run_id: str, environment: str | None = None) -> Decision:
-        versions = input_versions(model, self.root, self.digests.measure(model, run_id))
+        _, versions = self.inputs.measure(model, self.root, run_id)
         record_observations(self.instance, versions)
-        prints = fingerprints_of(model, versions)
+        prints = fingerprints(model, versions)
         measure = evidence_to_measure(self.instance, model, prints, policy, force)
         reused = [k.name for k in gating_kinds_for(model) if k.name not in measure]
         if reused:

@@ -1,7 +1,6 @@
 """Observed governance inputs: a change to the policy, the committee register, the incident log
 or the regulations re-evaluates models (their decisions depend on these)."""
 
-import hashlib
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +10,7 @@ from ..governance.committee import REGISTER_FILE
 from ..governance.incidents import INCIDENT_FILE
 from ..governance.policy import POLICY_FILE
 from ..governance.regulations import REGULATIONS_FILE
+from .evidence import files_version  # the gate's own data version of a file
 from .resources import GovernedInventory
 
 GOVERNANCE_FILES = {
@@ -27,8 +27,7 @@ def observed_file(name: str, relative: Path, description: str) -> dg.SourceAsset
     @dg.observable_source_asset(key=["governance", name], group_name="governance",
                                 description=f"assets/{relative.as_posix()}: {description}")
     def _observe(inventory: GovernedInventory) -> dg.DataVersion:
-        path = inventory.path / relative
-        return dg.DataVersion(hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing")
+        return dg.DataVersion(files_version([inventory.path / relative]))
 
     return _observe
 

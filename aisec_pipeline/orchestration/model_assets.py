@@ -22,7 +22,7 @@ import dagster as dg
 from ..evidence_kinds import EvidenceInputs, EvidenceKind, code_version, kinds_for, upstream_present
 from ..governance.policy import Policy
 from ..inventory import Model
-from .evidence import (ALWAYS_READ, ArtifactDigests, bound_verdict, check_result, evidence_for,
+from .evidence import (ALWAYS_READ, RunInputs, bound_verdict, check_result, evidence_for,
                        fingerprints, input_keys, input_versions, model_inputs, run_safely,
                        sha256_or_missing, verdict_metadata)
 from .governance_assets import GOVERNANCE_KEYS
@@ -99,10 +99,10 @@ def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) ->
               metadata=code_references(model), **common)
     def _evidence(context: dg.AssetExecutionContext, inventory: GovernedInventory,
                   run_folders: RunFolders, llm_server: LocalLLMServer,
-                  artifact_digests: dg.ResourceParam[ArtifactDigests]) -> dg.MaterializeResult:
+                  run_inputs: dg.ResourceParam[RunInputs]) -> dg.MaterializeResult:
         current = inventory.model(model.folder)
-        observed = artifact_digests.of(current, context.run.run_id)
-        prints = fingerprints(current, inventory.path, observed)
+        observed, versions = run_inputs.of(current, inventory.path, context.run.run_id)
+        prints = fingerprints(current, versions)
         verdict = run_safely(kind.name, lambda: kind.assess(EvidenceInputs(
             model=current, policy=inventory.policy(),
             workdir=run_folders.folder(context, current.name, kind.name),
@@ -140,8 +140,8 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
               kinds={"aisec"}, **common)
     def deployment_decision(context: dg.AssetExecutionContext, config: DecisionConfig,
                             inventory: GovernedInventory,
-                            artifact_digests: dg.ResourceParam[ArtifactDigests]) -> dg.MaterializeResult:
-        return decide_for(context, config, inventory, artifact_digests, model.folder)
+                            run_inputs: dg.ResourceParam[RunInputs]) -> dg.MaterializeResult:
+        return decide_for(context, config, inventory, run_inputs, model.folder)
 
     return deployment_decision
 

@@ -34,7 +34,7 @@ from ..inventory import Model
 from ..verdict import Verdict
 from .automation import GATE_JOB, gate_tags
 from .decision import DECISION_KEY
-from .evidence import INPUTS_KEY, RECENT_EVIDENCE, VERDICT_KEY, fingerprints, reusable
+from .evidence import INPUTS_KEY, RECENT_EVIDENCE, VERDICT_KEY, fingerprints, input_versions, reusable
 from .gate import GateInterrupted
 from .keys import asset_key
 
@@ -193,7 +193,7 @@ class RemoteGate:
         if force:
             return set(kinds)
         registered = {a.path: a.sha256 for a in model.entry.artifacts}
-        prints = fingerprints(model, self.root, registered)
+        prints = fingerprints(model, input_versions(model, self.root, registered))
         max_age = policy.tier_for(model.entry).evidence_max_age_hours
         return {kind for kind in kinds
                 if not reusable(self.evidence(asset_key(model.name, kind).path, prints[kind]), max_age)}
