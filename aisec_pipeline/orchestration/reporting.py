@@ -298,8 +298,8 @@ def bom_model(instance: dg.DagsterInstance, model: Model, policy: Policy):
 
 
 def model_summary(instance: dg.DagsterInstance, model: Model, policy: Policy,
-                  governance: dict[str, Any], now: datetime) -> ModelSummary:
-    from ..cards.review import load_reviews
+                  governance: dict[str, Any], reviews, now: datetime) -> ModelSummary:
+    """`reviews`: the card review log, read once for the whole pack."""
     from .decision import card_under_review
 
     decision, _ = gate_status(instance, model, policy.tier_name(model.entry))
@@ -308,7 +308,7 @@ def model_summary(instance: dg.DagsterInstance, model: Model, policy: Policy,
                      reporting=governance["reporting"], now=now,
                      bias_history=bias_history(instance, model),
                      injection_history=injection_history(instance, model),
-                     card=card_under_review(model, load_reviews(model.folder.parents[1])))
+                     card=card_under_review(model, reviews))
 
 
 def pack_markdown(summaries: Sequence[ModelSummary]) -> str:
@@ -342,7 +342,10 @@ def bom_report(instance: dg.DagsterInstance, root: Path, now: datetime) -> tuple
 def pack_report(instance: dg.DagsterInstance, root: Path, now: datetime) -> tuple[str, dict]:
     """The committee pack HTML for every model in the inventory, and its summary for the UI."""
     policy, governance = load_policy(root), governance_inputs(root)
-    summaries = [model_summary(instance, m, policy, governance, now) for m in load_inventory(root)]
+    from ..cards.review import load_reviews
+
+    reviews = load_reviews(root)
+    summaries = [model_summary(instance, m, policy, governance, reviews, now) for m in load_inventory(root)]
     metadata = {"models": len(summaries), "blocked": sum(s.status != "approved" for s in summaries),
                 "summary": dg.MetadataValue.md(pack_markdown(summaries))}
     return build_pack(summaries, now), metadata
