@@ -18,11 +18,19 @@ def tick(defs, instance, cursor=None):
     return sensor(context)
 
 
-def test_new_digest_requests_exactly_that_models_gate_once(tmp_path, dagster_home):
+@pytest.fixture
+def two_models(tmp_path):
+    """An inventory of alpha and beta (same weights); returns the root."""
     root = new_inventory(tmp_path / "assets")
     weights = safetensors_bytes(tmp_path)
     add_model(root, "alpha", weights)
     add_model(root, "beta", weights)
+    return root
+
+
+def test_new_digest_requests_exactly_that_models_gate_once(two_models, dagster_home):
+    root = two_models
+    weights = (root / "models" / "alpha" / "artifacts" / "model.safetensors").read_bytes()
     instance = dg.DagsterInstance.get()
     first = tick(inventory_definitions(root), instance)
     assert sorted(r.tags["aisec/model"] for r in first.run_requests) == ["alpha", "beta"]
@@ -47,11 +55,8 @@ def test_new_digest_requests_exactly_that_models_gate_once(tmp_path, dagster_hom
     assert tick(defs, instance, changed.cursor).run_requests == []
 
 
-def test_a_card_edit_regates_that_model_only(tmp_path, dagster_home):
-    root = new_inventory(tmp_path / "assets")
-    weights = safetensors_bytes(tmp_path)
-    add_model(root, "alpha", weights)
-    add_model(root, "beta", weights)
+def test_a_card_edit_regates_that_model_only(two_models, dagster_home):
+    root = two_models
     instance = dg.DagsterInstance.get()
     first = tick(inventory_definitions(root), instance)
     card = root / "models" / "beta" / "card.md"
@@ -61,14 +66,11 @@ def test_a_card_edit_regates_that_model_only(tmp_path, dagster_home):
 
 
 @pytest.mark.slow
-def test_the_first_tick_after_the_cli_gated_everything_requests_nothing(tmp_path, dagster_home):
+def test_the_first_tick_after_the_cli_gated_everything_requests_nothing(two_models, dagster_home):
     """Opening the UI (a sensor with no cursor yet) must not re-gate what the CLI just gated."""
     from aisec_pipeline.cli import main
 
-    root = new_inventory(tmp_path / "assets")
-    weights = safetensors_bytes(tmp_path)
-    add_model(root, "alpha", weights)
-    add_model(root, "beta", weights)
+    root = two_models
     assert main(["gate", "alpha", "--inventory", str(root)]) == 0
     instance = dg.DagsterInstance.get()
     first = tick(inventory_definitions(root), instance)

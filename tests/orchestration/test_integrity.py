@@ -18,6 +18,7 @@ import pytest
 
 from aisec_pipeline.cli import main
 from fake_llm import FakeLLM
+from gate_runs import gate_in_parallel
 from inventory_builder import add_llm, add_model, new_inventory, safetensors_bytes
 
 pytestmark = pytest.mark.slow
@@ -91,17 +92,11 @@ def test_two_inventories_with_different_registers_never_see_each_other_as_tamper
 
 
 def test_concurrent_gates_of_one_model_agree(inventory, tmp_path, dagster_home):
-    procs = [subprocess.Popen([sys.executable, "-m", "aisec_pipeline.cli", "gate", "clean-model",
-                               "--inventory", str(inventory), "--json", str(tmp_path / f"g{i}.json")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(3)]
-    results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
-    for index, (code, err) in enumerate(results):
-        assert (tmp_path / f"g{index}.json").exists(), (code, err[-3000:])
-        decision = json.loads((tmp_path / f"g{index}.json").read_text())["models"][0]
-        assert code == 0, (decision["reasons"], err[-2000:])
-        assert decision["decision"] == "approved"
-        assert "Traceback" not in err
+    for run in gate_in_parallel(inventory, tmp_path):
+        assert run.decision is not None, (run.code, run.stderr[-3000:])
+        assert run.code == 0, (run.decision["reasons"], run.stderr[-2000:])
+        assert run.decision["decision"] == "approved"
+        assert "Traceback" not in run.stderr
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
