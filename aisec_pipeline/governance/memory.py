@@ -68,29 +68,24 @@ def to_records(remembered: Remembered) -> dict[str, list[dict[str, Any]]]:
 
 def from_records(batches: Iterable[dict[str, Any]]) -> Remembered:
     """Merge stored batches; an unreadable entry is skipped (it was validated when stored)."""
-    committee: dict[str, CommitteeRecord] = {}
-    incidents: dict[str, Incident] = {}
-    reviews: dict[str, CardReview] = {}
-    for batch in batches:
-        for raw in batch.get("card_reviews", ()):
+    batches = list(batches)
+
+    def merged(section: str, parse, identity) -> tuple:
+        found = {}
+        for raw in (raw for batch in batches for raw in batch.get(section, ())):
             try:
-                review = CardReview.model_validate(raw)
-            except ValidationError:
-                continue
-            reviews.setdefault(review.hash, review)
-        for raw in batch.get("committee", ()):
-            try:
-                record = CommitteeRecord.model_validate(raw)
-            except ValidationError:
-                continue
-            committee.setdefault(record.hash, record)
-        for raw in batch.get("incidents", ()):
-            try:
-                incident = from_snapshot(raw)
+                item = parse(raw)
             except (ValidationError, KeyError, TypeError):
                 continue
-            incidents.setdefault(open_hash(incident), incident)
-    return Remembered(tuple(committee.values()), tuple(incidents.values()), tuple(reviews.values()))
+            found.setdefault(identity(item), item)
+        return tuple(found.values())
+
+    def by_hash(record):
+        return record.hash
+
+    return Remembered(merged("committee", CommitteeRecord.model_validate, by_hash),
+                      merged("incidents", from_snapshot, open_hash),
+                      merged("card_reviews", CardReview.model_validate, by_hash))
 
 
 def lost_from_register(register: Register, remembered: Remembered) -> list[CommitteeRecord]:
