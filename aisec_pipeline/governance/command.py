@@ -123,18 +123,18 @@ def verify_handler(args: argparse.Namespace) -> int:
 
 
 def incident_verify_handler(args: argparse.Namespace) -> int:
-    from .incidents import INCIDENT_FILE, IncidentEvent, load_incidents
+    from .incidents import INCIDENT_FILE, IncidentEvent, fold
     from .ledger import read_chain
     from .memory import lost_from_log
     path = args.inventory / INCIDENT_FILE
-    log = load_incidents(args.inventory)
+    chain = read_chain(path, IncidentEvent.model_validate)
+    log = fold(chain)
     if log.problem:
         return _fail(f"incident log tampered or invalid at {log.problem}")
     problems = [f"{i.id} ({i.severity} incident on {i.model} {i.version}, aware since "
                 f"{i.aware_at.isoformat()}) was seen open by this instance and is no longer in the "
                 "log: it still blocks" for i in lost_from_log(log, _remembered())]
-    problems += _not_extending(read_chain(path, IncidentEvent.model_validate), args.base,
-                               IncidentEvent.model_validate)
+    problems += _not_extending(chain, args.base, IncidentEvent.model_validate)
     if problems:
         return _fail(f"{path}: " + "; ".join(problems))
     print(f"{path}: intact, {len(log.incidents)} incident(s); nothing this instance has seen is missing")
