@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Callable
 
 import dagster as dg
 from dagster._core.utils import make_new_run_id
@@ -22,6 +23,7 @@ from ..evidence_kinds import gating_kinds_for
 from ..governance.decision import Decision
 from ..governance.policy import Policy, load_policy
 from ..inventory import Model
+from ..verdict import Verdict
 from .automation import gate_tags
 from .decision import DECISION_KEY
 from .evidence import (RunInputs, evidence_for, fingerprints, latest_metadata, record_observations,
@@ -55,44 +57,71 @@ class GateInterrupted(Exception):
         self.signum, self.decisions = signum, decisions
 
 
+def gate_each(models: list[Model], gate_one: Callable[[Model], Decision],
+              interrupted_decision: Callable[[Model, int], Decision], interrupted,
+              where: str = "") -> list[Decision]:
+    """One decision per model, in order. `interrupted()` returns the signal number once the gate
+    was asked to stop; the model in flight is then recorded as interrupted (blocked) and
+    GateInterrupted ends the gate (the local and the remote gate share this)."""
+    decisions: list[Decision] = []
+    for index, model in enumerate(models, 1):
+        print(f"[{index}/{len(models)}] gating {model.name} {model.entry.version}{where} ...", file=sys.stderr)
+        try:
+            decision = gate_one(model)
+        except KeyboardInterrupt:
+            decision = None
+        if decision is None or interrupted():
+            signum = interrupted() or signal.SIGINT
+            decisions.append(interrupted_decision(model, signum))
+            raise GateInterrupted(signum, decisions)
+        decisions.append(decision)
+    return decisions
+
+
+def evidence_to_measure(model: Model, prints: dict[str, str], policy: Policy, force: bool,
+                        recorded: Callable[[str, str], Verdict | None]) -> set[str]:
+    """Evidence kinds to (re)measure: all with `force`, else those with no fresh evidence
+    measured on exactly the current fingerprint. `recorded(kind, fingerprint)` finds it."""
+    kinds = [k.name for k in gating_kinds_for(model)]
+    if force:
+        return set(kinds)
+    max_age = policy.tier_for(model.entry).evidence_max_age_hours
+    return {kind for kind in kinds if not reusable(recorded(kind, prints[kind]), max_age)}
+
+
 class Gate:
-    """The gate over one inventory: its Dagster definitions, wired to this gate's own hasher."""
+    """The gate over one inventory: its Dagster definitions, wired to this gate's own reading
+    of each run's inputs."""
 
     def __init__(self, root: Path, instance: dg.DagsterInstance):
         from .component import inventory_definitions
 
         self.root, self.instance = root, instance
         self.inputs = RunInputs()
+        self._run_id: str | None = None  # the run of the model in flight
         self.job = inventory_definitions(root, self.inputs).resolve_implicit_global_asset_job_def()
 
     def run(self, models: list[Model], use_case: str | None = None, force: bool = False,
             interrupted=lambda: None, environment: str | None = None) -> list[Decision]:
-        """`interrupted()` returns the signal number once the gate was asked to stop; the model
-        in flight is then recorded as interrupted (blocked) and GateInterrupted ends the gate."""
+        """See `gate_each`."""
         policy = load_policy(self.root)
-        decisions: list[Decision] = []
-        for index, model in enumerate(models, 1):
-            print(f"[{index}/{len(models)}] gating {model.name} {model.entry.version} ...", file=sys.stderr)
-            run_id = make_new_run_id()
+
+        def one(model: Model) -> Decision:
+            self._run_id = make_new_run_id()
             try:
-                decision = self.gate_one(model, policy, use_case, force, run_id, environment)
-            except KeyboardInterrupt:
-                decision = None
+                return self.gate_one(model, policy, use_case, force, self._run_id, environment)
             finally:
-                self.inputs.forget(run_id)
-            if decision is None or interrupted():
-                signum = interrupted() or signal.SIGINT
-                decisions.append(self.interrupted(model, run_id, signum))
-                raise GateInterrupted(signum, decisions)
-            decisions.append(decision)
-        return decisions
+                self.inputs.forget(self._run_id)
+
+        return gate_each(models, one, self.interrupted, interrupted)
 
     def gate_one(self, model: Model, policy: Policy, use_case: str | None, force: bool,
                  run_id: str, environment: str | None = None) -> Decision:
         _, versions = self.inputs.measure(model, self.root, run_id)
         record_observations(self.instance, versions)
-        prints = fingerprints(model, versions)
-        measure = evidence_to_measure(self.instance, model, prints, policy, force)
+        measure = evidence_to_measure(
+            model, fingerprints(model, versions), policy, force,
+            lambda kind, fingerprint: evidence_for(self.instance, asset_key(model.name, kind), fingerprint))
         reused = [k.name for k in gating_kinds_for(model) if k.name not in measure]
         if reused:
             print(f"    reusing {', '.join(reused)}: measured on the same bytes and inputs",
@@ -107,24 +136,13 @@ class Gate:
             raise_on_error=False, tags=gate_tags(model, "cli"), run_id=run_id)
         return decision_of_run(result, model)
 
-    def interrupted(self, model: Model, run_id: str, signum: int) -> Decision:
-        if self.instance.has_run(run_id):
+    def interrupted(self, model: Model, signum: int) -> Decision:
+        run_id = self._run_id or "none"
+        if self._run_id and self.instance.has_run(run_id):
             self.instance.add_run_tags(run_id, {"aisec/interrupted": str(signum)})
         return Decision(model.name, model.entry.version, "unknown", False,
                         (f"the gate was interrupted (signal {signum}) while run {run_id[:8]} gated "
                          "this model: never approved; gate it again",))
-
-
-def evidence_to_measure(instance: dg.DagsterInstance, model: Model, prints: dict[str, str],
-                        policy: Policy, force: bool) -> set[str]:
-    """Evidence kinds to (re)measure: all with `force`, else those with no fresh evidence
-    measured on exactly the current fingerprint."""
-    kinds = [k.name for k in gating_kinds_for(model)]
-    if force:
-        return set(kinds)
-    max_age = policy.tier_for(model.entry).evidence_max_age_hours
-    return {kind for kind in kinds
-            if not reusable(evidence_for(instance, asset_key(model.name, kind), prints[kind]), max_age)}
 
 
 def decision_of_run(result: dg.ExecuteInProcessResult, model: Model) -> Decision:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -34,8 +33,8 @@ from ..inventory import Model
 from ..verdict import Verdict
 from .automation import GATE_JOB, gate_tags
 from .decision import DECISION_KEY
-from .evidence import INPUTS_KEY, RECENT_EVIDENCE, VERDICT_KEY, fingerprints, input_versions, reusable
-from .gate import GateInterrupted
+from .evidence import INPUTS_KEY, RECENT_EVIDENCE, VERDICT_KEY, fingerprints, input_versions
+from .gate import evidence_to_measure, gate_each
 from .keys import asset_key
 
 TOKEN_ENV = "AISEC_REMOTE_TOKEN"
@@ -150,23 +149,14 @@ class RemoteGate:
 
     def run(self, models: list[Model], use_case: str | None = None, force: bool = False,
             interrupted=lambda: None, environment: str | None = None) -> list[Decision]:
-        """Same contract as the local `Gate.run`: one decision per model, in order."""
+        """Same contract as the local `Gate.run` (`gate_each`): one decision per model, in order."""
         policy = load_policy(self.root)
-        decisions: list[Decision] = []
-        for index, model in enumerate(models, 1):
-            print(f"[{index}/{len(models)}] gating {model.name} {model.entry.version} on "
-                  f"{self.deployment.shown} ...", file=sys.stderr)
+
+        def one(model: Model) -> Decision:
             self._run_id = None
-            try:
-                decision = self.gate_one(model, policy, use_case, force, environment)
-            except KeyboardInterrupt:
-                decision = None
-            if decision is None or interrupted():
-                signum = interrupted() or signal.SIGINT
-                decisions.append(self._interrupted(model, signum))
-                raise GateInterrupted(signum, decisions)
-            decisions.append(decision)
-        return decisions
+            return self.gate_one(model, policy, use_case, force, environment)
+
+        return gate_each(models, one, self._interrupted, interrupted, f" on {self.deployment.shown}")
 
     def gate_one(self, model: Model, policy: Policy, use_case: str | None, force: bool,
                  environment: str | None = None) -> Decision:
@@ -187,16 +177,12 @@ class RemoteGate:
                                        f"{self._run_text()}: {self.describe(exc)}; never approved")
 
     def evidence_to_measure(self, model: Model, policy: Policy, force: bool) -> set[str]:
-        """The local gate's rule, on the deployment's records: every gating kind without fresh
-        evidence measured on exactly the current inputs (all of them with `force`)."""
-        kinds = [k.name for k in gating_kinds_for(model)]
-        if force:
-            return set(kinds)
+        """The local gate's rule, on the deployment's records, with fingerprints over the
+        registry's artifact digests (nothing is hashed on the CI runner)."""
         registered = {a.path: a.sha256 for a in model.entry.artifacts}
         prints = fingerprints(model, input_versions(model, self.root, registered))
-        max_age = policy.tier_for(model.entry).evidence_max_age_hours
-        return {kind for kind in kinds
-                if not reusable(self.evidence(asset_key(model.name, kind).path, prints[kind]), max_age)}
+        return evidence_to_measure(model, prints, policy, force, lambda kind, fingerprint: self.evidence(
+            asset_key(model.name, kind).path, fingerprint))
 
     def evidence(self, key: list[str], fingerprint: str) -> Verdict | None:
         data = self.query(EVIDENCE_QUERY, {"key": {"path": key}, "limit": RECENT_EVIDENCE})
