@@ -16,7 +16,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from aisec_pipeline.governance.committee import REGISTER_FILE, load_register
-from aisec_pipeline.governance.ledger import canonical_json, record_hash, GENESIS
+from aisec_pipeline.trust.ledger import canonical_json, record_hash, GENESIS
 
 
 def build(path: Path, count: int) -> None:

@@ -74,7 +74,7 @@ def committee_attestation(register: Register | None, model: str, digest: str) ->
     """The committee's latest decision on this exact digest; none from a broken register."""
     if register is None or not register.intact:
         return None
-    record = latest_for_digest(register.records, model, digest)
+    record = latest_for_digest(register.chain.records, model, digest)
     if record is None:
         return None
     return Attestation(record.members_present, record.decided_on, record.decision, record.seq)

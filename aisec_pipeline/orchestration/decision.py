@@ -1,14 +1,16 @@
-"""The deployment_decision asset body: pick the evidence measured on exactly the current inputs,
-let governance decide, record the decision and the restrictions it read."""
+"""The deployment_decision asset body: gather every fact the decision needs once (the evidence
+measured on exactly the current inputs, the verified governance files, the instance's memory),
+let governance decide from that value alone, record the decision and the restrictions it read."""
 
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
 
-from ..cards.review import load_reviews
-from ..governance.decision import (CardUnderReview, Decision, Promotion, decide, governance_inputs,
+from ..cards.review import CardUnderReview
+from ..governance.decision import (Decision, GateFacts, Promotion, decide, read_governance,
                                    required_kinds)
 from .automation import STATE_KEY, gate_state
 from .evidence import RunInputs, evidence_for, fingerprints
@@ -48,34 +50,40 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
 
 
 def _decide(context, config, inventory, model, observed, versions) -> Decision:
+    return decide(gather(context, config, inventory, model, observed, versions))
+
+
+def gather(context, config, inventory, model, observed, versions) -> GateFacts:
+    """Every fact the decision needs, read once: evidence by fingerprint, governance files with
+    their signatures verified, restrictions this instance remembers."""
     from .model_assets import asset_key
 
-    policy, run_id = inventory.policy(), context.run.run_id
+    policy, run_id, now = inventory.policy(), context.run.run_id, datetime.now(timezone.utc)
     prints = fingerprints(model, versions)
     verdicts = {kind: evidence_for(context.instance, asset_key(model.name, kind), prints[kind], run_id)
                 if kind in prints else None
                 for kind in required_kinds(model, policy)}
     card = verdicts.get("model_card")
     validated = card.figures.get("validated_use_cases") if card is not None and card.passed else None
-    inputs = governance_inputs(inventory.path)
-    reviews = load_reviews(inventory.path)
-    remembered = remember(context.instance, inputs["committee"], inputs["incidents"], reviews,
-                          recall(context.instance))
+    governance = read_governance(inventory.path, policy, now)
+    remembered = remember(context.instance, governance.committee, governance.incidents,
+                          governance.reviews, recall(context.instance))
     promotion = (Promotion(config.environment, approved_before(context.instance, model))
                  if config.environment else None)
-    return decide(model, policy, verdicts, **inputs, use_case=config.use_case,
-                  validated_use_cases=validated, remembered=remembered, observed_sha256s=observed,
-                  card=card_under_review(model, reviews), promotion=promotion)
+    return GateFacts(model, policy, governance, verdicts, now, card_under_review(model),
+                     remembered, observed, config.use_case, validated, promotion)
 
 
-def card_under_review(model, reviews) -> CardUnderReview:
+def card_under_review(model) -> CardUnderReview | None:
     """The card's bytes digest and owner as they are now (the review is bound to these bytes)."""
     from ..cards.parse import parse_card
 
     parsed = parse_card(model.path(model.entry.card))
+    if parsed.sha256 is None:
+        return None
     owner = (parsed.header or {}).get("owner")
     name = owner.get("name") if isinstance(owner, dict) else None
-    return CardUnderReview(parsed.sha256 or "0" * 64, name if isinstance(name, str) else None, reviews)
+    return CardUnderReview(parsed.sha256, name if isinstance(name, str) else None)
 
 
 HISTORY = 500  # decisions per model searched for earlier environments' approvals

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from aisec_pipeline.cards.review import REVIEW_FILE, ReviewRules, load_reviews, record_review, review_finding
-from aisec_pipeline.governance.ledger import LedgerError
+from aisec_pipeline.trust.ledger import LedgerError
 
 CARD = hashlib.sha256(b"the card as reviewed").hexdigest()
 EDITED = hashlib.sha256(b"the card as reviewed!").hexdigest()

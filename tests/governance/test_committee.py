@@ -12,7 +12,7 @@ from aisec_pipeline.governance.committee import (REGISTER_FILE, committee_findin
                                                  record_decision)
 from aisec_pipeline.inventory.digest import model_digest
 from aisec_pipeline.governance.incidents import IncidentLog
-from aisec_pipeline.governance.ledger import GENESIS, LedgerError, canonical_json, record_hash
+from aisec_pipeline.trust.ledger import GENESIS, LedgerError, canonical_json, record_hash
 from aisec_pipeline.governance.memory import restrictions_in
 
 DIGEST = "ab" * 32

@@ -8,7 +8,7 @@ import pytest
 
 from aisec_pipeline.governance.incidents import (INCIDENT_FILE, incident_verdict, load_incidents,
                                                  record_event, reporting_deadline)
-from aisec_pipeline.governance.ledger import LedgerError
+from aisec_pipeline.trust.ledger import LedgerError
 from aisec_pipeline.governance.regulations import REGULATIONS_FILE, load_regulations
 from aisec_pipeline.verdict import Status
 
