@@ -150,6 +150,11 @@ def _differences(old: Any, new: Any, path: str = "") -> list[str]:
         return found
     if canonical_json(old) == canonical_json(new):
         return []
+    if isinstance(old, list) and isinstance(new, list):
+        found = [] if len(old) == len(new) else [f"{path}: {len(old)} -> {len(new)} items"]
+        for index, (a, b) in enumerate(zip(old, new)):
+            found += _differences(a, b, f"{path}[{index}]")
+        return found
     return [f"{path or 'policy'}: {_short(old)} -> {_short(new)}"]
 
 
