@@ -23,7 +23,7 @@ from pydantic import Field, field_validator
 
 from ..inventory.schema import NAME_PATTERN, SHA256_PATTERN, Strict
 from ..trust.keyring import CARD_REVIEWER, COMMITTEE_MEMBER, Keyring, Person
-from ..trust.ledger import Chain, Sign, Signed, append_record, read_chain, verify_signatures
+from ..trust.ledger import Sign, Signed, append_record, read_chain, verify_signatures
 from ..trust.subject import Classification, Subject, future_problem
 from .schema import named_person
 

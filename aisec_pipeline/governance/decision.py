@@ -50,6 +50,7 @@ class Decision:
     card_digest: str = ""  # sha256 of the card's bytes this decision was made on
     reviewers: tuple[str, ...] = ()  # who signed the standing card reviews ("NAME on DATE")
     policy_version: int = 0  # the signed policy version it was judged under
+    attestation: Mapping[str, Any] | None = None  # the gate's signature (governance/attestation.py)
 
     @property
     def label(self) -> str:
@@ -62,7 +63,7 @@ class Decision:
                 "conditions": list(self.conditions), "use_case": self.use_case,
                 "artifact_digest": self.digest, "environment": self.environment,
                 "card_digest": self.card_digest, "card_reviewers": list(self.reviewers),
-                "policy_version": self.policy_version}
+                "policy_version": self.policy_version, "attestation": self.attestation}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
@@ -70,7 +71,8 @@ class Decision:
                    tuple(data["reasons"]), dict(data["evidence"]), data["decided_at"],
                    tuple(data.get("conditions", ())), data.get("use_case"), data.get("artifact_digest", ""),
                    data.get("environment"), data.get("card_digest", ""),
-                   tuple(data.get("card_reviewers", ())), int(data.get("policy_version", 0)))
+                   tuple(data.get("card_reviewers", ())), int(data.get("policy_version", 0)),
+                   data.get("attestation"))
 
 
 def stamp(verdict: Verdict, now: datetime | None = None) -> Verdict:
@@ -158,15 +160,28 @@ def byte_problems(model: Model, observed_sha256s: Mapping[str, str]) -> list[str
 
 
 @dataclass(frozen=True)
-class Promotion:
-    """Where this deployment goes, and what this instance approved before (environment,
-    artifact digest, card digest)."""
+class PriorApproval:
+    """An approval this instance recorded whose gate signature verified."""
 
     environment: str
-    approved_before: frozenset[tuple[str, str, str]] = frozenset()
+    digest: str
+    card_digest: str
+    decided_at: datetime
+    gate: str  # the keyring name of the gate that signed it
 
 
-def promotion_problems(policy: Policy, promotion: Promotion, digest: str, card_sha256: str) -> list[str]:
+@dataclass(frozen=True)
+class Promotion:
+    """Where this deployment goes, the gate-signed approvals recorded before, and which gate is
+    deciding now (None: it has no signing key)."""
+
+    environment: str
+    approved_before: tuple[PriorApproval, ...] = ()
+    gate: str | None = None
+
+
+def promotion_problems(policy: Policy, promotion: Promotion, digest: str, card_sha256: str,
+                       now: datetime) -> list[str]:
     order = policy.environments
     if promotion.environment not in order:
         return [f"environment {promotion.environment!r} is not one of the policy's environments "
@@ -174,12 +189,22 @@ def promotion_problems(policy: Policy, promotion: Promotion, digest: str, card_s
     position = order.index(promotion.environment)
     if position == 0:
         return []
-    previous = order[position - 1]
-    if (previous, digest, card_sha256) in promotion.approved_before:
-        return []
-    return [f"promotion to {promotion.environment} needs this artifact (digest {digest[:12]}) with "
-            f"this reviewed card (sha256 {card_sha256[:12]}) approved in {previous} first: gate "
-            f"it for {previous}, then promote it unchanged"]
+    previous, rules = order[position - 1], policy.promotion
+    same = [p for p in promotion.approved_before
+            if (p.environment, p.digest, p.card_digest) == (previous, digest, card_sha256)]
+    if not same:
+        return [f"promotion to {promotion.environment} needs this artifact (digest {digest[:12]}) with "
+                f"this reviewed card (sha256 {card_sha256[:12]}) approved in {previous} first, in a "
+                f"decision signed by a gate key: gate it for {previous}, then promote it unchanged"]
+    aged = [p for p in same if (now - p.decided_at).total_seconds() >= rules.min_hours_in_previous * 3600]
+    if not aged:
+        newest = max(p.decided_at for p in same)
+        return [f"promotion to {promotion.environment}: approved in {previous} at {newest.isoformat()}, "
+                f"the policy needs {rules.min_hours_in_previous:g} h there first"]
+    if rules.different_gate and all(p.gate == promotion.gate for p in aged):
+        return [f"promotion to {promotion.environment}: the policy needs another gate than "
+                f"{promotion.gate} to have approved it in {previous}"]
+    return []
 
 
 @dataclass(frozen=True)
@@ -305,7 +330,7 @@ def decide(facts: GateFacts) -> Decision:
     card_reasons, reviewers = review_problems(facts)
     reasons += card_reasons
     if facts.promotion is not None and facts.card is not None:
-        reasons += promotion_problems(policy, facts.promotion, subject.digest, facts.card.sha256)
+        reasons += promotion_problems(policy, facts.promotion, subject.digest, facts.card.sha256, now)
     evidence = {k: (v.status.value if v else "not assessed")
                 for k, v in {**facts.verdicts, **extra}.items()}
     return Decision(model.name, model.entry.version, subject.classification.tier, not reasons,
