@@ -262,15 +262,21 @@ def _print_incident(root: Path, incident_id: str) -> None:
 
 
 def _lowers(root: Path, args, policy) -> bool:
-    """Whether this event closes the incident or lowers its severity (a permission)."""
+    """Whether this event closes the incident, lowers its severity, moves its awareness time
+    later or marks it reported (permissions: each weakens what the gate enforces)."""
     from .incidents import SEVERITY_RANK, load_incidents
     if args.action == "close":
         return True
-    severity = getattr(args, "severity", None)
-    if args.action != "update" or severity is None:
+    if args.action != "update":
         return False
+    if getattr(args, "reported_at", None) is not None:
+        return True
     current = next((i for i in load_incidents(root, policy.people).incidents if i.id == args.id), None)
-    return current is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[current.severity]
+    if current is None:
+        return False
+    severity, aware_at = getattr(args, "severity", None), getattr(args, "aware_at", None)
+    return ((severity is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[current.severity])
+            or (aware_at is not None and aware_at > current.aware_at))
 
 
 def incident_handler(args: argparse.Namespace) -> int:
@@ -284,7 +290,8 @@ def incident_handler(args: argparse.Namespace) -> int:
         policy = _policy(root)
         fields["sign"], _ = record_signer(args.key, policy.people, (INCIDENT_HANDLER,), PAYLOAD_TYPE,
                                           _lowers(root, args, policy),
-                                          "closing an incident or lowering its severity")
+                                          "closing an incident, lowering its severity, moving its awareness later or "
+                                          "marking it reported")
         _check_circumstances(root, getattr(args, "circumstance", []))
         if args.action == "open":
             model = _load_model(root, args.model)

@@ -334,7 +334,8 @@ def decide(facts: GateFacts) -> Decision:
     evidence = {k: (v.status.value if v else "not assessed")
                 for k, v in {**facts.verdicts, **extra}.items()}
     return Decision(model.name, model.entry.version, subject.classification.tier, not reasons,
-                    tuple(reasons), evidence, now.isoformat(), (*finding.conditions, *conditions),
+                    tuple(reasons), evidence, now.isoformat(),
+                    (*finding.conditions, *conditions, *gov.policy_trust.warnings),
                     facts.use_case, subject.digest,
                     facts.promotion.environment if facts.promotion else None,
                     facts.card.sha256 if facts.card else "", reviewers, gov.policy_trust.version)

@@ -130,8 +130,8 @@ class ReportingDeadline:
 
 def _apply(incidents: dict[str, Incident], event: IncidentEvent,
            permitted: Callable[[IncidentEvent], str | None] | None = None) -> str | None:
-    """Fold one event into the incident states; ValueError when it contradicts them. A close or
-    a lowered severity that `permitted` refuses is ignored; returns why (None: applied)."""
+    """Fold one event into the incident states; ValueError when it contradicts them. What
+    `permitted` refuses of a weakening event is ignored; returns why (None: applied in full)."""
     current = incidents.get(event.incident_id)
     if event.event == "open":
         if current:
@@ -144,11 +144,15 @@ def _apply(incidents: dict[str, Incident], event: IncidentEvent,
         raise ValueError(f"{event.event} of unknown incident {event.incident_id}")
     if not current.is_open:
         raise ValueError(f"{event.event} of {event.incident_id}, which is already closed")
-    lowers = event.event == "close" or (
-        event.severity is not None and SEVERITY_RANK[event.severity] < SEVERITY_RANK[current.severity])
-    refused = permitted(event) if lowers and permitted is not None else None
+    refused = permitted(event) if permitted is not None and _weakens(event, current) else None
     if refused:
-        return f"{event.event} event {event.seq} ({event.actor}) counts as nothing: {refused}"
+        event_restricting = _restricting_part(event, current)
+        why = f"{event.event} event {event.seq} ({event.actor}) counts as nothing: {refused}"
+        if event_restricting is None:
+            return why
+        event, why = event_restricting, why.replace("counts as nothing", "counts only where it restricts")
+    else:
+        why = None
     incidents[event.incident_id] = replace(
         current, severity=event.severity or current.severity,
         aware_at=event.aware_at or current.aware_at,
@@ -156,15 +160,38 @@ def _apply(incidents: dict[str, Incident], event: IncidentEvent,
         reported_at=event.reported_at or current.reported_at,
         closed_at=event.recorded_at if event.event == "close" else None,
         events=current.events + (event,))
-    return None
+    return why
+
+
+def _weakens(event: IncidentEvent, current: Incident) -> bool:
+    """Closing, a lower severity, a later awareness time (a later Art. 73 deadline) or a claim
+    that the authority was notified: each weakens what the gate enforces, so each needs a
+    handler's signature."""
+    return (event.event == "close"
+            or (event.severity is not None
+                and SEVERITY_RANK[event.severity] < SEVERITY_RANK[current.severity])
+            or (event.aware_at is not None and event.aware_at > current.aware_at)
+            or event.reported_at is not None)
+
+
+def _restricting_part(event: IncidentEvent, current: Incident) -> IncidentEvent | None:
+    """An unsigned update still binds where it restricts (a higher severity, an earlier awareness
+    time, new circumstances); its weakening fields are dropped. A close has no such part."""
+    if event.event == "close":
+        return None
+    severity = event.severity if event.severity and SEVERITY_RANK[event.severity] > SEVERITY_RANK[current.severity] else None
+    aware_at = event.aware_at if event.aware_at and event.aware_at < current.aware_at else None
+    if severity is None and aware_at is None and not event.circumstances:
+        return None
+    return event.model_copy(update={"severity": severity, "aware_at": aware_at, "reported_at": None})
 
 
 def _handler_signed(signed: Signed[IncidentEvent], now: datetime) -> Callable[[IncidentEvent], str | None]:
     def permitted(event: IncidentEvent) -> str | None:
         check = signed.signers(event.hash)
         if not check.with_role(INCIDENT_HANDLER):
-            return (f"closing an incident or lowering its severity needs the signature of an "
-                    f"incident handler in the policy's keyring ({check.describe()})")
+            return (f"closing an incident or lowering its severity (or its deadline) needs the "
+                    f"signature of an incident handler in the policy's keyring ({check.describe()})")
         return future_problem(event.recorded_at, now)
     return permitted
 
@@ -224,6 +251,15 @@ def lost_incidents(log: IncidentLog, remembered: Iterable[Incident]) -> list[Inc
     return list(lost.values())
 
 
+def _inventory_keyring(path: Path) -> Keyring:
+    from ..inventory import InventoryError
+    from .policy import load_policy
+    try:
+        return load_policy(path.parents[1]).people
+    except InventoryError as exc:
+        raise LedgerError(f"{path}: the policy's keyring is needed to judge the log: {exc}") from None
+
+
 def _next_id(chain: Chain[IncidentEvent]) -> str:
     return f"INC-{sum(1 for e in chain.records if e.event == 'open') + 1:04d}"
 
@@ -232,9 +268,13 @@ def record_event(path: Path, event: str, *, actor: str, what: str, incident_id: 
                  model: str | None = None, version: str | None = None,
                  severity: str | None = None, aware_at: datetime | None = None,
                  circumstances: Iterable[str] = (), reported_at: datetime | None = None,
-                 sign: Sign | None = None, now: datetime | None = None) -> IncidentEvent:
-    """Append an open/update/close event; raises LedgerError when it is invalid (nothing written)."""
+                 sign: Sign | None = None, now: datetime | None = None,
+                 keyring: Keyring | None = None) -> IncidentEvent:
+    """Append an open/update/close event; raises LedgerError when it is invalid (nothing written).
+    The log is judged with its signatures checked against `keyring` (default: the inventory's
+    policy), so a close that counts closes the incident for this check too."""
     now = now or datetime.now(timezone.utc)
+    ring = keyring if keyring is not None else _inventory_keyring(path)
     fields: dict[str, Any] = {
         "event": event, "model": model, "version": version, "severity": severity, "what": what,
         "aware_at": aware_at.isoformat() if aware_at else None,
@@ -244,7 +284,7 @@ def record_event(path: Path, event: str, *, actor: str, what: str, incident_id: 
 
     def build(chain: Chain[IncidentEvent]) -> dict[str, Any]:
         fields["incident_id"] = _next_id(chain) if event == "open" else incident_id
-        log = fold(Signed(chain, {}))
+        log = fold(verify_signatures(chain, PAYLOAD_TYPE, ring), now)
         probe = IncidentEvent.model_validate({**fields, "seq": 1, "prev_hash": "0" * 64,
                                               "hash": "0" * 64})
         try:

@@ -56,6 +56,7 @@ class PolicyTrust:
     head: str  # hash of the newest verified record
     problems: tuple[str, ...] = ()
     signers: tuple[str, ...] = ()  # who signed the version in force
+    warnings: tuple[str, ...] = ()  # e.g. published demo keys in the keyring
 
     @property
     def trusted(self) -> bool:
@@ -90,7 +91,10 @@ def verify_policy(inventory_root: Path, pinned_root: str | None = None,
         return PolicyTrust(trusted.seq, root, trusted.hash, (*problems, str(exc)))
     if canonical_json(current) != canonical_json(trusted.policy):
         problems.append(_unsigned_change(trusted, current))
-    return PolicyTrust(trusted.seq, root, trusted.hash, tuple(problems), _signers(trusted_raw))
+    demo = [p["name"] for p in trusted.policy.get("keyring", ()) if isinstance(p, dict) and p.get("demo")]
+    warnings = (f"the policy's keyring trusts published DEMO keys ({', '.join(demo)}): nothing they "
+                "sign can be trusted outside the demo; replace the keyring",) if demo else ()
+    return PolicyTrust(trusted.seq, root, trusted.hash, tuple(problems), _signers(trusted_raw), warnings)
 
 
 def _walk(records, raws) -> tuple[tuple[PolicyVersion, dict] | None, list[str]]:

@@ -99,6 +99,8 @@ def policy_verify_handler(args: argparse.Namespace) -> int:
     pin = "pinned" if pinned else "NOT pinned (set $AISEC_POLICY_ROOT to this root in the trusted CI)"
     print(f"{args.inventory / POLICY_LOG}: policy.yaml is signed version {trust.version} "
           f"(signed by {', '.join(trust.signers)}); root {trust.root} {pin}")
+    for warning in trust.warnings:
+        print(f"warning: {warning}")
     return 0
 
 

@@ -17,13 +17,6 @@ from aisec_pipeline.verdict import Status
 AWARE = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 HANDLER = "Helen Okafor"  # the demo keyring's incident handler
-# Lead's bug (incidents.py record_event: `fold(Signed(chain, {}))` checks no signature, so a signed
-# close counts as nothing there): an event after a signed close is appended, and the log then
-# reads as invalid, blocking every model. Remove this marker with the fix.
-APPEND_BUG = pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                               reason="record_event validates against a fold without signatures")
-
-
 def _open(root, severity="serious", circumstances=(), model="claims-bot", aware_at=AWARE):
     return record_event(root / INCIDENT_FILE, "open", actor="Grace Hopper", what="denied claims",
                         model=model, version="2.0.0", severity=severity, aware_at=aware_at,
@@ -82,7 +75,11 @@ def test_events_fold_into_incident_state(gov_inventory):
            reported_at=AWARE + timedelta(days=1))  # raising the severity restricts: unsigned is fine
     incident = _only_incident(gov_inventory)
     assert incident.serious and incident.is_open and incident.circumstances == ("death",)
-    assert incident.reported_at == AWARE + timedelta(days=1) and len(incident.events) == 2
+    assert incident.reported_at is None, "an unsigned claim that the authority was notified counted"
+    assert len(incident.events) == 2
+    _event(root, "update", what="authority notified", incident_id="INC-0001",
+           reported_at=AWARE + timedelta(days=1))  # signed by the incident handler
+    assert _only_incident(gov_inventory).reported_at == AWARE + timedelta(days=1)
     _event(root, "close", what="model rolled back", incident_id="INC-0001")
     assert not _only_incident(gov_inventory).is_open
     assert _open(root).incident_id == "INC-0002"
@@ -126,9 +123,8 @@ def test_a_handler_signed_downgrade_counts_but_not_before_its_time(gov_inventory
 
 @pytest.mark.parametrize("event, kwargs, message", [
     ("update", {"incident_id": "INC-0009"}, "unknown incident INC-0009"),
-    pytest.param("close", {"incident_id": "INC-0001"}, "already closed", marks=APPEND_BUG),
-    pytest.param("update", {"incident_id": "INC-0001", "what": "more"}, "already closed",
-                 marks=APPEND_BUG),
+    pytest.param("close", {"incident_id": "INC-0001"}, "already closed"),
+    pytest.param("update", {"incident_id": "INC-0001", "what": "more"}, "already closed"),
     ("open", {"model": "claims-bot", "version": "1"}, "severity"),
     ("open", {"model": "claims-bot", "version": "1", "severity": "catastrophic",
               "aware_at": AWARE}, "severity"),
@@ -194,10 +190,6 @@ def test_a_signed_close_edited_after_signing_is_tampering(gov_inventory):
     assert incident_verdict(log, "claims-bot").status is Status.FAILED
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="gap in incidents.py _apply: only close and a lower severity need a "
-                   "handler's signature; an unsigned update still moves aware_at later and sets "
-                   "reported_at, which moves or silences the Art. 73 deadline")
 def test_an_unsigned_update_cannot_push_the_art73_deadline_or_claim_it_was_reported(gov_inventory):
     root = gov_inventory.root
     _open(root)

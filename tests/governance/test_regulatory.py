@@ -69,9 +69,6 @@ def test_rows_are_automated_attested_or_missing(gov_inventory, hiring):
     assert matrix.applies_from == date(2027, 12, 2)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="lead's bug: regulatory.py committee_attestation attests with the typed "
-                   "members_present of any record, signed or not")
 def test_human_oversight_is_attested_by_verified_signatures_not_typed_names(gov_inventory, hiring):
     regulations = load_regulations(gov_inventory.root)
     gov_inventory.record(hiring, "approve", signers=(), members=["Ada Byron", "Alan Turing"],
