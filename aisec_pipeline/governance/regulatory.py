@@ -18,7 +18,7 @@ from .. import __version__
 from ..inventory import Model
 from ..inventory.schema import ModelKind
 from ..verdict import Verdict
-from .committee import Register, latest_for_digest
+from .committee import Register
 from .decision import Decision
 from .pack import BiasPoint
 from .regulations import COMMITTEE_EVIDENCE, Regulations, Requirement
