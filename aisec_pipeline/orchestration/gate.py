@@ -57,6 +57,11 @@ class GateInterrupted(Exception):
         self.signum, self.decisions = signum, decisions
 
 
+class CouldNotJudge(Exception):
+    """The gate could not ask the deployment that judges (unreachable, or answering nonsense):
+    nothing was decided, which is not a block (the CLI exits 2 with this one line)."""
+
+
 def gate_each(models: list[Model], gate_one: Callable[[Model], Decision],
               interrupted_decision: Callable[[Model, int], Decision], interrupted,
               where: str = "") -> list[Decision]:

@@ -104,7 +104,8 @@ def test_schema_naming_a_dangerous_callable_is_unsafe_even_when_trusted(benign, 
     assert report.format == "skops" and report.verdict == "unsafe"
     dangerous = [f for f in report.findings if f.rule == "skops.dangerous-type"]
     assert len(dangerous) == 1 and dangerous[0].severity == "critical"
-    assert dangerous[0].detail == f"schema.json: dangerous type {qualified} (at $.content.content.C)"
+    assert dangerous[0].detail.startswith(f"schema.json: dangerous type {qualified} (trusted by the registry entry")
+    assert dangerous[0].detail.endswith("never trusted) (at $.content.content.C)")
 
 
 def test_crafted_function_node_is_one_skops_itself_would_build(benign, tmp_path):
