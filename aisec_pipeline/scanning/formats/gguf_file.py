@@ -38,7 +38,8 @@ def scan(source: Source, ctx: ScanContext) -> str:
     return "gguf"
 
 
-def check_template(text: str, ctx: ScanContext, label: str) -> None:
+def check_template(text: str, ctx: ScanContext, label: str, rule: str = "gguf.template-injection") -> None:
+    """Parse (never render) a chat template; flag constructs only sandbox escapes use as `rule`."""
     from jinja2 import TemplateSyntaxError, nodes
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -58,7 +59,7 @@ def check_template(text: str, ctx: ScanContext, label: str) -> None:
     for node in found:
         reason = _suspicious(node, nodes)
         if reason:
-            ctx.flag("gguf.template-injection", f"{reason} (line {node.lineno})", label)
+            ctx.flag(rule, f"{reason} (line {node.lineno})", label)
 
 
 def _suspicious(node: Any, nodes: Any) -> str | None:
