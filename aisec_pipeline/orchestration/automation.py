@@ -29,6 +29,7 @@ from ..inventory import InventoryError, Model, load_inventory
 
 GATE_JOB = "gate_models"
 UNLISTED_JOB = "gate_unlisted_model"
+UNLISTED_OP = "gate_unlisted"
 DRIFT_JOB = "production_drift"
 INJECTION_JOB = "injection_rescan"
 PACK_JOB = "committee_pack"
@@ -138,7 +139,7 @@ class GateRequests:
         decision = asset_key(model.name, "deployment_decision")
         if decision not in self.loaded:
             return dg.RunRequest(run_key=run_key, job_name=UNLISTED_JOB, tags=gate_tags(model, trigger),
-                                 run_config={"ops": {UNLISTED_JOB: {"config": {"model": model.name}}}})
+                                 run_config={"ops": {UNLISTED_OP: {"config": {"model": model.name}}}})
         return dg.RunRequest(run_key=run_key, job_name=GATE_JOB, tags=gate_tags(model, trigger),
                              asset_selection=[*self.evidence(model, versions), decision])
 
@@ -217,7 +218,7 @@ def unlisted_model_job(root: Path) -> dg.JobDefinition:
     model added or renamed after the deployment loaded its definitions. Reload the code location
     to see its assets in the catalog."""
 
-    @dg.op(name=UNLISTED_JOB, config_schema={"model": dg.Field(str, description="the model's name")})
+    @dg.op(name=UNLISTED_OP, config_schema={"model": dg.Field(str, description="the model's name")})
     def gate_unlisted(context) -> None:
         from .gate import Gate
 

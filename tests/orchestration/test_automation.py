@@ -174,8 +174,14 @@ def test_a_model_the_loaded_definitions_lack_is_gated_on_its_own(two_models, dag
     [request] = tick(loaded, instance, first.cursor).run_requests
     assert request.tags["aisec/model"] == "gamma"
     assert request.job_name == "gate_unlisted_model" and request.asset_selection is None
-    assert request.run_config == {"ops": {"gate_unlisted_model": {"config": {"model": "gamma"}}}}
-    assert loaded.resolve_job_def("gate_unlisted_model") is not None
+    assert request.run_config == {"ops": {"gate_unlisted": {"config": {"model": "gamma"}}}}
+    run = loaded.resolve_job_def("gate_unlisted_model").execute_in_process(
+        instance=instance, run_config=request.run_config, tags=request.tags)
+    assert run.success, "a block is a decision, not a failed run"
+    decision = decision_of(instance, "gamma")
+    assert not decision.approved and any("review" in r for r in decision.reasons), decision.reasons
+    assert not instance.get_latest_materialization_event(dg.AssetKey(["alpha", "artifact_scan"])), \
+        "no other model's evidence"
 
 
 def test_a_touched_but_unchanged_file_is_hashed_again_but_not_observed(two_models, dagster_home):
