@@ -86,6 +86,25 @@ _ACCEPTED: dict[str, str] = {
 }
 DEFAULT_ALLOWLIST = frozenset(_ACCEPTED)
 
+# Modules whose types have known code-execution paths, by kind: they are dangerous, and a registry
+# entry can never trust one of their names (the refusal says which kind it is).
+GADGET_MODULES: dict[str, tuple[str, ...]] = {
+    "a template engine (compiles and renders code)": (
+        "jinja2", "mako", "django.template", "tornado.template", "chameleon", "genshi", "cheetah",
+        "Cheetah"),
+    "an eval-like API (evaluates expressions)": (
+        "numexpr", "pandas.core.computation", "sympy", "asteval", "simpleeval", "torch._C._jit_pass",
+        "torch.jit", "torch.package", "torch.fx", "tensorflow.python.ops.script_ops"),
+    "an importer (imports code by name)": (
+        "importlib", "pkgutil", "pydoc", "hydra", "omegaconf", "werkzeug.utils", "django.utils.module_loading",
+        "transformers.dynamic_module_utils", "zipimport", "imp", "runpy"),
+    "a subprocess/OS wrapper": (
+        "os", "posix", "nt", "subprocess", "_posixsubprocess", "_winapi", "msvcrt", "pty", "commands",
+        "popen2", "sh", "plumbum", "pexpect", "invoke", "fabric", "paramiko", "_ctypes", "cffi", "ctypes"),
+    "a deserializer (loads more code)": (
+        "yaml", "jsonpickle", "dill", "cloudpickle", "pickle", "_pickle", "marshal", "shelve"),
+}
+
 # Whole modules (and their submodules) whose globals give code execution, I/O or imports.
 DANGEROUS_MODULES = frozenset({
     "os", "posix", "nt", "posixpath", "ntpath", "subprocess", "sys", "socket", "shutil",
@@ -103,6 +122,7 @@ DANGEROUS_MODULES = frozenset({
     "imaplib", "poplib", "nntplib", "smtpd", "wsgiref", "uuid", "zipfile", "tarfile", "torch.fx",
     "torch._inductor", "torch._dynamo", "torch.utils.collect_env", "torch.utils.bottleneck",
     "torch.utils.data.datapipes", "torch.utils._config_module",
+    *(module for modules in GADGET_MODULES.values() for module in modules),
 })
 DANGEROUS_BUILTINS = frozenset({
     "eval", "exec", "execfile", "compile", "__import__", "getattr", "setattr", "delattr",
@@ -133,12 +153,13 @@ class GlobalRuling:
 
     kind: str
     qualified: str
+    note: str = ""
 
     def rule(self, prefix: str, noun: str) -> str:
         return f"{prefix}.{self.kind}-{noun}"
 
     def reason(self, noun: str) -> str:
-        return _REASONS[self.kind].format(noun=noun, qualified=self.qualified)
+        return _REASONS[self.kind].format(noun=noun, qualified=self.qualified) + self.note
 
 
 def rule_global(
@@ -151,12 +172,26 @@ def rule_global(
     if not module or not name or any(not part.isidentifier() for part in dotted_parts):
         return GlobalRuling("malformed", qualified)
     if is_dangerous(module, name):
-        return GlobalRuling("dangerous", qualified)
+        note = f" (trusted by the registry entry, but it is {gadget_kind(qualified)}: never trusted)" if qualified in trusted else ""
+        return GlobalRuling("dangerous", qualified, note)
     if any("__" in part for part in name.split(".")):
         return GlobalRuling("dunder", qualified)
     if qualified in allowlist or qualified in trusted:
         return None
     return GlobalRuling("untrusted", qualified)
+
+
+def gadget_kind(qualified: str) -> str | None:
+    """Why a fully qualified type may never be trusted (None when nothing says so): every way of
+    splitting it into module and name is tried, since the registry gives one dotted string."""
+    parts = qualified.split(".")
+    splits = [(".".join(parts[:i]), ".".join(parts[i:])) for i in range(1, len(parts))]
+    if not splits or not any(is_dangerous(module, name) for module, name in splits):
+        return None
+    for kind, modules in GADGET_MODULES.items():
+        if any(qualified == m or qualified.startswith(m + ".") for m in modules):
+            return kind
+    return "a name that runs code, touches files or the network, or imports modules"
 
 
 def is_dangerous(module: str, name: str) -> bool:

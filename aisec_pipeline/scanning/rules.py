@@ -55,7 +55,6 @@ RULES: tuple[Rule, ...] = tuple(
         ("zip.bad-header", "high", "a member's local header disagrees with the central directory"),
         ("zip.encrypted-member", "high", "a member is flagged encrypted, so its content cannot be scanned"),
         ("zip.unusual-flags", "high", "a member carries flag bits no model writer sets (0x20 patched data, 0x40 strong encryption)"),
-        ("zip.text-member", "low", "a plain-text member (README, vocabulary): recorded, not executed by any loader"),
         ("error.unparseable-archive", "high", "the file starts like a zip but its directory cannot be read"),
         ("error.unreadable-member", "high", "a member cannot be decompressed"),
     )
@@ -75,7 +74,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("keras.lambda-layer", "critical", "a Lambda layer carries Python code (in config.json, model_config or keras_metadata.pb)"),
         ("keras.custom-object", "high", "a layer needs custom code to load and is not trusted"),
         ("hdf5.no-model-config", "low", "an HDF5 file without a Keras model config (weights only)"),
-        ("error.unparseable-config", "high", "a Keras config is not JSON"),
+        ("error.unparseable-config", "high", "a config (Keras, JSON, YAML) does not parse, repeats a key or is too large to parse"),
     )
     + _rules(
         "savedmodel",
@@ -95,6 +94,16 @@ RULES: tuple[Rule, ...] = tuple(
         ("gguf.template-injection", "critical", "the chat template reaches for attributes or names only sandbox escapes use"),
         ("error.unparseable-template", "high", "the chat template is not a string or does not parse"),
         ("error.unsupported-nesting", "high", "GGUF inside an archive is not scanned"),
+    )
+    + _rules(
+        "repository",
+        ("repo.remote-code", "high", "a config's auto_map/custom_pipelines (or trust_remote_code: true) names code transformers imports from the repository"),
+        ("repo.python-code", "high", "Python source in the repository (the finding names the config that imports it, if any)"),
+        ("repo.script", "high", "an executable script (#!) in the repository"),
+        ("repo.template-injection", "critical", "a chat template (tokenizer_config.json, *.jinja) reaches for attributes or names only sandbox escapes use"),
+        ("repo.dangerous-target", "critical", "a config's Hydra _target_ names a type with a known code-execution path"),
+        ("repo.instantiates", "medium", "a config's Hydra _target_ names a class the loader instantiates (recorded)"),
+        ("repo.text", "low", "tokenizer/vocabulary files, Markdown, licences and other plain text: data, not executed"),
     )
     + _rules(
         "safetensors",

@@ -341,7 +341,7 @@ class CorpusBuilder:
     def _other(self) -> None:
         self.add("random.bin", np.random.default_rng(1).bytes(4096), "error", "error.unknown-format")
         self.add("empty.pt", b"", "error", "error.unknown-format")
-        self.add("readme.txt", b"just some text\n", "error", "error.unknown-format")
+        self.add("readme.txt", b"just some text\n", "safe", "repo.text")
 
 
 # -- file helpers ----------------------------------------------------------------------------------

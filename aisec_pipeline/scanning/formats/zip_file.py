@@ -109,8 +109,6 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, 
         return
     elif flavour == "skops" and info.filename == skops_file.SCHEMA_NAME:
         return  # walked before the members
-    elif kind == "unknown" and _is_text(head):
-        ctx.flag("zip.text-member", "plain text (not a model format; no loader executes it)", label)
     else:
         _dispatch(member, ctx)
 
@@ -121,19 +119,6 @@ def _without_read_blocking_flags(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     clear = copy.copy(info)
     clear.flag_bits &= ~READ_BLOCKING_FLAGS
     return clear
-
-
-def _is_text(head: bytes) -> bool:
-    """UTF-8 without control bytes other than whitespace (a README, a vocabulary, a license)."""
-    if not head or b"\x00" in head:
-        return False
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # only a character cut by the window is acceptable
-            return False
-        text = head[: exc.start].decode("utf-8")
-    return all(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
 
 
 def _dispatch(member: Source, ctx: ScanContext) -> None:
