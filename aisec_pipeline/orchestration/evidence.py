@@ -227,12 +227,15 @@ def reusable(verdict: Verdict | None, max_age_hours: float) -> bool:
 
 def evidence_for(instance: dg.DagsterInstance, key: dg.AssetKey, fingerprint: str,
                  run_id: str | None = None) -> Verdict | None:
-    """The newest verdict of `key` measured on exactly `fingerprint`, this run's own first."""
+    """The newest verdict of `key` measured on exactly `fingerprint`, this run's own first.
+    Only a verdict recorded by a run of this instance counts: a materialization reported without
+    a run, or naming a run the instance never had, is evidence nobody here measured."""
     records = instance.fetch_materializations(key, limit=RECENT_EVIDENCE).records
     records = sorted(records, key=lambda r: r.run_id != run_id)  # stable: newest first within
     for record in records:
         verdict = _verdict_of(record.asset_materialization, key)
-        if verdict is not None and verdict.figures.get(INPUTS_KEY) == fingerprint:
+        if (verdict is not None and verdict.figures.get(INPUTS_KEY) == fingerprint
+                and record.run_id and instance.has_run(record.run_id)):
             return verdict
     return None
 
