@@ -36,7 +36,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("pickle.indirect-call", "critical", "REDUCE/NEWOBJ/OBJ/BUILD applied to a computed object rather than an imported name"),
         ("pickle.build-on-global", "critical", "BUILD sets attributes on an imported class or function"),
         ("pickle.extension-registry", "high", "EXT opcodes call whatever the copyreg extension registry holds"),
-        ("pickle.stacked", "high", "a second pickle stream follows the first STOP"),
+        ("pickle.stacked", "medium", "a second pickle stream follows the first STOP (every stream is judged by its content)"),
         ("pickle.trailing-data", "high", "bytes that are not a pickle follow the STOP"),
         ("pickle.nesting-too-deep", "high", "joblib object arrays nest pickles deeper than the analyser follows"),
         ("pickle.frame-mismatch", "high", "a FRAME's declared length disagrees with the opcodes (straddled, nested or overlong frame)"),
@@ -57,6 +57,11 @@ RULES: tuple[Rule, ...] = tuple(
         ("zip.unusual-flags", "high", "a member carries flag bits no model writer sets (0x20 patched data, 0x40 strong encryption)"),
         ("error.unparseable-archive", "high", "the file starts like a zip but its directory cannot be read"),
         ("error.unreadable-member", "high", "a member cannot be decompressed"),
+    )
+    + _rules(
+        "torchscript",
+        ("torchscript.code", "low", "TorchScript source in code/: compiled by TorchScript (no imports, no Python), recorded"),
+        ("torchscript.suspicious-code", "critical", "TorchScript code that imports, does not parse, or names an operator that reads/writes files or loads code"),
     )
     + _rules(
         "7z",

@@ -161,7 +161,7 @@ class CorpusBuilder:
         self.add("build_on_global.pkl", build_global, "unsafe", "pickle.build-on-global")
         self.add("ext_opcode.pkl", proto4(b"\x82\x01)R"), "unsafe", "pickle.extension-registry")
         self.add("stacked.pkl", benign_pickle() + call_stack_global("os", "system", "true"), "unsafe", "pickle.stacked")
-        self.add("stacked_benign.pkl", benign_pickle() + benign_pickle(), "unsafe", "pickle.stacked")
+        self.add("stacked_benign.pkl", benign_pickle() + benign_pickle(), "safe", "pickle.stacked")
         self.add("trailing.pkl", benign_pickle() + b"\x00garbage after STOP", "unsafe", "pickle.trailing-data")
         evil = call_stack_global("os", "system", "true")
         self.add("truncated_evil.pkl", evil[:-1], "unsafe", "pickle.dangerous-global")

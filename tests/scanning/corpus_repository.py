@@ -88,3 +88,86 @@ def hf_malicious(b) -> None:
 
 
 STEPS = [hf_clean, hf_malicious]
+
+
+def _torch_models(folder: Path) -> dict[str, Path]:
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin, self.conv, self.norm = torch.nn.Linear(3, 2), torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)
+            self.sizes = [1, 2]
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lin(x)
+
+    paths = {name: folder / name for name in ("scripted.pt", "traced.pt", "layers.pt", "own_model.pt")}
+    torch.jit.save(torch.jit.script(Net()), paths["scripted.pt"])
+    Net.__module__, Net.__qualname__ = "mylab.models", "Net"  # as if imported from the user's package
+    layers = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Dropout(0.1))
+    torch.jit.save(torch.jit.trace(layers.eval(), torch.ones(1, 3)), paths["traced.pt"])
+    torch.save(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
+                                   torch.nn.Flatten(), torch.nn.Linear(8, 4)), paths["layers.pt"])
+    import sys
+    import types
+
+    package, module = types.ModuleType("mylab"), types.ModuleType("mylab.models")
+    module.Net, package.models = Net, module
+    sys.modules.update({"mylab": package, "mylab.models": module})
+    try:
+        torch.save(Net(), paths["own_model.pt"])
+    finally:
+        del sys.modules["mylab"], sys.modules["mylab.models"]
+    return paths
+
+
+def _rewrite_member(source: Path, target: Path, pick, change) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            new.writestr(info.filename, change(data) if pick(info.filename) else data)
+
+
+def torch_models(b) -> None:
+    """Benign peer-style samples that used to be blocked, and TorchScript made malicious."""
+    import collections
+    import decimal
+    import pickle
+
+    import warnings
+
+    folder = b.root / "torch_models"
+    folder.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit is deprecated, and its archives are still shipped
+        paths = _torch_models(folder)
+    for name in ("scripted.pt", "traced.pt", "layers.pt"):
+        b.add(f"torch_models/{name}", None, "safe")
+    b.add("torch_models/own_model.pt", None, "unsafe", "pickle.untrusted-global")
+    b.samples.append(type(b.samples[0])("own_model.pt (trusted)", paths["own_model.pt"], "safe", None,
+                                        ("mylab.models.Net",), b.group))
+    b.add("defaultdict.pkl", pickle.dumps(collections.defaultdict(list, {"a": [1.0]}), protocol=4), "safe")
+    b.add("decimal_p0.pkl", pickle.dumps({"price": decimal.Decimal("1.50")}, protocol=0), "safe")
+    b.add("stacked_lists.pkl", pickle.dumps([1, 2]) + pickle.dumps([3, 4]), "safe", "pickle.stacked")
+    marker = b.marker("torchscript")
+    evil_pickle = b"\x80\x02cposix\nsystem\nX" + bytes([len("touch " + marker)]) + b"\x00\x00\x00" + (
+        "touch " + marker).encode() + b"\x85R."
+    _rewrite_member(paths["scripted.pt"], b.root / "ts_evil_data.pt", lambda n: n.endswith("/data.pkl"), lambda _: evil_pickle)
+    b.add("ts_evil_data.pt", None, "unsafe", "pickle.dangerous-global")
+    _rewrite_member(paths["scripted.pt"], b.root / "ts_evil_constants.pt", lambda n: n.endswith("/constants.pkl"),
+                    lambda _: evil_pickle)
+    b.add("ts_evil_constants.pt", None, "unsafe", "pickle.dangerous-global")
+    own_code = "corpus_repository.py".__eq__  # the scripted class's code file is named after its module
+    leak = b"  def leak(self: __torch__.corpus_repository.Net) -> Tensor:\n    return torch.from_file(\"/etc/passwd\", False, 100)\n"
+    _rewrite_member(paths["scripted.pt"], b.root / "ts_from_file.pt", lambda n: own_code(n.rsplit("/", 1)[-1]),
+                    lambda data: data.rstrip(b"\n") + b"\n" + leak)
+    b.add("ts_from_file.pt", None, "unsafe", "torchscript.suspicious-code")
+    _rewrite_member(paths["scripted.pt"], b.root / "ts_import.pt", lambda n: own_code(n.rsplit("/", 1)[-1]),
+                    lambda data: b"import os\n" + data)
+    b.add("ts_import.pt", None, "unsafe", "torchscript.suspicious-code")
+
+
+STEPS += [torch_models]

@@ -142,7 +142,7 @@ def _strings(node: Any, where: str) -> Iterator[tuple[str, str]]:
 def _scan_json(text: str, source: Source, ctx: ScanContext) -> str:
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         ctx.error(ENGINE, "unparseable-config", f"not valid JSON ({exc})", source.label)
         return "json"
     check_config_data(data, ctx, source.label)
@@ -214,9 +214,11 @@ def _dicts(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
 def _scan_yaml(text: str, source: Source, ctx: ScanContext) -> str:
     import yaml
 
+    from ...inventory.yaml_text import load_strict
+
     try:
-        data = yaml.safe_load(text)  # safe_load builds plain data only; tags that construct objects fail
-    except yaml.YAMLError as exc:
+        data = load_strict(text)  # plain data only: object tags, aliases and duplicate keys are refused
+    except (yaml.YAMLError, RecursionError) as exc:
         ctx.error(ENGINE, "unparseable-config", f"not YAML that builds plain data ({str(exc)[:200]})", source.label)
         return "yaml"
     check_config_data(data, ctx, source.label)
