@@ -8,11 +8,10 @@ approvals given before, and nothing approved for one tier carries over to anothe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from ..clock import from_the_future
 from ..inventory.schema import Level, Strict
-
-CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this machine's clock a record may be dated
 
 
 class Classification(Strict):
@@ -46,7 +45,6 @@ class Subject:
 
 
 def future_problem(recorded_at: datetime, now: datetime) -> str | None:
-    if recorded_at > now + CLOCK_SKEW:
-        return (f"it is dated {recorded_at.isoformat()}, in the future (more than "
-                f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead of this clock)")
-    return None
+    """Why a record dated `recorded_at` cannot count yet (the one clock rule: clock.py)."""
+    problem = from_the_future(recorded_at, now)
+    return f"it is {problem}" if problem else None

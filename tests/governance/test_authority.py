@@ -181,7 +181,7 @@ def test_a_record_dated_in_the_future_outranks_nothing(gov_inventory, clean_verd
     high = gov_inventory.add_model("future-approval", tier="high")
     gov_inventory.record(high, "approve", at=FUTURE)
     decision = gov_inventory.decide(high, clean_verdicts(), now)
-    assert _reasons(decision, "in the future")
+    assert _reasons(decision, "from the future")
 
 
 def test_a_future_dated_review_cannot_outrank_a_later_change_request(gov_inventory, clean_verdicts, now):

@@ -217,7 +217,7 @@ def test_an_approval_dated_in_the_future_counts_as_nothing(tmp_path, policy):
     path = tmp_path / REGISTER_FILE
     _append(path, "model-a", "approve", tier="high", now=NOW + timedelta(hours=1))
     reasons = _finding(_load(path, policy), policy, "model-a", "high").reasons
-    assert "in the future" in reasons[0]
+    assert "from the future" in reasons[0]
     assert not _finding(_load(path, policy), policy, "model-a", "high",
                         now=NOW + timedelta(hours=2)).reasons  # once that time has come, it counts
 
