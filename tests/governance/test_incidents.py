@@ -118,7 +118,7 @@ def test_a_handler_signed_downgrade_counts_but_not_before_its_time(gov_inventory
     assert incident_verdict(later, "claims-bot", now=NOW).status is Status.PASSED
     early = _log(gov_inventory, NOW)  # dated in the future as of NOW: it counts as nothing
     assert early.incidents[0].severity == "serious"
-    assert "in the future" in early.ignored[0][1]
+    assert "from the future" in early.ignored[0][1]
 
 
 @pytest.mark.parametrize("event, kwargs, message", [

@@ -74,7 +74,7 @@ def test_summarise_builds_a_pack_entry_from_governance_state(gov_inventory, clea
     assert any(r.startswith("incidents: incident INC-0001") for r in summary.reasons)
     assert summary.decisions_due[0].due_on == now.date() + timedelta(days=10)
     assert summary.open_incidents[0].report_due == now - timedelta(days=1) + timedelta(days=15)
-    assert summary.conditions == ("monthly check",)
+    assert summary.conditions[0] == "monthly check" and "DEMO keys" in summary.conditions[-1]
     assert summary.injection_limit == gov_inventory.policy().tiers["high"].injection.max_attack_success_rate
     # Who signed what, verified: the keyring's names, never the typed ones alone.
     assert summary.committee == ("approve (record 1 of 2026-06-08); signatures verified: Priya Raman, "
