@@ -52,6 +52,7 @@ class Decision:
     reviewers: tuple[str, ...] = ()  # who signed the standing card reviews ("NAME on DATE")
     policy_version: int = 0  # the signed policy version it was judged under
     attestation: Mapping[str, Any] | None = None  # the gate's signature (governance/attestation.py)
+    signoffs: tuple[str, ...] = ()  # who verifiably signed what this decision relied on
 
     @property
     def label(self) -> str:
@@ -64,7 +65,8 @@ class Decision:
                 "conditions": list(self.conditions), "use_case": self.use_case,
                 "artifact_digest": self.digest, "environment": self.environment,
                 "card_digest": self.card_digest, "card_reviewers": list(self.reviewers),
-                "policy_version": self.policy_version, "attestation": self.attestation}
+                "policy_version": self.policy_version, "attestation": self.attestation,
+                "signoffs": list(self.signoffs)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
@@ -73,7 +75,7 @@ class Decision:
                    tuple(data.get("conditions", ())), data.get("use_case"), data.get("artifact_digest", ""),
                    data.get("environment"), data.get("card_digest", ""),
                    tuple(data.get("card_reviewers", ())), int(data.get("policy_version", 0)),
-                   data.get("attestation"))
+                   data.get("attestation"), tuple(data.get("signoffs", ())))
 
 
 def stamp(verdict: Verdict, now: datetime | None = None) -> Verdict:
@@ -310,6 +312,20 @@ def evidence_reasons(facts: GateFacts, accepted) -> tuple[list[str], list[str]]:
     return reasons, conditions
 
 
+def signoffs(facts: GateFacts, finding: CommitteeFinding, reviewers: tuple[str, ...]) -> tuple[str, ...]:
+    """Who verifiably signed what the decision relied on, for the UI, the pack and --json."""
+    gov = facts.governance
+    lines = [f"policy version {gov.policy_trust.version}: signed by "
+             f"{', '.join(gov.policy_trust.signers) or 'nobody verified'}"]
+    lines += [f"card review: {r} (signature verified)" for r in reviewers]
+    record = finding.standing
+    if record is not None:
+        signed = ", ".join(gov.committee.signers(record.hash).names) or "nobody verified"
+        lines.append(f"committee record {record.seq} ({record.decision}): signed by {signed}; "
+                     f"names typed: {record.who}")
+    return tuple(lines)
+
+
 def decide(facts: GateFacts) -> Decision:
     """The deployment decision from the gathered facts alone."""
     model, policy, gov, now = facts.model, facts.policy, facts.governance, facts.now
@@ -343,7 +359,8 @@ def decide(facts: GateFacts) -> Decision:
                     (*finding.conditions, *conditions, *gov.policy_trust.warnings),
                     facts.use_case, subject.digest,
                     facts.promotion.environment if facts.promotion else None,
-                    facts.card.sha256 if facts.card else "", reviewers, gov.policy_trust.version)
+                    facts.card.sha256 if facts.card else "", reviewers, gov.policy_trust.version,
+                    signoffs=signoffs(facts, finding, reviewers))
 
 
 def insufficient(verdict: Verdict | None) -> bool:
