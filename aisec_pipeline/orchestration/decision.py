@@ -158,5 +158,7 @@ def decision_metadata(decision: Decision) -> dict:
             "and by --remote)" if decision.attestation else "unsigned: this gate has no $AISEC_GATE_KEY"),
         "reasons": decision_reasons(decision),
         "evidence": plain_table(evidence or [{"evidence": "none", "status": ""}]),
+        "sign-offs": plain_table([{"signed": line} for line in decision.signoffs]
+                                 or [{"signed": "nothing verified"}]),
         DECISION_KEY: dg.MetadataValue.json(json.loads(json.dumps(decision.to_dict(), default=str))),
     }

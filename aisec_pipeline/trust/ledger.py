@@ -65,6 +65,8 @@ def _parse_line(line: str, seq: int, prev_hash: str) -> dict[str, Any]:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to be a record") from None
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     if record.get("seq") != seq:

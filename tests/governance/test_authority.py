@@ -280,3 +280,12 @@ def test_lowering_the_tier_in_model_yaml_voids_approvals_and_needs_a_governance_
     gov_inventory.record(lowered, "classify", signers=("Helen Okafor",), rationale="harm re-assessed")
     gov_inventory.review(lowered, "Jonas Weber")
     assert gov_inventory.decide(lowered, clean_verdicts(), now).approved
+
+
+def test_a_deeply_nested_line_is_a_broken_chain_not_a_crash(gov_inventory, clean_verdicts, now):
+    model = gov_inventory.add_model("nested")
+    (gov_inventory.root / REGISTER_FILE).parent.mkdir(exist_ok=True)
+    (gov_inventory.root / REGISTER_FILE).write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    decision = gov_inventory.decide(model, clean_verdicts(), now)
+    assert not decision.approved
+    assert _reasons(decision, "committee register tampered at line 1: JSON nested too deeply")
