@@ -81,13 +81,14 @@ BASELINE_FILE = "baseline_counts.parquet"
 
 def assess_bias(model: Model, policy: Policy, out_dir: Path) -> Verdict:
     """Per segment and intersection; the measured counts are kept as the production baseline."""
-    from .fairness import bias_verdict, measure_frame, read_table, save_counts
+    from .fairness import bias_verdict, card_split_keys, measure_frame, read_table, save_counts
 
     evaluation = model.entry.evaluation
     if evaluation is None:
         return Verdict.unassessed("bias_report", "the registry entry declares no evaluation data")
     bias_policy = policy.tier_for(model.entry).bias
-    report = measure_frame(read_table(model.path(evaluation.data)), evaluation, bias_policy)
+    card_keys = card_split_keys(model.path(model.entry.card), evaluation)  # required, like the entry's
+    report = measure_frame(read_table(model.path(evaluation.data)), evaluation, bias_policy, card_keys)
     save_counts(report.counts, out_dir / BASELINE_FILE)
     return with_inline_figures(bias_verdict(report, bias_policy),
                                {"baseline counts": str(out_dir / BASELINE_FILE)})

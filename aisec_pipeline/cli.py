@@ -118,7 +118,7 @@ def quiet_dagster() -> None:
 def run_gate(args) -> int:
     quiet_dagster()
     from .inventory import load_inventory
-    from .orchestration.gate import GateInterrupted
+    from .orchestration.gate import CouldNotJudge, GateInterrupted
 
     root = inventory_root(args)
     models = select_models(args, load_inventory(root))
@@ -131,6 +131,9 @@ def run_gate(args) -> int:
                                                  interrupted=stop.signal, environment=args.environment)
         except GateInterrupted as exc:
             return report_interrupt(args, exc, root, len(models))
+        except CouldNotJudge as exc:
+            print(f"aisec: could not judge: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     print(decision_table(decisions))
     write_outputs(args, decisions, root)
     return EXIT_OK if all(d.approved for d in decisions) else EXIT_BLOCKED

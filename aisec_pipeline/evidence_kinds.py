@@ -123,7 +123,7 @@ REGISTRY: tuple[EvidenceKind, ...] = (
         "Per demographic segment and intersection, with 95% intervals and corrected tests.",
         frozenset({ModelKind.CLASSIFIER}), _bias_report,
         "No demographic segment beyond the tier's thresholds", "model.yaml",
-        ("pandas", "fairlearn"), (READS_POLICY, READS_EVALUATION), ("evaluation_data",)),
+        ("pandas", "fairlearn"), (READS_POLICY, READS_EVALUATION, READS_CARD), ("evaluation_data",)),
     EvidenceKind(
         "injection_report", "resists_prompt_injection",
         "garak's adversarial battery plus aisec's multilingual and canary probes.",

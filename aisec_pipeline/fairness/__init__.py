@@ -15,6 +15,7 @@ _PUBLIC = {
     # measurement
     "cell_counts": "counts", "count_file": "counts", "aggregate": "counts", "DataError": "counts",
     "measure_bias": "bias", "measure_frame": "bias", "measure_file": "bias", "rule_from_policy": "bias",
+    "declared_segments": "bias", "card_split_keys": "bias",
     "BiasReport": "report", "Violation": "report",
     "wilson": "intervals", "newcombe": "intervals", "newcombe_p_value": "intervals",
     "holm": "significance", "benjamini_hochberg": "significance",

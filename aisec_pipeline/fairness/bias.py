@@ -9,9 +9,9 @@ import pandas as pd
 
 from ..governance.policy import BiasPolicy
 from ..inventory.schema import Evaluation
-from .counts import cell_counts, count_file
-from .engine import (Rule, best_group_reference, metric_cells, overall_reference, segment_rows,
-                     segment_status, test_gaps)
+from .counts import KEY_SEPARATOR, cell_counts, count_file
+from .engine import (Rule, best_group_reference, metric_cells, overall_reference, segment_key,
+                     segment_rows, segment_status, test_gaps)
 from .intervals import z_for
 from .report import BiasReport
 
@@ -31,9 +31,36 @@ def groupings_for(segments: Sequence[str], intersections: Sequence[Sequence[str]
     return [(column,) for column in segments] + [tuple(combo) for combo in intersections]
 
 
+def declared_segments(evaluation: Evaluation, card_keys: Sequence[str] = ()) -> tuple[str, ...]:
+    """The keys of every segment the registry entry declares (each value of each segment column)
+    and the card's measured splits list: each must be in the data and judged."""
+    keys = [segment_key((column,), (value,)) for column, values in evaluation.segments.items() for value in values]
+    return tuple(dict.fromkeys([*keys, *card_keys]))
+
+
+def card_split_keys(card: Path, evaluation: Evaluation) -> tuple[str, ...]:
+    """The segments a card's "Demographic performance splits" table lists (its first cell, e.g.
+    "sex=female x age_band=<25"), when every part names a declared segment column. A card that
+    cannot be read lists none: the card check reports why."""
+    from ..cards.parse import TABLE_ROW, parse_card, splits_section_span
+
+    body = parse_card(card).body
+    span = splits_section_span(body)
+    if span is None:
+        return ()
+    keys = []
+    for row in TABLE_ROW.finditer(body, *span):
+        first = row.group(0).strip().strip("|").split("|")[0].strip()
+        parts = [part.partition("=") for part in first.split(KEY_SEPARATOR)]
+        if all(equals and column in evaluation.segments for column, equals, _ in parts):
+            keys.append(first)
+    return tuple(dict.fromkeys(keys))
+
+
 def measure_bias(counts: pd.DataFrame, segments: Sequence[str], policy: BiasPolicy,
-                 intersections: Sequence[Sequence[str]] = ()) -> BiasReport:
-    """Every segment and intersection against the policy's reference ("overall" or "best")."""
+                 intersections: Sequence[Sequence[str]] = (), declared: Sequence[str] = ()) -> BiasReport:
+    """Every segment and intersection against the policy's reference ("overall" or "best").
+    `declared` segment keys are required: absent or below the minimum, the report is insufficient."""
     rule = rule_from_policy(policy)
     z = z_for(1 - rule.alpha)
     rows = segment_rows(counts, groupings_for(segments, intersections))
@@ -46,18 +73,22 @@ def measure_bias(counts: pd.DataFrame, segments: Sequence[str], policy: BiasPoli
     cells = test_gaps(cells, rule)
     rows["status"] = segment_status(rows, cells)
     return BiasReport(rows=rows, cells=cells, overall=overall, counts=counts, rule=rule,
-                      reference=policy.reference, excluded=dict(counts.attrs.get("excluded", {})))
+                      reference=policy.reference, excluded=dict(counts.attrs.get("excluded", {})),
+                      declared=tuple(declared))
 
 
-def measure_frame(frame: pd.DataFrame, evaluation: Evaluation, policy: BiasPolicy) -> BiasReport:
-    """Count once over the evaluation rows, then measure every declared segment/intersection."""
+def measure_frame(frame: pd.DataFrame, evaluation: Evaluation, policy: BiasPolicy,
+                  card_keys: Sequence[str] = ()) -> BiasReport:
+    """Count once over the evaluation rows, then measure every declared segment/intersection;
+    every declared value (and segment the card's splits list) is required."""
     segments = list(evaluation.segments)
     counts = cell_counts(frame, evaluation.label, evaluation.prediction, segments)
-    return measure_bias(counts, segments, policy, evaluation.intersections)
+    return measure_bias(counts, segments, policy, evaluation.intersections, declared_segments(evaluation, card_keys))
 
 
-def measure_file(path: str | Path, evaluation: Evaluation, policy: BiasPolicy) -> BiasReport:
+def measure_file(path: str | Path, evaluation: Evaluation, policy: BiasPolicy,
+                 card_keys: Sequence[str] = ()) -> BiasReport:
     """`measure_frame` on a file read in chunks of only the needed columns (bounded memory)."""
     segments = list(evaluation.segments)
     counts = count_file(path, evaluation.label, evaluation.prediction, segments)
-    return measure_bias(counts, segments, policy, evaluation.intersections)
+    return measure_bias(counts, segments, policy, evaluation.intersections, declared_segments(evaluation, card_keys))

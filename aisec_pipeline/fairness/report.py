@@ -4,8 +4,9 @@ list, the rows left out, JSON.
 
 Three outcomes, never two:
   failed        a significant, material gap, or more rows left out than the policy allows;
-  insufficient  too few tests to judge: every segment (or any protected segment) below the
-                minimum count, or no test at all. It needs a person: never a pass;
+  insufficient  too few tests to judge: every segment below the minimum count, a required
+                segment (one the registry or card declares, or the policy protects) absent or
+                below it, or no test at all. It needs a person: never a pass;
   passed        otherwise.
 Every per-segment view is built in one pass over the cells, indexed by the segment's row
 position: output time grows linearly with the number of segments.
@@ -94,6 +95,9 @@ class BiasReport:
     excluded: dict[str, int] = field(default_factory=dict)
     measured_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     window: str | None = None  # drift: the period measured
+    # Segment keys the registry entry or the card declares ("age_band=<25"): each must be in the
+    # data and judged on every metric, like a protected segment, or the report is insufficient.
+    declared: tuple[str, ...] = ()
 
     # --- rows accounted for ---------------------------------------------------------------------
 
@@ -148,8 +152,9 @@ class BiasReport:
 
     @cached_property
     def protected_rows(self) -> np.ndarray:
-        """Which rows the policy protects: every segment of a named column, or a named key."""
-        named = set(self.rule.protected)
+        """Which rows must be judged: every segment of a column the policy protects, a key it
+        protects, or a key the registry or card declares."""
+        named = set(self.rule.protected) | set(self.declared)
         return np.array([key in named or (len(grouping) == 1 and grouping[0] in named)
                          for key, grouping in zip(self.rows["key"].tolist(), self.rows["grouping"].tolist())],
                         dtype=bool)
@@ -192,11 +197,15 @@ class BiasReport:
                                          table["minimum"].tolist(), table["reference"].tolist())]
 
     def _unmeasured_protected(self) -> list[dict[str, Any]]:
+        return [{"segment": name, "metric": metric, "n": 0, "minimum": self.rule.min_count, "protected": True,
+                 "reference": None} for name in self.absent_required() for metric in self.rule.metrics]
+
+    def absent_required(self) -> list[str]:
+        """Required segments (declared or protected) the data holds no row of."""
         columns = {c for grouping in self.rows["grouping"].tolist() for c in grouping}
         keys = set(self.rows["key"].tolist())
-        absent = [name for name in self.rule.protected if name not in keys and name not in columns]
-        return [{"segment": name, "metric": metric, "n": 0, "minimum": self.rule.min_count, "protected": True,
-                 "reference": None} for name in absent for metric in self.rule.metrics]
+        named = dict.fromkeys([*self.declared, *self.rule.protected])
+        return [name for name in named if name not in keys and name not in columns]
 
     # --- the outcome ----------------------------------------------------------------------------
 
@@ -215,11 +224,13 @@ class BiasReport:
             return f"every segment ({len(statuses)}) has a test below the {minimum}"
         if self.tests_run == 0:
             return f"no segment x metric test could be run ({minimum})"
+        absent = self.absent_required()
+        if absent:
+            return f"declared or protected segment(s) absent from the data: {_listed(absent)}"
         review = self.review_table
-        protected = sorted(set(review.loc[review["protected"], "segment"].tolist()))
-        if protected:
-            shown = ", ".join(protected[:5]) + (f" and {len(protected) - 5} more" if len(protected) > 5 else "")
-            return f"protected segment(s) below the {minimum}: {shown}"
+        required = sorted(set(review.loc[review["protected"], "segment"].tolist()))
+        if required:
+            return f"declared or protected segment(s) below the {minimum}: {_listed(required)}"
         return None
 
     @cached_property
@@ -305,6 +316,10 @@ def _nullable(array: np.ndarray) -> list[list[float | None]]:
 def _num(value: float) -> float | None:
     value = float(value)
     return None if math.isnan(value) else round(value, 6)
+
+
+def _listed(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _percent(fraction: float) -> str:

@@ -1,8 +1,9 @@
 """The evaluation data contract, checked with great-expectations 1.24 in ephemeral mode.
 
 Expectations: every used column exists; label and prediction take only 0/1; each segment
-column takes only its declared values; nulls per column stay within max_null_fraction; the
-table has at least min_rows rows. Ephemeral mode writes no files and makes no network calls.
+column takes only its declared values and holds every one of them (a declared segment deleted
+from the data is named); nulls per column stay within max_null_fraction; the table has at
+least min_rows rows. Ephemeral mode writes no files and makes no network calls.
 The GX context is built once per process (importing GX costs 2-3 s).
 """
 
@@ -96,6 +97,7 @@ def _expectations(evaluation: Evaluation) -> list:
         expectations.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[0, 1]))
     for column, allowed in evaluation.segments.items():
         expectations.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(allowed)))
+        expectations.append(gxe.ExpectColumnDistinctValuesToContainSet(column=column, value_set=list(allowed)))
     return expectations
 
 
@@ -144,6 +146,10 @@ def _describe(result, columns: list[str]) -> str:
         values = sorted({repr(v) for v in observed.get("partial_unexpected_list", [])})[:5]
         detail = (f"{observed.get('unexpected_count')} values outside {list(config.kwargs['value_set'])}, "
                   f"e.g. {', '.join(values)}")
+    elif config.type == "expect_column_distinct_values_to_contain_set":
+        missing = set(observed.get("partial_missing_list") or ())
+        absent = [value for value in config.kwargs["value_set"] if value in missing]  # declared order
+        detail = f"{observed.get('missing_count')} declared value(s) absent from the data: {', '.join(map(repr, absent))}"
     elif config.type == "expect_column_values_to_not_be_null":
         detail = f"{observed.get('unexpected_percent', 0):.1f}% null, allowed {100 * (1 - config.kwargs.get('mostly', 1)):.1f}%"
     else:

@@ -48,6 +48,17 @@ class Artifact(Strict):
     # e.g. "sklearn.linear_model._logistic.LogisticRegression". Listed in the scan report.
     trusted_types: tuple[str, ...] = ()
 
+    @field_validator("trusted_types")
+    @classmethod
+    def _no_trusted_gadgets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """A type with a known code-execution path is never trusted: the scanner's list wins."""
+        from ..scanning.pickle_policy import gadget_kind
+
+        refused = [f"{name} ({kind})" for name in value if (kind := gadget_kind(name))]
+        if refused:
+            raise ValueError("trusted_types cannot name types with known code-execution paths: " + "; ".join(refused))
+        return value
+
 
 class Signature(Strict):
     bundle: str  # Sigstore bundle written by model-signing, relative to the model folder

@@ -9,9 +9,9 @@ evidence to measure, then the decision) on the `gate_models` job, waits with pro
 reads the decision from that run's own materialization event.
 
 Fail closed: approved only when that run's decision says approved, for the model, version,
-artifact digest and use case this checkout asks about, and the run succeeded. Anything else (an
-unreachable or refusing deployment, a run without a decision, a timeout, an interrupt) is BLOCKED
-with the reason. Credentials come from the URL (`https://user:password@host`, HTTP basic auth) or
+artifact digest and use case this checkout asks about, and the run succeeded. Anything else (a
+refused launch, a run without a decision, a timeout, an interrupt) is BLOCKED with the reason. A
+deployment that cannot be reached or answers nonsense judged nothing: `CouldNotJudge` (exit 2). Credentials come from the URL (`https://user:password@host`, HTTP basic auth) or
 $AISEC_REMOTE_TOKEN (an `Authorization: Bearer` token) and are never printed.
 """
 
@@ -34,7 +34,7 @@ from ..verdict import Verdict
 from .automation import GATE_JOB, gate_tags
 from .decision import DECISION_KEY
 from .evidence import INPUTS_KEY, RECENT_EVIDENCE, VERDICT_KEY, fingerprints, input_versions
-from .gate import evidence_to_measure, gate_each
+from .gate import CouldNotJudge, evidence_to_measure, gate_each
 from .keys import asset_key
 
 TOKEN_ENV = "AISEC_REMOTE_TOKEN"
@@ -173,6 +173,10 @@ class RemoteGate:
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - anything the deployment does wrong blocks
+            unanswered = could_not_ask(exc)
+            if unanswered is not None:
+                raise CouldNotJudge(f"the deployment at {self.deployment.shown} {unanswered}"
+                                    f"{self._run_text()}: {self.describe(exc)}") from None
             return self.blocked(model, f"the remote gate on {self.deployment.shown} failed"
                                        f"{self._run_text()}: {self.describe(exc)}; never approved")
 
@@ -323,6 +327,24 @@ class RemoteGate:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def could_not_ask(exc: BaseException) -> str | None:
+    """Why nothing could be judged (exit 2, not a block), or None when the deployment did answer:
+    it cannot be reached, or what it answers is not a Dagster deployment's GraphQL."""
+    import requests
+    from gql.transport.exceptions import (TransportProtocolError, TransportQueryError,
+                                          TransportServerError)
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (requests.ConnectionError, requests.Timeout)):
+            return "cannot be reached"
+        if isinstance(seen, (TransportServerError, TransportProtocolError, TransportQueryError,
+                             json.JSONDecodeError, KeyError, TypeError)):
+            return "did not answer as a Dagster deployment does"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _op(path: list[str]) -> str:

@@ -6,6 +6,7 @@ trusted types. Dangerous globals are rejected even when a caller trusts them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 _TORCH_STORAGES = [
@@ -83,8 +84,49 @@ _ACCEPTED: dict[str, str] = {
     "__builtin__.slice": "a slice object (protocol 0-2 name)",
     "__builtin__.dict": "a dict (protocol 0-2 name)",
     "__builtin__.len": "a length (protocol 0-2 name)",
+    "builtins.list": "a list from an iterable",
+    "builtins.tuple": "a tuple from an iterable",
+    "builtins.bytes": "bytes from an iterable of ints or a buffer",
+    "__builtin__.list": "a list (protocol 0-2 name)",
+    "__builtin__.tuple": "a tuple (protocol 0-2 name)",
+    "collections.defaultdict": "a dict whose default factory is itself a checked global",
 }
+# torch.save(model) of standard layers: torch.nn.modules.<file>.<Class>, rebuilt by NEWOBJ (object
+# __new__) and a state dict through Module.__setstate__; nothing runs until the model is called.
+_TORCH_LAYER = re.compile(r"^torch\.nn\.modules\.[a-z_]+\.[A-Z][A-Za-z0-9]*$")
+# TorchScript pickles (only inside a TorchScript archive): the C++ unpickler maps these itself.
+_TORCHSCRIPT_GLOBAL = re.compile(
+    r"^(__torch__(\.[A-Za-z_][A-Za-z0-9_]*)+|torch\.jit\._pickle\.(build_[a-z]+list|build_tensor_from_id|restore_type_tag))$")
+
+
+def accepted_in_context(qualified: str, torchscript: bool) -> bool:
+    """Accepted by pattern rather than by name: standard torch layers, and TorchScript's globals
+    inside a TorchScript archive (never a dunder chain: `__torch__` is the only dunder allowed)."""
+    if _TORCH_LAYER.match(qualified):
+        return True
+    if not torchscript or not _TORCHSCRIPT_GLOBAL.match(qualified):
+        return False
+    return not any(part.startswith("__") and part.endswith("__") for part in qualified.split(".")[1:])
 DEFAULT_ALLOWLIST = frozenset(_ACCEPTED)
+
+# Modules whose types have known code-execution paths, by kind: they are dangerous, and a registry
+# entry can never trust one of their names (the refusal says which kind it is).
+GADGET_MODULES: dict[str, tuple[str, ...]] = {
+    "a template engine (compiles and renders code)": (
+        "jinja2", "mako", "django.template", "tornado.template", "chameleon", "genshi", "cheetah",
+        "Cheetah"),
+    "an eval-like API (evaluates expressions)": (
+        "numexpr", "pandas.core.computation", "sympy", "asteval", "simpleeval", "torch._C._jit_pass",
+        "torch.jit", "torch.package", "torch.fx", "tensorflow.python.ops.script_ops"),
+    "an importer (imports code by name)": (
+        "importlib", "pkgutil", "pydoc", "hydra", "omegaconf", "werkzeug.utils", "django.utils.module_loading",
+        "transformers.dynamic_module_utils", "zipimport", "imp", "runpy"),
+    "a subprocess/OS wrapper": (
+        "os", "posix", "nt", "subprocess", "_posixsubprocess", "_winapi", "msvcrt", "pty", "commands",
+        "popen2", "sh", "plumbum", "pexpect", "invoke", "fabric", "paramiko", "_ctypes", "cffi", "ctypes"),
+    "a deserializer (loads more code)": (
+        "yaml", "jsonpickle", "dill", "cloudpickle", "pickle", "_pickle", "marshal", "shelve"),
+}
 
 # Whole modules (and their submodules) whose globals give code execution, I/O or imports.
 DANGEROUS_MODULES = frozenset({
@@ -103,6 +145,7 @@ DANGEROUS_MODULES = frozenset({
     "imaplib", "poplib", "nntplib", "smtpd", "wsgiref", "uuid", "zipfile", "tarfile", "torch.fx",
     "torch._inductor", "torch._dynamo", "torch.utils.collect_env", "torch.utils.bottleneck",
     "torch.utils.data.datapipes", "torch.utils._config_module",
+    *(module for modules in GADGET_MODULES.values() for module in modules),
 })
 DANGEROUS_BUILTINS = frozenset({
     "eval", "exec", "execfile", "compile", "__import__", "getattr", "setattr", "delattr",
@@ -133,16 +176,18 @@ class GlobalRuling:
 
     kind: str
     qualified: str
+    note: str = ""
 
     def rule(self, prefix: str, noun: str) -> str:
         return f"{prefix}.{self.kind}-{noun}"
 
     def reason(self, noun: str) -> str:
-        return _REASONS[self.kind].format(noun=noun, qualified=self.qualified)
+        return _REASONS[self.kind].format(noun=noun, qualified=self.qualified) + self.note
 
 
 def rule_global(
-    module: str, name: str, trusted: frozenset[str], allowlist: frozenset[str] = DEFAULT_ALLOWLIST
+    module: str, name: str, trusted: frozenset[str], allowlist: frozenset[str] = DEFAULT_ALLOWLIST,
+    torchscript: bool = False,
 ) -> GlobalRuling | None:
     """None when `module.name` is acceptable; otherwise why not. Dangerous names are rejected
     even when the caller trusts them."""
@@ -150,13 +195,29 @@ def rule_global(
     dotted_parts = qualified.split(".")
     if not module or not name or any(not part.isidentifier() for part in dotted_parts):
         return GlobalRuling("malformed", qualified)
+    if torchscript and accepted_in_context(qualified, torchscript):
+        return None
     if is_dangerous(module, name):
-        return GlobalRuling("dangerous", qualified)
+        note = f" (trusted by the registry entry, but it is {gadget_kind(qualified)}: never trusted)" if qualified in trusted else ""
+        return GlobalRuling("dangerous", qualified, note)
     if any("__" in part for part in name.split(".")):
         return GlobalRuling("dunder", qualified)
-    if qualified in allowlist or qualified in trusted:
+    if qualified in allowlist or qualified in trusted or accepted_in_context(qualified, torchscript):
         return None
     return GlobalRuling("untrusted", qualified)
+
+
+def gadget_kind(qualified: str) -> str | None:
+    """Why a fully qualified type may never be trusted (None when nothing says so): every way of
+    splitting it into module and name is tried, since the registry gives one dotted string."""
+    parts = qualified.split(".")
+    splits = [(".".join(parts[:i]), ".".join(parts[i:])) for i in range(1, len(parts))]
+    if not splits or not any(is_dangerous(module, name) for module, name in splits):
+        return None
+    for kind, modules in GADGET_MODULES.items():
+        if any(qualified == m or qualified.startswith(m + ".") for m in modules):
+            return kind
+    return "a name that runs code, touches files or the network, or imports modules"
 
 
 def is_dangerous(module: str, name: str) -> bool:

@@ -162,17 +162,46 @@ def test_anything_but_a_matching_approval_blocks(scripted, checkout, tmp_path, s
     assert any(expected in reason for reason in decision["reasons"]), decision["reasons"]
 
 
-def test_unreachable_deployment_blocks_without_showing_credentials(checkout, tmp_path, capsys):
+def test_an_unreachable_deployment_is_not_judged_exit_2_one_line(checkout, tmp_path, capsys):
+    """Could not judge is not a block: CI tells "fix the connection" (2) from "fix the model" (1)."""
     url = f"http://ci-bot:{PASSWORD}@127.0.0.1:{free_port()}"
-    sarif, junit = tmp_path / "gate.sarif", tmp_path / "gate.xml"
-    code, decision = gate(checkout, url, tmp_path, "--sarif", str(sarif), "--junit", str(junit))
-    assert (code, decision["decision"]) == (1, "blocked")
-    assert "the remote gate on http://127.0.0.1:" in decision["reasons"][0]
-    assert "ConnectionError" in decision["reasons"][0]
+    sarif = tmp_path / "gate.sarif"
+    code, decision = gate(checkout, url, tmp_path, "--sarif", str(sarif))
+    assert (code, decision) == (2, {}), "nothing was decided: no decision may be written"
+    assert not sarif.exists()
     captured = capsys.readouterr()
-    for text in (captured.out, captured.err, (tmp_path / "gate.json").read_text(), sarif.read_text(),
-                 junit.read_text()):
-        assert PASSWORD not in text and "ci-bot" not in text
+    lines = captured.err.strip().splitlines()
+    assert lines[-1].startswith("aisec: could not judge: the deployment at http://127.0.0.1:")
+    assert "cannot be reached" in lines[-1] and "Traceback" not in captured.err
+    assert PASSWORD not in captured.out + captured.err and "ci-bot" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize("status, body", [
+    (200, b"<html><body>Welcome to nginx</body></html>"),
+    (502, b"Bad Gateway"),
+    (200, b'{"data": {"assetOrError": {"unexpected": 1}}}'),
+])
+def test_a_deployment_answering_nonsense_is_not_judged_exit_2(checkout, tmp_path, capsys, status, body):
+    class Nonsense(BaseHTTPRequestHandler):
+        def do_POST(self):  # http.server's name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Nonsense)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code, decision = gate(checkout, f"http://127.0.0.1:{server.server_address[1]}", tmp_path)
+    finally:
+        server.shutdown()
+    assert (code, decision) == (2, {})
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("aisec: could not judge: ") and "did not answer as a Dagster deployment" in last
 
 
 def test_a_run_that_does_not_finish_in_time_blocks(scripted, checkout, tmp_path, monkeypatch):

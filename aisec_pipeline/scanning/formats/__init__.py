@@ -86,6 +86,13 @@ def scan_source(source: Source, ctx: ScanContext) -> str:
         with ctx.guard(ENGINE, source.label):
             return savedmodel.scan_companion(companion, source, ctx)
         return companion
+    if scanner is None and kind == "unknown":
+        from .repository import is_text, scan_text
+
+        if is_text(head):
+            with ctx.guard(ENGINE, source.label):
+                return scan_text(source, ctx)
+            return "text"
     if scanner is None:
         ctx.error(ENGINE, "unknown-format",
                   f"content matches no supported model format: {_what_it_is(head)}", source.label)
