@@ -64,8 +64,11 @@ RULES: tuple[Rule, ...] = tuple(
         ("torchscript.suspicious-code", "critical", "TorchScript code that imports, does not parse, or names an operator that reads/writes files or loads code"),
     )
     + _rules(
-        "7z",
-        ("7z.unsupported", "high", "7z containers are not supported: unpack the archive and scan its members"),
+        "containers",
+        ("container.bomb", "high", "a compressed stream or archive expands beyond 1000x its size (256 MiB floor, 64 GiB cap) or 100,000 members"),
+        ("tar.path-traversal", "high", "a tar/7z member name escapes the archive (absolute path or ..)"),
+        ("tar.duplicate-member", "high", "two tar/7z members share one name (extraction keeps the last)"),
+        ("tar.link-member", "high", "a tar member is a symbolic/hard link, device or FIFO (extraction can write outside the folder)"),
     )
     + _rules(
         "numpy",

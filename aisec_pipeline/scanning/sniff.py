@@ -24,6 +24,12 @@ def sniff(head: bytes) -> str:
         return "gguf"
     if head.startswith(SEVEN_ZIP_MAGIC):
         return "7z"
+    from .formats.containers import is_tar, sniff_compressed
+
+    if sniff_compressed(head):
+        return "compressed"
+    if is_tar(head):
+        return "tar"
     # safetensors: u64 header length, then a JSON object. Checked before pickle because a length
     # such as 0x0280 also starts with a pickle PROTO opcode.
     # Eight printable bytes would be a header length of exabytes: that is text ('{"a": {...').

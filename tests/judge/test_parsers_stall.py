@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stall import assert_no_stall, fill
+from stall import MB, assert_no_stall, fill
 
 from aisec_pipeline.cards.parse import (MAX_HEADER_BYTES, has_split_table, parse_card,
                                          splits_section_span)
@@ -135,7 +135,8 @@ YAML_FILES = {
 
 def test_inventory_yaml_is_capped_and_never_stalls(tmp_path):
     assert_no_stall(lambda data: read_yaml_bytes(data, tmp_path),
-                    lambda n: fill(b"description: An ordinary registry entry line.\n", n), YAML_FILES)
+                    lambda n: fill(b"description: An ordinary registry entry line.\n", n), YAML_FILES,
+                    sizes=(16_000, MAX_YAML_BYTES, MB))
     path = tmp_path / "big.yaml"
     path.write_bytes(fill(b"a: 1\n", MAX_YAML_BYTES + 1))
     with pytest.raises(InventoryError, match="limit"):
