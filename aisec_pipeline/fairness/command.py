@@ -75,15 +75,13 @@ def _usage_error(args: argparse.Namespace) -> str | None:
 
 
 def _measure(args: argparse.Namespace):
-    from ..governance.policy import BiasPolicy
-    from .bias import measure_bias
+    from .bias import default_rule, measure_rule
     from .counts import count_file
 
     counts = count_file(args.data, args.label, args.prediction, args.segments, positive=args.positive)
-    policy = BiasPolicy(max_difference=args.threshold, min_count=args.min_count, reference=args.reference,
-                        max_excluded_fraction=args.max_excluded, protected_segments=tuple(args.protected))
+    rule = default_rule(args.threshold, args.min_count, args.max_excluded, args.protected)
     pairs = list(combinations(args.segments, 2)) if args.intersections else []
-    return measure_bias(counts, args.segments, policy, pairs)
+    return measure_rule(counts, args.segments, rule, args.reference, pairs)
 
 
 def _print_report(report) -> None:

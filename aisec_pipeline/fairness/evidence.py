@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..governance.policy import BiasPolicy
 from ..verdict import Status, Verdict
 from .bias import rule_from_policy
-from .chart import chart_base64
 from .engine import METRIC_BY_NAME, METRICS
 from .report import FAILED, INSUFFICIENT_OUTCOME, PASSED, BiasReport
+
+if TYPE_CHECKING:  # the CLI's terminal views start without pydantic or the chart's imports
+    from ..governance.policy import BiasPolicy
 
 # How much each view spells out; the JSON always holds everything.
 LISTED = 20  # violations and review items in the reasons
@@ -71,6 +73,8 @@ def report_verdict(report: BiasReport, kind: str) -> Verdict:
     if report.excluded and not report.too_many_excluded:
         prefix = "needs review: " if outcome == INSUFFICIENT_OUTCOME else ""  # every reason, for the committee
         reasons += [f"{prefix}left out of the counts: {sentence}" for sentence in report.exclusion_sentences()]
+    from .chart import chart_base64
+
     return Verdict(kind, _STATUS[outcome], tuple(reasons), _figures(report, violations),
                    {"chart_png_base64": chart_base64(report), "performance_splits_md": performance_splits(report)})
 
