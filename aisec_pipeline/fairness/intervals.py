@@ -77,4 +77,4 @@ _erfc = np.frompyfunc(math.erfc, 1, 1)
 def _normal_cdf(z: np.ndarray) -> np.ndarray:
     """The standard normal CDF, as scipy's ndtr computes it (0.5 erfc(-z / sqrt 2)), from the
     standard library: the CLI starts without importing scipy."""
-    return 0.5 * _erfc(-np.asarray(z, dtype=float) / math.sqrt(2.0)).astype(float)
+    return 0.5 * np.asarray(_erfc(-np.asarray(z, dtype=float) / math.sqrt(2.0)), dtype=float)
