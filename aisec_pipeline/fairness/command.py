@@ -97,7 +97,7 @@ def _print_report(report) -> None:
     _print_listed("VIOLATION: ", [v.sentence() for v in violations[:LISTED]], len(violations), "violations")
     prefix = "needs review: " if report.outcome == "insufficient" else "too few to test: "
     review = [item.sentence() for item in report.review(LISTED)]
-    _print_listed(prefix, review, len(report.review_table), "tests below the minimum")
+    _print_listed(prefix, review, report.review_total, "tests below the minimum")
     print(_conclusion(report))
 
 

@@ -85,7 +85,7 @@ def _exclusion_reasons(report: BiasReport) -> list[str]:
 
 
 def _review_reasons(report: BiasReport, prefix: str) -> list[str]:
-    total = len(report.review_table)
+    total = report.review_total
     reasons = [f"{prefix}{item.sentence()}" for item in report.review(LISTED)]
     if total > LISTED:
         reasons.append(f"{prefix}{total - LISTED} more test(s) below the minimum, listed in figures")
@@ -114,7 +114,7 @@ def _figures(report: BiasReport, violations) -> dict:
         "violations_total": len(violations),
         "worst_gap": worst_gap(report),
         "review": [item.to_dict() for item in report.review(FIGURE_ROWS)],
-        "review_total": len(report.review_table),
+        "review_total": report.review_total,
         "protected_segments": list(report.rule.protected),
         "threshold": report.rule.threshold,
         "min_ratio": report.rule.min_ratio,
