@@ -30,6 +30,7 @@ EXCLUSIONS = {(True, False): "no label", (False, True): "no prediction",
 KEY_SEPARATOR = " x "  # between the parts of an intersection's key: "sex=Female x age=<25"
 _ROWS = "rows"
 _MAX_LABEL_VALUES = 16  # more distinct values than this cannot be a binary column
+_MERGE_ROWS = 1 << 22  # distinct combinations held from several batches before they are merged
 _MAX_CELL = 1 << 62  # mixed-radix cell numbers are renumbered densely before they overflow
 _TRUE_TEXT, _FALSE_TEXT = {"1", "true"}, {"0", "false"}
 
@@ -94,24 +95,36 @@ def tally(frame: pd.DataFrame, label: str, prediction: str, columns: Sequence[st
 
 def tally_batches(batches: Iterable, label: str, prediction: str, columns: Sequence[str]) -> pd.DataFrame:
     """`tally` over Arrow record batches: each batch's values get codes shared by the whole file,
-    each batch is grouped on its own, and the groups are merged by summing their rows."""
+    each batch is grouped on its own, and the groups are merged by summing their rows (also
+    along the way, so that memory follows the distinct combinations, not the batches)."""
     names = [label, prediction, *columns]
     encoders = [_Encoder(label, None), _Encoder(prediction, None), *(_Encoder(c, columns) for c in columns)]
-    groups, sizes = [], []
+    merged = (np.empty((0, len(names)), dtype=np.int64), np.empty(0, dtype=np.int64))
+    pending: list[tuple[np.ndarray, np.ndarray]] = []
     for batch in batches:
         encoded = [encoder.encode(batch.column(name)) for encoder, name in zip(encoders, names)]
         representative, rows = _group([(codes, encoder.values) for codes, encoder in zip(encoded, encoders)],
                                       batch.num_rows)
-        groups.append(np.stack([codes[representative] for codes in encoded], axis=1))
-        sizes.append(rows)
-    if not groups:
+        pending.append((np.stack([codes[representative] for codes in encoded], axis=1), rows))
+        if sum(len(rows) for _, rows in pending) > _MERGE_ROWS:
+            merged, pending = _merge([merged, *pending], encoders), []
+    codes, rows = _merge([merged, *pending], encoders)
+    if not len(rows):
         return _empty_tally(names)
-    stacked, weights = np.concatenate(groups), np.concatenate(sizes)
-    representative, rows = _group([(stacked[:, i], e.values) for i, e in enumerate(encoders)], len(stacked), weights)
-    result = pd.DataFrame({name: pd.Series(encoder.values, dtype=object)[stacked[representative, i]].to_numpy()
+    result = pd.DataFrame({name: pd.Series(encoder.values, dtype=object)[codes[:, i]].to_numpy()
                            for i, (name, encoder) in enumerate(zip(names, encoders))})
     result[_ROWS] = rows
     return result
+
+
+def _merge(parts: Sequence[tuple[np.ndarray, np.ndarray]], encoders) -> tuple[np.ndarray, np.ndarray]:
+    """Code rows with their row counts, summed per distinct combination."""
+    stacked = np.concatenate([codes for codes, _ in parts])
+    weights = np.concatenate([rows for _, rows in parts])
+    if not len(weights):
+        return stacked, weights
+    representative, rows = _group([(stacked[:, i], e.values) for i, e in enumerate(encoders)], len(stacked), weights)
+    return stacked[representative], rows
 
 
 class _Encoder:
