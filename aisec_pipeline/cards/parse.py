@@ -1,8 +1,10 @@
-"""Split a card file into its YAML header and Markdown body, safely.
+"""Split a card file into its YAML header and Markdown body, safely and in linear time.
 
 Every failure becomes a problem string naming what is wrong; nothing here raises on bad input.
-YAML goes through a SafeLoader that also refuses aliases (no "billion laughs") and duplicate keys
-(a second `owner:` must not silently replace the first).
+The header goes through the inventory's strict YAML loader (safe, no aliases: no "billion
+laughs", no duplicate keys: a second `owner:` must not silently replace the first), capped at
+MAX_HEADER_BYTES. The body is searched with patterns that run in linear time: a crafted card
+line cannot stall the gate.
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ from typing import Any
 
 import yaml
 
+from ..inventory.yaml_text import load_strict
+
 MAX_CARD_BYTES = 1_000_000
+MAX_HEADER_BYTES = 64 * 1024  # a card header is a page of YAML; parsing it stays well under 1 s
 SPLITS_HEADING = "Demographic performance splits"
-HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
-TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$", re.MULTILINE)
+# Linear by construction: every repeated part is followed by something it cannot match, so a
+# failed attempt never re-reads what it read (the heading pattern this replaced, `(.+?)` then
+# `[ \t#]*$`, re-read every run of blanks: 5.7 s for one 32 KB line, hours for 1 MB).
+SPLITS_HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+" + re.escape(SPLITS_HEADING) + r"[ \t#\r]*$",
+                                 re.MULTILINE | re.IGNORECASE)
+TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t\r]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -28,26 +37,6 @@ class ParsedCard:
     sha256: str | None  # of the file's bytes, when it could be read
     problems: tuple[str, ...] = ()
     found: bool = True
-
-
-class _CardLoader(yaml.SafeLoader):
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.MarkedYAMLError(problem="aliases (*name) are not allowed in a card header",
-                                       problem_mark=self.peek_event().start_mark)
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, str):
-                continue
-            if key in seen:
-                raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r}",
-                                           problem_mark=key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def parse_card(path: Path) -> ParsedCard:
@@ -93,8 +82,12 @@ def split_front_matter(text: str) -> tuple[str, str] | None:
 
 
 def load_header(header_text: str) -> tuple[dict[str, Any] | None, str | None]:
+    size = len(header_text.encode("utf-8"))
+    if size > MAX_HEADER_BYTES:
+        return None, (f"header: {size:,} bytes of YAML, over the {MAX_HEADER_BYTES:,}-byte limit "
+                      "for a card header: keep the header to the card's keys")
     try:
-        header = yaml.load(header_text, Loader=_CardLoader)  # a SafeLoader subclass: safe
+        header = load_strict(header_text)
     except yaml.MarkedYAMLError as exc:
         line = f" at line {exc.problem_mark.line + 2}" if exc.problem_mark else ""  # +1 for '---'
         return None, f"header: invalid YAML{line}: {exc.problem or exc.context}"
@@ -109,14 +102,14 @@ def load_header(header_text: str) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def splits_section_span(body: str) -> tuple[int, int] | None:
-    """(start, end) of the text under the 'Demographic performance splits' heading, if any."""
-    headings = list(HEADING.finditer(body))
-    for index, heading in enumerate(headings):
-        if heading.group(2).strip().casefold() == SPLITS_HEADING.casefold():
-            level = len(heading.group(1))
-            ends = (h.start() for h in headings[index + 1:] if len(h.group(1)) <= level)
-            return heading.end(), next(ends, len(body))
-    return None
+    """(start, end) of the text under the 'Demographic performance splits' heading, if any:
+    up to the next heading of the same or a higher level."""
+    found = SPLITS_HEADING_LINE.search(body)
+    if found is None:
+        return None
+    level = len(found.group(1))
+    following = re.compile(rf"^#{{1,{level}}}[ \t]", re.MULTILINE).search(body, found.end())
+    return found.end(), following.start() if following else len(body)
 
 
 def has_split_table(body: str) -> bool:

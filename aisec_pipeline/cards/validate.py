@@ -10,12 +10,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from ..clock import from_the_future, parse_stamp
 from ..inventory.schema import SHA256_PATTERN, ModelKind, RegistryEntry
 from ..verdict import Status, Verdict
 from .parse import SPLITS_HEADING, has_split_table, parse_card
@@ -122,22 +123,17 @@ def _hand_set_problems(raw: dict[str, Any], body: str) -> list[str]:
 def _published_problems(header: dict[str, Any]) -> list[str]:
     """A card written by `render_card` carries what the pipeline set; check that it is there."""
     problems = []
-    stamp = header.get("last_evaluated")
-    if not isinstance(stamp, (str, datetime)) or _aware_datetime(stamp) is None:
+    stamp = parse_stamp(header.get("last_evaluated"))
+    future = stamp and from_the_future(stamp, datetime.now(timezone.utc))
+    if stamp is None:
         problems.append("last_evaluated: a published card needs an ISO 8601 time with zone")
+    elif future:
+        problems.append(f"last_evaluated: {future}")
     hashes = header.get("artifact_sha256s")
     if not isinstance(hashes, dict) or not hashes or not all(
             isinstance(v, str) and re.fullmatch(SHA256_PATTERN, v) for v in hashes.values()):
         problems.append("artifact_sha256s: a published card needs {artifact path: sha256}")
     return problems
-
-
-def _aware_datetime(value: str | datetime) -> datetime | None:
-    try:
-        stamp = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else None
 
 
 def _entry_problems(raw: dict[str, Any], entry: RegistryEntry | None) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..cards.review import ReviewLog, ReviewRules, review_finding
+from ..clock import from_the_future, parse_stamp
 from ..evidence_kinds import gating_kinds_for
 from ..inventory import Model
 from ..inventory.schema import EuAiActCategory
@@ -76,12 +77,12 @@ def stamp(verdict: Verdict, now: datetime | None = None) -> Verdict:
 
 
 def evidence_age_hours(verdict: Verdict, now: datetime) -> float | None:
-    stamp_text = verdict.figures.get(EVALUATED_AT)
-    try:
-        evaluated = datetime.fromisoformat(stamp_text)
-    except (TypeError, ValueError):
+    """Hours since the verdict was evaluated; None when it has no evaluation time with a zone,
+    or one from the future (beyond the allowed clock skew): such evidence is never fresh."""
+    evaluated = parse_stamp(verdict.figures.get(EVALUATED_AT))
+    if evaluated is None or from_the_future(evaluated, now):
         return None
-    return (now - evaluated).total_seconds() / 3600
+    return max(0.0, (now - evaluated).total_seconds() / 3600)
 
 
 def evidence_problems(kind: str, verdict: Verdict | None, max_age_hours: int,
@@ -91,9 +92,13 @@ def evidence_problems(kind: str, verdict: Verdict | None, max_age_hours: int,
     if verdict.status is not Status.PASSED:
         prefix = f"{kind}: {verdict.status.value}"
         return [f"{prefix}: {r}" for r in verdict.reasons] or [prefix]
-    age = evidence_age_hours(verdict, now)
-    if age is None:
-        return [f"{kind}: evidence has no evaluation time; re-run it"]
+    evaluated = parse_stamp(verdict.figures.get(EVALUATED_AT))
+    if evaluated is None:
+        return [f"{kind}: evidence has no evaluation time with a zone; re-run it"]
+    future = from_the_future(evaluated, now)
+    if future:
+        return [f"{kind}: {future}; re-run it"]
+    age = evidence_age_hours(verdict, now) or 0.0
     if age > max_age_hours:
         return [f"{kind}: stale: evaluated {age:.1f} h ago, limit {max_age_hours} h; re-run it"]
     return []

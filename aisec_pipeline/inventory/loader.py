@@ -1,7 +1,8 @@
 """Load and validate the governed inventory under `assets/`.
 
-YAML is parsed with `yaml.safe_load` only. Every path an entry names is confined to the
-model's own folder: no absolute paths, no `..`, no symlink leading outside.
+YAML is parsed by `yaml_text.load_strict` only (safe, no aliases, no duplicate keys, size-capped).
+Every model folder resolves inside the inventory, and every path an entry names is confined to
+the model's own folder: no absolute paths, no `..`, no symlink leading outside.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from .schema import RegistryEntry
+from .yaml_text import load_strict
 
 ENTRY_FILE = "model.yaml"
 MODELS_DIR = "models"
@@ -61,11 +63,14 @@ def confine(folder: Path, relative: str) -> Path:
     return resolved
 
 
-MAX_YAML_BYTES = 256 * 1024  # a registry entry or policy is a page of text, never megabytes
+# A registry entry or policy is a page or two of text (the demo's largest: 4.5 KB), never
+# megabytes; the cap also bounds the parse time (64 KB of the slowest shape: about 0.1 s).
+MAX_YAML_BYTES = 64 * 1024
 
 
 def read_yaml(path: Path, max_bytes: int = MAX_YAML_BYTES) -> Any:
-    """Parse a YAML file safely: at most `max_bytes`, `yaml.safe_load`, errors naming the file."""
+    """Parse a YAML file safely: at most `max_bytes` (so the parse time is bounded), strictly
+    (`yaml_text`), errors naming the file."""
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
@@ -81,9 +86,11 @@ def read_yaml(path: Path, max_bytes: int = MAX_YAML_BYTES) -> Any:
     except UnicodeDecodeError as exc:
         raise InventoryError(f"{path}: not UTF-8 text: {exc}") from None
     try:
-        return yaml.safe_load(text)
+        return load_strict(text)
     except yaml.YAMLError as exc:
         raise InventoryError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise InventoryError(f"{path}: invalid YAML: nested too deeply") from None
 
 
 def describe_validation_error(path: Path, exc: ValidationError) -> str:
@@ -94,8 +101,23 @@ def describe_validation_error(path: Path, exc: ValidationError) -> str:
     return "\n".join(problems)
 
 
+def inventory_folder(folder: Path) -> Path:
+    """A model folder (`<inventory>/models/<name>`) resolved, refusing one that leads outside
+    its inventory (a symlinked folder or `models/` pointing elsewhere), naming the path."""
+    inventory, resolved = folder.parent.parent.resolve(), folder.resolve()
+    if inventory not in resolved.parents:
+        raise InventoryError(f"{folder}: the model folder leads outside the inventory {inventory} "
+                             f"(to {resolved}): a model must live inside the inventory being judged")
+    return resolved
+
+
 def load_model(folder: Path) -> Model:
+    resolved = inventory_folder(folder)
     entry_file = folder / ENTRY_FILE
+    try:
+        confine(resolved, ENTRY_FILE)
+    except InventoryError as exc:
+        raise InventoryError(f"{entry_file}: {exc}") from None
     data = read_yaml(entry_file)
     if not isinstance(data, dict):
         raise InventoryError(f"{entry_file}: expected a mapping at the top level")
@@ -105,7 +127,7 @@ def load_model(folder: Path) -> Model:
         raise InventoryError(describe_validation_error(entry_file, exc)) from None
     if entry.name != folder.name:
         raise InventoryError(f"{entry_file}: name: {entry.name!r} must match its folder {folder.name!r}")
-    model = Model(entry, folder.resolve())
+    model = Model(entry, resolved)
     for field, relative in referenced_paths(entry):
         try:
             model.path(relative)

@@ -1,14 +1,18 @@
 """Sensors and schedules: re-evaluation on new versions and changed inputs, drift checks, the
 committee pack.
 
-The gate sensor compares each model's gate state (the registry's version and digest, and the data
-versions of the small files its evidence reads: entry, card, evaluation data, system prompt,
-signature, policy, card reviews) with the state its last decision was made on. Artifact bytes
-are not hashed per tick (gigabytes); the registry's digest is the declared identity, and bytes
-that drift from it are caught by the gate, which hashes them on every run. On its first tick
-(a new deployment, or `dagster dev` opened after the CLI gated everything) the sensor starts from
-what the instance already decided, so opening the UI re-gates nothing. A model whose last
-decision is older than its tier's evidence window is re-gated too (checked at most hourly).
+The gate sensor watches every input file (registry entries, cards, evaluation data, system
+prompts, signatures, artifacts, governance files) cheaply: a file is hashed again only when its
+size or mtime moved, and its content decides. What changed is recorded as observations of the
+source assets, so Dagster shows the evidence that reads a changed file as stale before anyone
+gates. A model whose gate state (version, digest and the data versions of its input files)
+differs from the state its latest decision was made on is gated with the same selection the CLI
+uses (`gate.evidence_to_run`): the evidence whose inputs changed, then the decision. A model the
+running deployment has not loaded yet (added or renamed since the definitions were loaded) is
+gated on its own by the `gate_unlisted_model` job, never by an empty selection (which would run
+every model). On its first tick the sensor starts from what the instance already decided, so
+opening the UI re-gates nothing. A model whose last decision is older than its tier's evidence
+window is re-gated too (checked at most hourly).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import dagster as dg
 from ..inventory import InventoryError, Model, load_inventory
 
 GATE_JOB = "gate_models"
+UNLISTED_JOB = "gate_unlisted_model"
+UNLISTED_OP = "gate_unlisted"
 DRIFT_JOB = "production_drift"
 INJECTION_JOB = "injection_rescan"
 PACK_JOB = "committee_pack"
@@ -38,7 +44,7 @@ def gate_tags(model: Model, trigger: str) -> dict[str, str]:
 
 def gate_state(model: Model, versions: dict[dg.AssetKey, str]) -> str:
     """`version@digest#inputs`: what a decision depends on, from the data versions of its input
-    files (`evidence.file_versions`; the artifact's bytes are never hashed per tick)."""
+    files (`evidence.file_versions`; the registry's digest stands for the artifact's bytes)."""
     from .keys import asset_key
 
     artifact = asset_key(model.name, "artifact")
@@ -48,69 +54,189 @@ def gate_state(model: Model, versions: dict[dg.AssetKey, str]) -> str:
 
 
 def decided_states(instance: dg.DagsterInstance, models: list[Model]) -> dict[str, str]:
-    """The gate state each model's latest recorded decision was made on."""
-    from .evidence import latest_metadata
+    """The gate state each model's latest recorded decision was made on (one batched query)."""
     from .keys import asset_key
 
+    keys = {asset_key(m.name, "deployment_decision"): m.name for m in models}
     states = {}
-    for model in models:
-        latest = latest_metadata(instance, asset_key(model.name, "deployment_decision"), STATE_KEY)
-        if latest is not None:
-            states[model.name] = latest[1]
+    for record in instance.get_asset_records(list(keys)) if keys else ():
+        latest = record.asset_entry.last_materialization_record
+        event = latest.event_log_entry.asset_materialization if latest else None
+        value = event.metadata.get(STATE_KEY) if event else None
+        if value is not None:
+            states[keys[record.asset_entry.asset_key]] = value.value
     return states
 
 
-def new_version_sensor(root: Path) -> dg.SensorDefinition:
-    @dg.sensor(name="new_model_versions", job_name=GATE_JOB, minimum_interval_seconds=60,
+def watched_versions(models: list[Model], root: Path, files) -> tuple[dict[str, dict], dict]:
+    """Per model, the data version of each of its source assets (artifact included), and the
+    governance files' versions; `files` (`watch.FileHashes`) hashes only what moved."""
+    from ..inventory.digest import model_digest
+    from .evidence import GOVERNANCE_INPUT_FILES, file_versions
+    from .governance_assets import governance_file_versions
+    from .keys import asset_key, governance_key
+
+    governance = governance_file_versions(root, files.sha256)
+    read = {governance_key(name): governance[governance_key(name)] for name in GOVERNANCE_INPUT_FILES}
+    per_model = {}
+    for model in models:
+        artifacts = {a.path: files.sha256(model.path(a.path)) for a in model.entry.artifacts}
+        per_model[model.name] = {**file_versions(model, root, read, files.sha256),
+                                 asset_key(model.name, "artifact"): model_digest(artifacts)}
+    return per_model, governance
+
+
+def observations(instance: dg.DagsterInstance, versions: dict[dg.AssetKey, str],
+                 known: dict[str, str] | None, loaded: set[dg.AssetKey]) -> list[dg.AssetObservation]:
+    """An observation for every loaded source asset whose data version changed (the previous
+    tick's cursor, else the instance's latest observation, tells what was known)."""
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+    if known is None:
+        known = latest_observed(instance, 4 * len(versions))
+    return [dg.AssetObservation(key, tags={DATA_VERSION_TAG: version}, metadata={"sha256": version})
+            for key, version in versions.items()
+            if key in loaded and known.get(key.to_user_string()) != version]
+
+
+def latest_observed(instance: dg.DagsterInstance, limit: int) -> dict[str, str]:
+    """The data version of each asset's newest observation among the latest `limit` (one query:
+    the instance keeps no per-asset latest observation)."""
+    import warnings
+
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # get_event_records is deprecated, and the only bulk read
+        records = instance.get_event_records(dg.EventRecordsFilter(dg.DagsterEventType.ASSET_OBSERVATION),
+                                             limit=limit, ascending=False)
+    known: dict[str, str] = {}
+    for record in records:
+        observation = record.event_log_entry.asset_observation
+        version = (observation.tags or {}).get(DATA_VERSION_TAG) if observation else None
+        if version is not None:
+            known.setdefault(record.asset_key.to_user_string(), version)
+    return known
+
+
+class GateRequests:
+    """Run requests for one tick: each with a run key that is new for every request (a revert
+    A -> B -> A is gated again) and stable when the tick is retried."""
+
+    def __init__(self, context: dg.SensorEvaluationContext, root: Path, count: int):
+        from ..governance.policy import load_policy
+
+        self.context, self.root, self.count = context, root, count
+        self.policy = load_policy(root)
+        self.loaded = context.repository_def.asset_graph.materializable_asset_keys
+
+    def request(self, model: Model, versions: dict[dg.AssetKey, str], state: str,
+                trigger: str) -> dg.RunRequest:
+        from .keys import asset_key
+
+        self.count += 1
+        run_key = f"{model.name}:{state}:{self.count}"
+        decision = asset_key(model.name, "deployment_decision")
+        if decision not in self.loaded:
+            return dg.RunRequest(run_key=run_key, job_name=UNLISTED_JOB, tags=gate_tags(model, trigger),
+                                 run_config={"ops": {UNLISTED_OP: {"config": {"model": model.name}}}})
+        return dg.RunRequest(run_key=run_key, job_name=GATE_JOB, tags=gate_tags(model, trigger),
+                             asset_selection=[*self.evidence(model, versions), decision])
+
+    def evidence(self, model: Model, versions: dict[dg.AssetKey, str]) -> list[dg.AssetKey]:
+        """The CLI's selection (`gate.evidence_to_run`) on the versions this tick watched."""
+        from .evidence import evidence_for, fingerprints
+        from .gate import evidence_to_measure, evidence_to_run, latest_evidence_prints
+        from .keys import asset_key
+
+        instance = self.context.instance
+        prints = fingerprints(model, versions)
+        measure = evidence_to_measure(model, prints, self.policy, False, lambda kind, fingerprint:
+                                      evidence_for(instance, asset_key(model.name, kind), fingerprint))
+        selected = evidence_to_run(model, prints, measure, latest_evidence_prints(instance, model))
+        return [asset_key(model.name, kind) for kind in selected]
+
+
+def new_version_sensor(root: Path, jobs: list) -> dg.SensorDefinition:
+    @dg.sensor(name="new_model_versions", jobs=jobs, minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Gates a model when its version, digest or inputs change, or its last "
+               description="Observes every input file (hashing only what moved) and gates a model "
+                           "when its version, digest or inputs changed since its latest decision, "
+                           "re-measuring only the evidence whose inputs changed; also when its last "
                            "decision is older than its tier's evidence window.")
     def new_model_versions(context: dg.SensorEvaluationContext):
+        from .watch import FileHashes
+
         try:
             models = load_inventory(root)
         except InventoryError as exc:
             return dg.SkipReason(f"inventory invalid, nothing gated: {exc}")
         cursor = json.loads(context.cursor) if context.cursor else {}
-        seen = cursor.get("states") if "states" in cursor else decided_states(context.instance, models)
-        from .evidence import file_versions, governance_versions
-
-        shared = governance_versions(root)
-        state = {m.name: gate_state(m, file_versions(m, root, shared)) for m in models}
-        requests = [dg.RunRequest(run_key=f"{m.name}:{state[m.name]}", asset_selection=_keys(context, m),
-                                  tags=gate_tags(m, "new-version"))
-                    for m in models if seen.get(m.name) != state[m.name]]
+        files = FileHashes(cursor.get("files"))
+        versions, governance = watched_versions(models, root, files)
+        everything = {**governance, **{k: v for per in versions.values() for k, v in per.items()}}
+        requests = GateRequests(context, root, cursor.get("requests", 0))
+        events = observations(context.instance, everything, cursor.get("observed"),
+                              context.repository_def.asset_graph.get_all_asset_keys())
+        state = {m.name: gate_state(m, versions[m.name]) for m in models}
+        changed = [m for m in models if cursor.get("states", {}).get(m.name) != state[m.name]]
+        decided = decided_states(context.instance, changed)
+        runs = [requests.request(m, versions[m.name], state[m.name], "new-version")
+                for m in changed if decided.get(m.name) != state[m.name]]
         checked = cursor.get("stale_checked", 0)
         if time.time() - checked >= STALE_CHECK_SECONDS:
-            requested = {r.tags["aisec/model"] for r in requests}
-            requests += _expired(context, root, [m for m in models if m.name not in requested], state)
+            requested = {r.tags["aisec/model"] for r in runs}
+            runs += _expired(context, requests, [m for m in models if m.name not in requested],
+                             versions, state)
             checked = time.time()
-        return dg.SensorResult(run_requests=requests, cursor=json.dumps(
-            {"states": state, "stale_checked": checked}, sort_keys=True))
+        return dg.SensorResult(run_requests=runs, asset_events=events, cursor=json.dumps(
+            {"states": state, "stale_checked": checked, "requests": requests.count,
+             "files": files.entries, "observed": {k.to_user_string(): v for k, v in everything.items()}},
+            sort_keys=True))
 
     return new_model_versions
 
 
-def _expired(context, root: Path, models: list[Model], state: dict[str, str]) -> list[dg.RunRequest]:
+def _expired(context, requests: GateRequests, models: list[Model], versions: dict,
+             state: dict[str, str]) -> list[dg.RunRequest]:
     """Models whose latest decision is older than their tier's evidence window."""
-    from ..governance.policy import load_policy
     from .gate import latest_decision
 
-    policy, now, requests = load_policy(root), datetime.now(timezone.utc), []
+    now, found = datetime.now(timezone.utc), []
     for model in models:
         latest = latest_decision(context.instance, model)
         if latest is None:
             continue
         age = now - datetime.fromisoformat(latest[0].decided_at)
-        if age.total_seconds() / 3600 >= policy.tier_for(model.entry).evidence_max_age_hours:
-            requests.append(dg.RunRequest(
-                run_key=f"{model.name}:{state[model.name]}:refresh:{latest[0].decided_at}",
-                asset_selection=_keys(context, model), tags=gate_tags(model, "evidence-stale")))
-    return requests
+        if age.total_seconds() / 3600 >= requests.policy.tier_for(model.entry).evidence_max_age_hours:
+            found.append(requests.request(model, versions[model.name], state[model.name], "evidence-stale"))
+    return found
 
 
-def _keys(context, model: Model) -> list[dg.AssetKey]:
-    graph = context.repository_def.asset_graph
-    return [k for k in graph.materializable_asset_keys if k.path[0] == model.name]
+def unlisted_model_job(root: Path) -> dg.JobDefinition:
+    """Gates one model through the CLI's path (`gate.Gate`: its own run of its own assets), for a
+    model added or renamed after the deployment loaded its definitions. Reload the code location
+    to see its assets in the catalog."""
+
+    @dg.op(name=UNLISTED_OP, config_schema={"model": dg.Field(str, description="the model's name")})
+    def gate_unlisted(context) -> None:
+        from .gate import Gate
+
+        name = context.op_config["model"]
+        models = [m for m in load_inventory(root) if m.name == name]
+        if not models:
+            raise dg.Failure(f"{name} is no longer in the inventory: nothing to gate")
+        decision = Gate(root, context.instance).run(models)[0]
+        context.log.info(f"{decision.model} {decision.version}: {decision.label.upper()}"
+                         + (f": {'; '.join(decision.reasons)}" if decision.reasons else ""))
+
+    @dg.job(name=UNLISTED_JOB, executor_def=dg.in_process_executor,
+            description="Gate a model the loaded definitions do not hold yet (added or renamed "
+                        "since they were loaded), through the CLI's path; reload to see its assets.")
+    def gate_unlisted_model():
+        gate_unlisted()
+
+    return gate_unlisted_model
 
 
 def kind_selection(kind: str) -> dg.AssetSelection:
@@ -120,11 +246,13 @@ def kind_selection(kind: str) -> dg.AssetSelection:
 
 
 def automation_definitions(models: list[Model], root: Path) -> dg.Definitions:
+    from .evidence import FORCE_TAG  # the weekly battery measures again (new probes appear)
+
     gate_job = dg.define_asset_job(
         GATE_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.groups("governance"),
         description="Gate registered models: all evidence, then the decision.")
     injection_job = dg.define_asset_job(INJECTION_JOB, selection=kind_selection("injection_report"),
-                                        tags={"aisec/evidence": "injection_report"},
+                                        tags={"aisec/evidence": "injection_report", FORCE_TAG: "true"},
                                         description="Re-run every LLM's injection battery (new probes appear).")
     drift_job = dg.define_asset_job(DRIFT_JOB, selection=dg.AssetSelection.key_substring("production_bias"),
                                     description="Compare production predictions with the approved baseline.")
@@ -134,5 +262,6 @@ def automation_definitions(models: list[Model], root: Path) -> dg.Definitions:
         dg.ScheduleDefinition(name="weekly_injection_rescan", job=injection_job, cron_schedule="0 3 * * 1",
                               default_status=dg.DefaultScheduleStatus.RUNNING),
     ]
-    return dg.Definitions(jobs=[gate_job, injection_job, drift_job], schedules=schedules,
-                          sensors=[new_version_sensor(root)])
+    unlisted_job = unlisted_model_job(root)
+    return dg.Definitions(jobs=[gate_job, injection_job, drift_job, unlisted_job], schedules=schedules,
+                          sensors=[new_version_sensor(root, [gate_job, unlisted_job])])

@@ -37,6 +37,7 @@ VERDICT_KEY = "verdict"
 DIGEST_KEY = "artifact_digest"
 INPUTS_KEY = "inputs_fingerprint"
 OBSERVED_KEY = "artifact_sha256s"
+FORCE_TAG = "aisec/force"  # a run tagged "true" re-measures evidence it could reuse
 RECENT_EVIDENCE = 25  # materializations per kind searched for one with the current fingerprint
 MISSING = "missing"
 
@@ -101,25 +102,31 @@ def model_inputs(model: Model) -> dict[str, list[Path]]:
 GOVERNANCE_INPUT_FILES = {"policy": POLICY_FILE, "card_reviews": REVIEW_FILE}
 
 
-def files_version(paths: list[Path]) -> str:
-    """A file's sha256 ("missing" if absent); several files: the sha256 of their sha256s."""
-    digests = [hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else MISSING for p in paths]
+def _sha256_small(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else MISSING
+
+
+def files_version(paths: list[Path], hash_file: Callable[[Path], str] = _sha256_small) -> str:
+    """A file's sha256 ("missing" if absent); several files: the sha256 of their sha256s.
+    `hash_file`: how one file is hashed (a sensor's cache confirms only what size or mtime moved)."""
+    digests = [hash_file(p) for p in paths]
     if len(digests) == 1:
         return digests[0]
     return hashlib.sha256("\n".join(digests).encode()).hexdigest()
 
 
-def governance_versions(root: Path) -> dict[dg.AssetKey, str]:
+def governance_versions(root: Path, hash_file: Callable[[Path], str] = _sha256_small) -> dict[dg.AssetKey, str]:
     """The data versions of the governance files every model's evidence may read."""
-    return {governance_key(name): files_version([root / relative])
+    return {governance_key(name): files_version([root / relative], hash_file)
             for name, relative in GOVERNANCE_INPUT_FILES.items()}
 
 
-def file_versions(model: Model, root: Path,
-                  governance: dict[dg.AssetKey, str] | None = None) -> dict[dg.AssetKey, str]:
+def file_versions(model: Model, root: Path, governance: dict[dg.AssetKey, str] | None = None,
+                  hash_file: Callable[[Path], str] = _sha256_small) -> dict[dg.AssetKey, str]:
     """The data version of every input file of this model, the artifact's bytes excepted.
     `governance`: the governance files' versions, when already read (a sensor tick)."""
-    own = {asset_key(model.name, name): files_version(paths) for name, paths in model_inputs(model).items()}
+    own = {asset_key(model.name, name): files_version(paths, hash_file)
+           for name, paths in model_inputs(model).items()}
     return {**own, **(governance if governance is not None else governance_versions(root))}
 
 
@@ -180,7 +187,7 @@ def verdict_metadata(verdict: Verdict) -> dict[str, Any]:
     return metadata
 
 
-def check_result(check_name: str, verdict: Verdict) -> dg.AssetCheckResult:
+def check_result(check_name: str, verdict: Verdict, extra: dict | None = None) -> dg.AssetCheckResult:
     """The check's description is the summary (top reasons, then how many more, never cut
     mid-reason); its metadata carries the status, the numbers and every reason."""
     from .presentation import numbers, reasons_table, summary
@@ -191,7 +198,7 @@ def check_result(check_name: str, verdict: Verdict) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.ERROR,
         description=summary(verdict.status.value.upper(), verdict.reasons),
         metadata={"status": verdict.status.value, **numbers(verdict),
-                  "reasons": reasons_table(verdict.reasons)},
+                  "reasons": reasons_table(verdict.reasons), **(extra or {})},
     )
 
 
@@ -227,14 +234,35 @@ def reusable(verdict: Verdict | None, max_age_hours: float) -> bool:
 
 def evidence_for(instance: dg.DagsterInstance, key: dg.AssetKey, fingerprint: str,
                  run_id: str | None = None) -> Verdict | None:
-    """The newest verdict of `key` measured on exactly `fingerprint`, this run's own first."""
+    """The newest verdict of `key` measured on exactly `fingerprint`, this run's own first.
+    Only a verdict recorded by a run of this instance counts: a materialization reported without
+    a run, or naming a run the instance never had, is evidence nobody here measured."""
+    found = evidence_record(instance, key, fingerprint, run_id)
+    return found[0] if found is not None else None
+
+
+def evidence_record(instance: dg.DagsterInstance, key: dg.AssetKey, fingerprint: str,
+                    run_id: str | None = None) -> tuple[Verdict, str] | None:
+    """`evidence_for`, with the id of the run that recorded it."""
     records = instance.fetch_materializations(key, limit=RECENT_EVIDENCE).records
     records = sorted(records, key=lambda r: r.run_id != run_id)  # stable: newest first within
     for record in records:
         verdict = _verdict_of(record.asset_materialization, key)
-        if verdict is not None and verdict.figures.get(INPUTS_KEY) == fingerprint:
-            return verdict
+        if (verdict is not None and verdict.figures.get(INPUTS_KEY) == fingerprint
+                and record.run_id and instance.has_run(record.run_id)):
+            return verdict, record.run_id
     return None
+
+
+def latest_fingerprints(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, str | None]:
+    """The inputs fingerprint of each asset's latest materialization (one batched query)."""
+    found: dict[dg.AssetKey, str | None] = {key: None for key in keys}
+    for record in instance.get_asset_records(keys):
+        latest = record.asset_entry.last_materialization_record
+        event = latest.event_log_entry.asset_materialization if latest else None
+        verdict = _verdict_of(event, record.asset_entry.asset_key) if event else None
+        found[record.asset_entry.asset_key] = verdict.figures.get(INPUTS_KEY) if verdict else None
+    return found
 
 
 def _verdict_of(materialization, key: dg.AssetKey) -> Verdict | None:

@@ -23,18 +23,25 @@ from ..evidence_kinds import gating_kinds_for
 from ..governance.decision import Decision
 from ..governance.policy import Policy, load_policy
 from ..inventory import Model
+from ..judge import JudgeRefused, instance_home, instance_problem
 from ..verdict import Verdict
 from .automation import gate_tags
 from .decision import DECISION_KEY
-from .evidence import (RunInputs, evidence_for, fingerprints, latest_metadata, record_observations,
-                       reusable)
+from .evidence import (FORCE_TAG, RunInputs, evidence_for, fingerprints, latest_fingerprints,
+                       latest_metadata, record_observations, reusable)
+from .governance_assets import governance_file_versions
 from .keys import asset_key, op_name
 
 
 def dagster_instance() -> dg.DagsterInstance:
-    """The instance under $DAGSTER_HOME, by default `.dagster_home` in the current directory, so
-    that `dagster dev` started from the same folder shows every gate run."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path.cwd() / ".dagster_home")))
+    """The instance under $DAGSTER_HOME, by default in the user's state folder, never a checkout
+    (`judge.default_instance_home`; `dagster dev` with the same DAGSTER_HOME shows every gate
+    run). An instance holding files tracked by git is refused: it could carry forged evidence."""
+    home = instance_home()
+    problem = instance_problem(home)
+    if problem:
+        raise JudgeRefused(problem)
+    os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     # Two gates starting at once on a new SQLite instance would both create its schema (and one
@@ -94,6 +101,26 @@ def evidence_to_measure(model: Model, prints: dict[str, str], policy: Policy, fo
     return {kind for kind in kinds if not reusable(recorded(kind, prints[kind]), max_age)}
 
 
+def evidence_to_run(model: Model, prints: dict[str, str], measure: set[str],
+                    latest: dict[str, str | None]) -> list[str]:
+    """Evidence kinds a gate run selects (then the decision): those to measure, and those whose
+    latest materialization was measured on other inputs although evidence for these exists (a
+    revert): the run records that evidence again without measuring (`model_assets`), so Dagster's
+    lineage and stale badges show what the decision used. `latest`: kind -> fingerprint of its
+    latest materialization."""
+    return sorted(measure | {k.name for k in gating_kinds_for(model) if latest.get(k.name) != prints[k.name]})
+
+
+def latest_evidence_prints(instance: dg.DagsterInstance, model: Model) -> dict[str, str | None]:
+    kinds = [k.name for k in gating_kinds_for(model)]
+    found = latest_fingerprints(instance, [asset_key(model.name, kind) for kind in kinds])
+    return {kind: found[asset_key(model.name, kind)] for kind in kinds}
+
+
+def gate_run_tags(model: Model, trigger: str, force: bool = False) -> dict[str, str]:
+    return {**gate_tags(model, trigger), **({FORCE_TAG: "true"} if force else {})}
+
+
 class Gate:
     """The gate over one inventory: its Dagster definitions, wired to this gate's own reading
     of each run's inputs."""
@@ -123,22 +150,24 @@ class Gate:
     def gate_one(self, model: Model, policy: Policy, use_case: str | None, force: bool,
                  run_id: str, environment: str | None = None) -> Decision:
         _, versions = self.inputs.measure(model, self.root, run_id)
-        record_observations(self.instance, versions)
+        record_observations(self.instance, {**governance_file_versions(self.root), **versions})
+        prints = fingerprints(model, versions)
         measure = evidence_to_measure(
-            model, fingerprints(model, versions), policy, force,
+            model, prints, policy, force,
             lambda kind, fingerprint: evidence_for(self.instance, asset_key(model.name, kind), fingerprint))
         reused = [k.name for k in gating_kinds_for(model) if k.name not in measure]
         if reused:
             print(f"    reusing {', '.join(reused)}: measured on the same bytes and inputs",
                   file=sys.stderr)
-        keys = [asset_key(model.name, kind) for kind in sorted(measure)]
+        selected = evidence_to_run(model, prints, measure, latest_evidence_prints(self.instance, model))
+        keys = [asset_key(model.name, kind) for kind in selected]
         keys.append(asset_key(model.name, "deployment_decision"))
         decision_op = op_name(asset_key(model.name, "deployment_decision"))
         run_config = {"ops": {decision_op: {"config": {"use_case": use_case, "environment": environment}}},
                       "loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}}
         result = self.job.execute_in_process(
             instance=self.instance, asset_selection=keys, run_config=run_config,
-            raise_on_error=False, tags=gate_tags(model, "cli"), run_id=run_id)
+            raise_on_error=False, tags=gate_run_tags(model, "cli", force), run_id=run_id)
         return decision_of_run(result, model)
 
     def interrupted(self, model: Model, signum: int) -> Decision:

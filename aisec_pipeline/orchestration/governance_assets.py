@@ -23,6 +23,14 @@ GOVERNANCE_FILES = {
 GOVERNANCE_KEYS = [dg.AssetKey(["governance", name]) for name in GOVERNANCE_FILES]
 
 
+def governance_file_versions(root: Path, hash_file=None) -> dict[dg.AssetKey, str]:
+    """The data version of every governance file the decision depends on (what their observable
+    source assets report), so the gate and the sensor observe them as the UI would."""
+    hashed = (lambda paths: files_version(paths, hash_file)) if hash_file else files_version
+    return {dg.AssetKey(["governance", name]): hashed([root / relative])
+            for name, (relative, _) in GOVERNANCE_FILES.items()}
+
+
 def observed_file(name: str, relative: Path, description: str) -> dg.SourceAsset:
     @dg.observable_source_asset(key=["governance", name], group_name="governance",
                                 description=f"assets/{relative.as_posix()}: {description}")

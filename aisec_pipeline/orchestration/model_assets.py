@@ -22,9 +22,9 @@ import dagster as dg
 from ..evidence_kinds import EvidenceInputs, EvidenceKind, code_version, kinds_for, upstream_present
 from ..governance.policy import Policy
 from ..inventory import Model
-from .evidence import (ALWAYS_READ, RunInputs, bound_verdict, check_result, evidence_for,
-                       fingerprints, input_keys, input_versions, model_inputs, run_safely,
-                       sha256_or_missing, verdict_metadata)
+from .evidence import (ALWAYS_READ, FORCE_TAG, RunInputs, bound_verdict, check_result, evidence_for,
+                       evidence_record, fingerprints, input_keys, input_versions, model_inputs,
+                       reusable, run_safely, sha256_or_missing, verdict_metadata)
 from .governance_assets import GOVERNANCE_KEYS
 from .keys import asset_key, dagster_name
 from .resources import GovernedInventory, LocalLLMServer, RunFolders
@@ -103,6 +103,9 @@ def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) ->
         current = inventory.model(model.folder)
         observed, versions = run_inputs.of(current, inventory.path, context.run.run_id)
         prints = fingerprints(current, versions)
+        reused = _reusable_evidence(context, kind, current, inventory, prints[kind.name])
+        if reused is not None:
+            return reused
         verdict = run_safely(kind.name, lambda: kind.assess(EvidenceInputs(
             model=current, policy=inventory.policy(),
             workdir=run_folders.folder(context, current.name, kind.name),
@@ -117,6 +120,28 @@ def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) ->
                                     data_version=dg.DataVersion(prints[kind.name]))
 
     return _evidence
+
+
+def _reusable_evidence(context: dg.AssetExecutionContext, kind: EvidenceKind, model: Model,
+                       inventory: GovernedInventory, fingerprint: str) -> dg.MaterializeResult | None:
+    """The gate's one reuse rule, wherever the run came from (CLI, sensor, schedule, the UI's
+    Materialize, --remote): gating evidence already measured on exactly these inputs, measured
+    (not unassessed) and within the tier's window is recorded again, not re-measured, so the
+    lineage shows what the decision uses. A run tagged `aisec/force=true` re-measures."""
+    if not kind.gates or context.run.tags.get(FORCE_TAG) == "true":
+        return None
+    found = evidence_record(context.instance, asset_key(model.name, kind.name), fingerprint)
+    max_age = inventory.policy().tier_for(model.entry).evidence_max_age_hours
+    if found is None or not reusable(found[0], max_age):
+        return None
+    verdict, run_id = found
+    context.log.info(f"{model.name} {kind.name}: {verdict.status.value} (reused: measured on the "
+                     f"same inputs in run {run_id[:8]})")
+    source = {"reused from run": dg.MetadataValue.dagster_run(run_id)}
+    return dg.MaterializeResult(
+        metadata={**verdict_metadata(verdict), **_extra_metadata(verdict), **source},
+        check_results=[check_result(kind.check, verdict, source)],
+        data_version=dg.DataVersion(fingerprint))
 
 
 def _progress(context: dg.AssetExecutionContext, model_name: str):

@@ -39,6 +39,9 @@ class ScanContext:
     findings: list[Finding] = field(default_factory=list)
     trusted_types_used: set[str] = field(default_factory=set)
     depth: int = 0
+    # Inside a TorchScript archive: torch's C++ unpickler resolves `__torch__.*` to classes compiled
+    # from the archive's code/ and `torch.jit._pickle.*` to its own list builders; it imports nothing.
+    torchscript: bool = False
 
     def add(self, engine: str, severity: str, rule: str, detail: str, where: str = "") -> None:
         """Record a finding; `where` locates it inside the file (a member, a nested stream)."""

@@ -362,12 +362,12 @@ class PickleWalker:
         if not isinstance(module, str) or not isinstance(name, str) or isinstance(module, SkippedBytes):
             self.ctx.flag("pickle.unresolved-global", f"{opname} operands are not plain strings ({module!r}, {name!r})", self.label)
             return UNKNOWN
-        ruling = rule_global(module, name, self.ctx.trusted_types)
+        ruling = rule_global(module, name, self.ctx.trusted_types, torchscript=self.ctx.torchscript)
         qualified = f"{module}.{name}"
         if ruling is not None:
             self.ctx.flag(ruling.rule("pickle", "global"), f"{ruling.reason('global')} ({opname})",
                          self.label)
-        elif qualified not in DEFAULT_ALLOWLIST:
+        elif qualified not in DEFAULT_ALLOWLIST and qualified in self.ctx.trusted_types:
             self.ctx.trusted_types_used.add(qualified)
         return Global(module, name)
 

@@ -6,6 +6,7 @@ trusted types. Dangerous globals are rejected even when a caller trusts them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 _TORCH_STORAGES = [
@@ -83,7 +84,29 @@ _ACCEPTED: dict[str, str] = {
     "__builtin__.slice": "a slice object (protocol 0-2 name)",
     "__builtin__.dict": "a dict (protocol 0-2 name)",
     "__builtin__.len": "a length (protocol 0-2 name)",
+    "builtins.list": "a list from an iterable",
+    "builtins.tuple": "a tuple from an iterable",
+    "builtins.bytes": "bytes from an iterable of ints or a buffer",
+    "__builtin__.list": "a list (protocol 0-2 name)",
+    "__builtin__.tuple": "a tuple (protocol 0-2 name)",
+    "collections.defaultdict": "a dict whose default factory is itself a checked global",
 }
+# torch.save(model) of standard layers: torch.nn.modules.<file>.<Class>, rebuilt by NEWOBJ (object
+# __new__) and a state dict through Module.__setstate__; nothing runs until the model is called.
+_TORCH_LAYER = re.compile(r"^torch\.nn\.modules\.[a-z_]+\.[A-Z][A-Za-z0-9]*$")
+# TorchScript pickles (only inside a TorchScript archive): the C++ unpickler maps these itself.
+_TORCHSCRIPT_GLOBAL = re.compile(
+    r"^(__torch__(\.[A-Za-z_][A-Za-z0-9_]*)+|torch\.jit\._pickle\.(build_[a-z]+list|build_tensor_from_id|restore_type_tag))$")
+
+
+def accepted_in_context(qualified: str, torchscript: bool) -> bool:
+    """Accepted by pattern rather than by name: standard torch layers, and TorchScript's globals
+    inside a TorchScript archive (never a dunder chain: `__torch__` is the only dunder allowed)."""
+    if _TORCH_LAYER.match(qualified):
+        return True
+    if not torchscript or not _TORCHSCRIPT_GLOBAL.match(qualified):
+        return False
+    return not any(part.startswith("__") and part.endswith("__") for part in qualified.split(".")[1:])
 DEFAULT_ALLOWLIST = frozenset(_ACCEPTED)
 
 # Modules whose types have known code-execution paths, by kind: they are dangerous, and a registry
@@ -163,7 +186,8 @@ class GlobalRuling:
 
 
 def rule_global(
-    module: str, name: str, trusted: frozenset[str], allowlist: frozenset[str] = DEFAULT_ALLOWLIST
+    module: str, name: str, trusted: frozenset[str], allowlist: frozenset[str] = DEFAULT_ALLOWLIST,
+    torchscript: bool = False,
 ) -> GlobalRuling | None:
     """None when `module.name` is acceptable; otherwise why not. Dangerous names are rejected
     even when the caller trusts them."""
@@ -171,12 +195,14 @@ def rule_global(
     dotted_parts = qualified.split(".")
     if not module or not name or any(not part.isidentifier() for part in dotted_parts):
         return GlobalRuling("malformed", qualified)
+    if torchscript and accepted_in_context(qualified, torchscript):
+        return None
     if is_dangerous(module, name):
         note = f" (trusted by the registry entry, but it is {gadget_kind(qualified)}: never trusted)" if qualified in trusted else ""
         return GlobalRuling("dangerous", qualified, note)
     if any("__" in part for part in name.split(".")):
         return GlobalRuling("dunder", qualified)
-    if qualified in allowlist or qualified in trusted:
+    if qualified in allowlist or qualified in trusted or accepted_in_context(qualified, torchscript):
         return None
     return GlobalRuling("untrusted", qualified)
 

@@ -36,7 +36,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("pickle.indirect-call", "critical", "REDUCE/NEWOBJ/OBJ/BUILD applied to a computed object rather than an imported name"),
         ("pickle.build-on-global", "critical", "BUILD sets attributes on an imported class or function"),
         ("pickle.extension-registry", "high", "EXT opcodes call whatever the copyreg extension registry holds"),
-        ("pickle.stacked", "high", "a second pickle stream follows the first STOP"),
+        ("pickle.stacked", "medium", "a second pickle stream follows the first STOP (every stream is judged by its content)"),
         ("pickle.trailing-data", "high", "bytes that are not a pickle follow the STOP"),
         ("pickle.nesting-too-deep", "high", "joblib object arrays nest pickles deeper than the analyser follows"),
         ("pickle.frame-mismatch", "high", "a FRAME's declared length disagrees with the opcodes (straddled, nested or overlong frame)"),
@@ -55,13 +55,20 @@ RULES: tuple[Rule, ...] = tuple(
         ("zip.bad-header", "high", "a member's local header disagrees with the central directory"),
         ("zip.encrypted-member", "high", "a member is flagged encrypted, so its content cannot be scanned"),
         ("zip.unusual-flags", "high", "a member carries flag bits no model writer sets (0x20 patched data, 0x40 strong encryption)"),
-        ("zip.text-member", "low", "a plain-text member (README, vocabulary): recorded, not executed by any loader"),
         ("error.unparseable-archive", "high", "the file starts like a zip but its directory cannot be read"),
         ("error.unreadable-member", "high", "a member cannot be decompressed"),
     )
     + _rules(
-        "7z",
-        ("7z.unsupported", "high", "7z containers are not supported: unpack the archive and scan its members"),
+        "torchscript",
+        ("torchscript.code", "low", "TorchScript source in code/: compiled by TorchScript (no imports, no Python), recorded"),
+        ("torchscript.suspicious-code", "critical", "TorchScript code that imports, does not parse, or names an operator that reads/writes files or loads code"),
+    )
+    + _rules(
+        "containers",
+        ("container.bomb", "high", "a compressed stream or archive expands beyond 1000x its size (256 MiB floor, 64 GiB cap) or 100,000 members"),
+        ("tar.path-traversal", "high", "a tar/7z member name escapes the archive (absolute path or ..)"),
+        ("tar.duplicate-member", "high", "two tar/7z members share one name (extraction keeps the last)"),
+        ("tar.link-member", "high", "a tar member is a symbolic/hard link, device or FIFO (extraction can write outside the folder)"),
     )
     + _rules(
         "numpy",
@@ -75,7 +82,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("keras.lambda-layer", "critical", "a Lambda layer carries Python code (in config.json, model_config or keras_metadata.pb)"),
         ("keras.custom-object", "high", "a layer needs custom code to load and is not trusted"),
         ("hdf5.no-model-config", "low", "an HDF5 file without a Keras model config (weights only)"),
-        ("error.unparseable-config", "high", "a Keras config is not JSON"),
+        ("error.unparseable-config", "high", "a config (Keras, JSON, YAML) does not parse, repeats a key or is too large to parse"),
     )
     + _rules(
         "savedmodel",
@@ -95,6 +102,16 @@ RULES: tuple[Rule, ...] = tuple(
         ("gguf.template-injection", "critical", "the chat template reaches for attributes or names only sandbox escapes use"),
         ("error.unparseable-template", "high", "the chat template is not a string or does not parse"),
         ("error.unsupported-nesting", "high", "GGUF inside an archive is not scanned"),
+    )
+    + _rules(
+        "repository",
+        ("repo.remote-code", "high", "a config's auto_map/custom_pipelines (or trust_remote_code: true) names code transformers imports from the repository"),
+        ("repo.python-code", "high", "Python source in the repository (the finding names the config that imports it, if any)"),
+        ("repo.script", "high", "an executable script (#!) in the repository"),
+        ("repo.template-injection", "critical", "a chat template (tokenizer_config.json, *.jinja) reaches for attributes or names only sandbox escapes use"),
+        ("repo.dangerous-target", "critical", "a config's Hydra _target_ names a type with a known code-execution path"),
+        ("repo.instantiates", "medium", "a config's Hydra _target_ names a class the loader instantiates (recorded)"),
+        ("repo.text", "low", "tokenizer/vocabulary files, Markdown, licences and other plain text: data, not executed"),
     )
     + _rules(
         "safetensors",

@@ -24,9 +24,16 @@ def sniff(head: bytes) -> str:
         return "gguf"
     if head.startswith(SEVEN_ZIP_MAGIC):
         return "7z"
+    from .formats.containers import is_tar, sniff_compressed
+
+    if sniff_compressed(head):
+        return "compressed"
+    if is_tar(head):
+        return "tar"
     # safetensors: u64 header length, then a JSON object. Checked before pickle because a length
     # such as 0x0280 also starts with a pickle PROTO opcode.
-    if len(head) > 8 and head[8:9] == b"{":
+    # Eight printable bytes would be a header length of exabytes: that is text ('{"a": {...').
+    if len(head) > 8 and head[8:9] == b"{" and not all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head[:8]):
         return "safetensors"
     if looks_like_pickle(head, complete=len(head) < SNIFF_BYTES):
         return "pickle"

@@ -96,3 +96,12 @@ def test_rendered_header_is_plain_yaml(write_card, header, entry):
     front = published.read_text(encoding="utf-8").split("---\n")[1]
     assert "!!" not in front  # no Python-specific tags: any HF tooling can read it
     assert yaml.safe_load(front)["owner"] == header["owner"]
+
+
+def test_a_published_card_evaluated_in_the_future_is_invalid(write_card, header, entry):
+    source = validate_card(write_card(header), entry)
+    text = render_card(source.card, measured_splits_markdown=None,
+                       last_evaluated=datetime(2099, 1, 1, tzinfo=timezone.utc),
+                       artifact_sha256s={"artifacts/model.skops": SHA})
+    problems = validate_card(write_card_text(write_card, text), entry, published=True).problems
+    assert any(p.startswith("last_evaluated:") and "from the future" in p for p in problems), problems

@@ -98,3 +98,41 @@ def test_multi_artifact_digest_is_order_independent(tmp_path):
     one = load_model(write_entry(tmp_path / "models" / "m1", artifacts=arts)).entry.digest
     two = load_model(write_entry(tmp_path / "models" / "m2", artifacts=arts[::-1])).entry.digest
     assert one == two and len(one) == 64
+
+
+def test_a_model_folder_symlinked_outside_the_inventory_is_refused_naming_it(tmp_path):
+    """The attack: a symlinked model folder pointing outside the repository was followed, gated
+    and approved (symlinked artifacts were refused, folders were not)."""
+    outside = write_entry(tmp_path / "elsewhere" / "m1")
+    root = tmp_path / "assets"
+    write_entry(root / "models" / "ok")
+    (root / "models" / "m1").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(InventoryError) as err:
+        load_inventory(root)
+    assert str(root / "models" / "m1") in str(err.value) and "outside the inventory" in str(err.value)
+
+
+def test_a_models_folder_symlinked_outside_is_refused(tmp_path):
+    write_entry(tmp_path / "elsewhere" / "models" / "m1")
+    root = tmp_path / "assets"
+    root.mkdir()
+    (root / "models").symlink_to(tmp_path / "elsewhere" / "models", target_is_directory=True)
+    with pytest.raises(InventoryError, match="outside the inventory"):
+        load_inventory(root)
+
+
+def test_a_registry_entry_symlinked_outside_is_refused(tmp_path):
+    outside = write_entry(tmp_path / "elsewhere" / "m1")
+    folder = tmp_path / "assets" / "models" / "m1"
+    folder.mkdir(parents=True)
+    (folder / "model.yaml").symlink_to(outside / "model.yaml")
+    with pytest.raises(InventoryError, match="leads outside"):
+        load_model(folder)
+
+
+def test_a_symlinked_folder_inside_the_inventory_still_loads(tmp_path):
+    root = tmp_path / "assets"
+    write_entry(root / "store" / "m1")
+    (root / "models").mkdir()
+    (root / "models" / "m1").symlink_to(root / "store" / "m1", target_is_directory=True)
+    assert [m.name for m in load_inventory(root)] == ["m1"]

@@ -86,3 +86,128 @@ def test_schedules_and_jobs_are_defined(tmp_path):
     assert names["daily_production_drift"] == "0 6 * * *"
     assert names["weekly_injection_rescan"] == "0 3 * * 1"
     assert defs.resolve_sensor_def("new_model_versions").default_status == dg.DefaultSensorStatus.RUNNING
+
+
+# --- the sensor gates what changed, the way the CLI does ----------------------------------------
+
+def ticked(defs, instance, cursor=None):
+    """One tick, with its observations written as the daemon writes them."""
+    result = tick(defs, instance, cursor)
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
+    return result
+
+
+def execute(defs, instance, request):
+    """Run a request the way the daemon would: its job, its selection, its tags."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert request.asset_selection, "an empty selection runs every model"
+    return job.execute_in_process(instance=instance, asset_selection=request.asset_selection,
+                                  tags=request.tags, raise_on_error=False)
+
+
+def stale(defs, instance, key: dg.AssetKey) -> bool:
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+    from dagster._core.loader import LoadingContextForTest
+
+    resolver = CachingStaleStatusResolver(instance, defs.resolve_asset_graph(), LoadingContextForTest(instance))
+    return resolver.get_status(key) == StaleStatus.STALE
+
+
+def decision_of(instance, model: str):
+    from aisec_pipeline.governance.decision import Decision
+
+    event = instance.get_latest_materialization_event(dg.AssetKey([model, "deployment_decision"]))
+    return Decision.from_dict(event.asset_materialization.metadata["decision"].value)
+
+
+@pytest.mark.slow
+def test_a_card_edit_is_stale_before_gating_then_regated_alone_and_a_revert_is_regated(two_models, dagster_home):
+    """CLI gate, card edit (observed: stale; the sensor selects the card and the decision only),
+    revert (selected again although that state was seen before; the earlier card evidence is
+    recorded again, not re-measured); after every path the badges agree with the gate."""
+    from aisec_pipeline.cli import main
+
+    root = two_models
+    card_key, decision_key = dg.AssetKey(["beta", "model_card"]), dg.AssetKey(["beta", "deployment_decision"])
+    assert main(["gate", "alpha", "beta", "--inventory", str(root)]) == 0
+    instance = dg.DagsterInstance.get()
+    defs = inventory_definitions(root)
+    first = ticked(defs, instance)
+    assert first.run_requests == [], "the CLI decided on exactly these inputs"
+    assert not stale(defs, instance, card_key) and not stale(defs, instance, decision_key)
+
+    card = root / "models" / "beta" / "card.md"
+    original = card.read_text()
+    card.write_text(original.replace("Extracts totals", "Extracts the totals"))
+    edited = ticked(defs, instance, first.cursor)
+    assert [e.asset_key for e in edited.asset_events] == [dg.AssetKey(["beta", "card"])]
+    assert stale(defs, instance, card_key), "the UI shows the edited card's evidence stale before any gate"
+    [request] = edited.run_requests
+    assert request.asset_selection == [card_key, decision_key], "only what read the card, then the decision"
+    assert execute(defs, instance, request).success is False, "blocked: the edited card lacks a review"
+    assert not decision_of(instance, "beta").approved
+    assert not stale(defs, instance, card_key) and not stale(defs, instance, decision_key)
+    scans = len(instance.fetch_materializations(dg.AssetKey(["beta", "artifact_scan"]), limit=10).records)
+
+    card.write_text(original)
+    reverted = ticked(defs, instance, edited.cursor)
+    [request] = reverted.run_requests
+    assert request.asset_selection == [card_key, decision_key]
+    assert request.run_key not in {r.run_key for r in edited.run_requests}
+    assert execute(defs, instance, request).success
+    decision = decision_of(instance, "beta")
+    assert decision.approved, decision.reasons
+    card_event = instance.get_latest_materialization_event(card_key).asset_materialization
+    assert "reused from run" in card_event.metadata, "the reverted card's evidence was reused"
+    assert len(instance.fetch_materializations(dg.AssetKey(["beta", "artifact_scan"]), limit=10).records) == scans
+    assert not stale(defs, instance, card_key) and not stale(defs, instance, decision_key)
+    assert ticked(defs, instance, reverted.cursor).run_requests == []
+
+
+def test_a_model_the_loaded_definitions_lack_is_gated_on_its_own(two_models, dagster_home, tmp_path):
+    root = two_models
+    instance = dg.DagsterInstance.get()
+    loaded = inventory_definitions(root)  # what a running deployment holds
+    first = tick(loaded, instance)
+    add_model(root, "gamma", safetensors_bytes(tmp_path), reviewed=False)  # reviews: every card's input
+    [request] = tick(loaded, instance, first.cursor).run_requests
+    assert request.tags["aisec/model"] == "gamma"
+    assert request.job_name == "gate_unlisted_model" and request.asset_selection is None
+    assert request.run_config == {"ops": {"gate_unlisted": {"config": {"model": "gamma"}}}}
+    run = loaded.resolve_job_def("gate_unlisted_model").execute_in_process(
+        instance=instance, run_config=request.run_config, tags=request.tags)
+    assert run.success, "a block is a decision, not a failed run"
+    decision = decision_of(instance, "gamma")
+    assert not decision.approved and any("review" in r for r in decision.reasons), decision.reasons
+    assert not instance.get_latest_materialization_event(dg.AssetKey(["alpha", "artifact_scan"])), \
+        "no other model's evidence"
+
+
+def test_a_touched_but_unchanged_file_is_hashed_again_but_not_observed(two_models, dagster_home):
+    import os
+
+    from aisec_pipeline.orchestration.watch import FileHashes
+
+    root = two_models
+    card = root / "models" / "alpha" / "card.md"
+    files = FileHashes()
+    digest = files.sha256(card)
+    again = FileHashes(files.entries)
+    assert again.sha256(card) == digest and again.hashed == 0, "size and mtime unchanged: not read"
+    os.utime(card, ns=(card.stat().st_atime_ns, card.stat().st_mtime_ns + 10**9))
+    touched = FileHashes(again.entries)
+    assert touched.sha256(card) == digest and touched.hashed == 1, "moved mtime: content decides"
+    assert FileHashes().sha256(root / "nowhere.md") == "missing"
+
+    instance = dg.DagsterInstance.get()
+    defs = inventory_definitions(root)
+    first = tick(defs, instance)
+    assert {e.asset_key.path[0] for e in first.asset_events} == {"alpha", "beta", "governance"}
+    for event in first.asset_events:
+        instance.report_runless_asset_event(event)
+    os.utime(card, ns=(card.stat().st_atime_ns, card.stat().st_mtime_ns + 10**9))
+    quiet = tick(defs, instance, first.cursor)
+    assert quiet.asset_events == [] and quiet.run_requests == []
+    assert tick(inventory_definitions(root), instance).asset_events == [], \
+        "without a cursor, the instance's observations say what is known"

@@ -161,7 +161,7 @@ class CorpusBuilder:
         self.add("build_on_global.pkl", build_global, "unsafe", "pickle.build-on-global")
         self.add("ext_opcode.pkl", proto4(b"\x82\x01)R"), "unsafe", "pickle.extension-registry")
         self.add("stacked.pkl", benign_pickle() + call_stack_global("os", "system", "true"), "unsafe", "pickle.stacked")
-        self.add("stacked_benign.pkl", benign_pickle() + benign_pickle(), "unsafe", "pickle.stacked")
+        self.add("stacked_benign.pkl", benign_pickle() + benign_pickle(), "safe", "pickle.stacked")
         self.add("trailing.pkl", benign_pickle() + b"\x00garbage after STOP", "unsafe", "pickle.trailing-data")
         evil = call_stack_global("os", "system", "true")
         self.add("truncated_evil.pkl", evil[:-1], "unsafe", "pickle.dangerous-global")
@@ -341,7 +341,7 @@ class CorpusBuilder:
     def _other(self) -> None:
         self.add("random.bin", np.random.default_rng(1).bytes(4096), "error", "error.unknown-format")
         self.add("empty.pt", b"", "error", "error.unknown-format")
-        self.add("readme.txt", b"just some text\n", "error", "error.unknown-format")
+        self.add("readme.txt", b"just some text\n", "safe", "repo.text")
 
 
 # -- file helpers ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import struct
 import zipfile
 from pathlib import Path
 
+import corpus_repository
 import numpy as np
 
 # -- pickle opcode assembly ------------------------------------------------------------------------
@@ -348,16 +349,17 @@ def member_zips(b) -> None:
     b.add("zip_0x40_evil.zip", set_member_flag(zip_bytes([("archive/data.pkl", evil)]), 0x40), "unsafe", "pickle.dangerous-global")
     b.add("zip_0x20_benign.zip", set_member_flag(zip_bytes([("data.pkl", benign_pickle())]), 0x20), "unsafe", "zip.unusual-flags")
     readme = [("README.md", b"# Model\n\nTrained on public data. Load with pickle.\n"), ("model.pkl", benign_pickle())]
-    b.add("zip_readme_benign.zip", zip_bytes(readme), "safe", "zip.text-member")
+    b.add("zip_readme_benign.zip", zip_bytes(readme), "safe", "repo.text")
     b.add("zip_benign_pickle_named.zip", zip_bytes([("weights.bin", benign_pickle()), ("notes.txt", b"v1\n")]), "safe")
     vocab = b"cat\ndog\nNone\nindia\nindonesia\n"  # lines that start like opcodes, then stop parsing
-    b.add("zip_vocab_text.zip", zip_bytes([("vocab.txt", vocab), ("weights.pkl", benign_pickle())]), "safe", "zip.text-member")
+    b.add("zip_vocab_text.zip", zip_bytes([("vocab.txt", vocab), ("weights.pkl", benign_pickle())]), "safe", "repo.text")
     b.add("zip_text_named_evil.zip", zip_bytes([("data.txt", evil)]), "unsafe", "pickle.dangerous-global")
     mismatch = rename_in_local_header(zip_bytes([("data.pkl", evil)]), b"data.pkl", b"datap.kl")
     b.add("zip_header_mismatch.zip", mismatch, "unsafe", "zip.bad-header")
     b.add("zip_unknown_method.zip", unknown_compression(zip_bytes([("data.pkl", benign_pickle())])), "error", "error.unreadable-member")
     b.add("not_a_zip.zip", b"PK\x03\x04" + bytes(60), "error", "error.unparseable-archive")
-    b.add("evil.7z", SEVEN_ZIP + v0_open(b.marker("7z")), "unsafe", "7z.unsupported")
+    # a 7z signature over bytes that are no 7z archive: no unpacker reads it (real 7z: corpus_repository)
+    b.add("evil.7z", SEVEN_ZIP + v0_open(b.marker("7z")), "error", "error.unparseable-archive")
     b.add("gguf_in_zip.zip", zip_bytes([("model.gguf", b"GGUF" + bytes(28))]), "error", "error.unsupported-nesting")
     from corpus import _h5_bytes
 
@@ -454,4 +456,5 @@ def _skops_with_param(source: Path, target: Path, node: dict) -> None:
             new.writestr(info.filename, data)
 
 
-STEPS = [frames, bombs, structures, protocols, allowlisted, member_zips, saved_models, coverage, safetensors_extra, skops_files]
+STEPS = [frames, bombs, structures, protocols, allowlisted, member_zips, saved_models, coverage, safetensors_extra, skops_files,
+         *corpus_repository.STEPS]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from ..context import ScanContext
-from ..pickle_policy import DEFAULT_ALLOWLIST
+from ..pickle_policy import DEFAULT_ALLOWLIST, accepted_in_context
 
 NAME = "picklescan"
 
@@ -33,9 +33,12 @@ def scan_pickle(stream: BinaryIO, ctx: ScanContext, label: str) -> None:
 
 
 def _accepted(module: str, name: str, qualified: str, ctx: ScanContext) -> bool:
+    if ctx.torchscript and accepted_in_context(f"{module}.{name}", True):
+        return True
     if _in_unsafe_list(module, name) or "unknown" in (module, name):
         return False
-    return qualified in DEFAULT_ALLOWLIST or qualified in ctx.trusted_types
+    return (qualified in DEFAULT_ALLOWLIST or qualified in ctx.trusted_types
+            or accepted_in_context(qualified, ctx.torchscript))
 
 
 def _in_unsafe_list(module: str, name: str) -> bool:

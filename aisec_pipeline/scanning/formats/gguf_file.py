@@ -14,6 +14,10 @@ SUSPICIOUS_NAMES = frozenset({
     "lipsum", "cycler", "joiner", "config", "request", "self", "os", "popen", "url_for",
     "get_flashed_messages", "__builtins__",
 })
+# Jinja parses about 4 us per character: a template over this cap is refused unparsed (it blocks),
+# so no chat template keeps the scan busy for more than a fraction of a second. Real chat
+# templates are a few KB.
+MAX_TEMPLATE_CHARS = 64 * 1024
 SUSPICIOUS_ATTRS = frozenset({"popen", "system", "mro", "func_globals", "gi_frame", "f_globals", "f_back", "tb_frame"})
 
 
@@ -34,19 +38,28 @@ def scan(source: Source, ctx: ScanContext) -> str:
     return "gguf"
 
 
-def check_template(text: str, ctx: ScanContext, label: str) -> None:
+def check_template(text: str, ctx: ScanContext, label: str, rule: str = "gguf.template-injection") -> None:
+    """Parse (never render) a chat template; flag constructs only sandbox escapes use as `rule`."""
     from jinja2 import TemplateSyntaxError, nodes
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+    if len(text) > MAX_TEMPLATE_CHARS:
+        ctx.error(ENGINE, "unparseable-template", f"a {len(text):,}-character template, over the "
+                  f"{MAX_TEMPLATE_CHARS:,}-character limit: not parsed", label)
+        return
     try:
         tree = ImmutableSandboxedEnvironment().parse(text)
+        found = list(tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Const, nodes.Filter)))
     except TemplateSyntaxError as exc:
         ctx.error(ENGINE, "unparseable-template", f"Jinja cannot parse the template ({exc})", label)
         return
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Const, nodes.Filter)):
+    except RecursionError:
+        ctx.error(ENGINE, "unparseable-template", "the template is nested too deeply to parse", label)
+        return
+    for node in found:
         reason = _suspicious(node, nodes)
         if reason:
-            ctx.flag("gguf.template-injection", f"{reason} (line {node.lineno})", label)
+            ctx.flag(rule, f"{reason} (line {node.lineno})", label)
 
 
 def _suspicious(node: Any, nodes: Any) -> str | None:

@@ -28,7 +28,9 @@ MAX_RAW_MEMBER = 256 << 20  # members read by their local header are held in mem
 # content is still read (with the bits cleared) so a payload cannot hide behind a flag.
 READ_BLOCKING_FLAGS = 0x1 | 0x20 | 0x40
 UNUSUAL_FLAGS = 0x20 | 0x40
-TORCH_SMALL_RECORDS = {"version", ".format_version", ".storage_alignment", "byteorder",
+TORCH_FLAVOURS = ("torch-zip", "torchscript")
+TORCHSCRIPT_PICKLES = {"data.pkl", "constants.pkl", "traced_inputs.pkl"}
+TORCH_SMALL_RECORDS = {"extra/producer_info.json", "version", ".format_version", ".storage_alignment", "byteorder",
                        ".data/serialization_id", ".data/version"}
 
 
@@ -48,13 +50,19 @@ def scan(source: Source, ctx: ScanContext) -> str:
             if schema is not None:
                 flavour = "skops"
                 skops_file.check_schema(schema, ctx, inner(source.label, skops_file.SCHEMA_NAME))
-            for info in infos:
-                if not info.is_dir():
-                    _scan_member(archive, info, flavour, source, ctx)
+            outer, ctx.torchscript = ctx.torchscript, flavour == "torchscript"
+            try:
+                for info in infos:
+                    if not info.is_dir():
+                        _scan_member(archive, info, flavour, source, ctx)
+            finally:
+                ctx.torchscript = outer
     return flavour
 
 
 def _flavour(names: list[str]) -> str:
+    if _is_torchscript(names):
+        return "torchscript"
     if any(posixpath.basename(name) == "data.pkl" for name in names):
         return "torch-zip"
     if "config.json" in names and any(name.endswith(".h5") or name == "metadata.json" for name in names):
@@ -95,11 +103,16 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, 
     elif kind == "pickle" and _is_torch_storage(info.filename, flavour) and not _parses_fully(member):
         return  # raw tensor bytes that merely start like a pickle
     elif kind == "pickle":
-        if flavour != "zip" and not (flavour == "torch-zip" and posixpath.basename(info.filename) == "data.pkl"):
+        if flavour != "zip" and not _expected_pickle(info.filename, flavour):
             ctx.flag("zip.unexpected-pickle", "pickle member outside the expected data.pkl", label)
         _dispatch(member, ctx)
-    elif flavour == "torch-zip" and (_is_torch_storage(info.filename, flavour) or _torch_record(info.filename)):
+    elif flavour in TORCH_FLAVOURS and (_is_torch_storage(info.filename, flavour) or _torch_record(info.filename)):
         return
+    elif flavour == "torchscript" and _torchscript_code(info.filename):
+        from .torchscript import check_code
+
+        with member.open() as stream:
+            check_code(stream.read(MAX_RAW_MEMBER), ctx, label)
     elif flavour == "keras" and info.filename == "config.json":
         from .keras_config import check_config_text
 
@@ -109,8 +122,6 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, flavour: str, 
         return
     elif flavour == "skops" and info.filename == skops_file.SCHEMA_NAME:
         return  # walked before the members
-    elif kind == "unknown" and _is_text(head):
-        ctx.flag("zip.text-member", "plain text (not a model format; no loader executes it)", label)
     else:
         _dispatch(member, ctx)
 
@@ -121,19 +132,6 @@ def _without_read_blocking_flags(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     clear = copy.copy(info)
     clear.flag_bits &= ~READ_BLOCKING_FLAGS
     return clear
-
-
-def _is_text(head: bytes) -> bool:
-    """UTF-8 without control bytes other than whitespace (a README, a vocabulary, a license)."""
-    if not head or b"\x00" in head:
-        return False
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # only a character cut by the window is acceptable
-            return False
-        text = head[: exc.start].decode("utf-8")
-    return all(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
 
 
 def _dispatch(member: Source, ctx: ScanContext) -> None:
@@ -211,8 +209,28 @@ def _open_by_local_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> io
     return io.BytesIO(data)
 
 
+def _is_torchscript(names: list[str]) -> bool:
+    return any(posixpath.basename(name) == "constants.pkl" for name in names) and any(
+        _torchscript_code(name) for name in names)
+
+
+def _torchscript_code(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) >= 3 and parts[1] == "code" and name.endswith(".py")
+
+
+def _expected_pickle(name: str, flavour: str) -> bool:
+    """The pickles torch.load (data.pkl) or torch.jit.load (also constants, debug info, traced
+    inputs) read."""
+    base = posixpath.basename(name)
+    if flavour == "torch-zip":
+        return base == "data.pkl"
+    return flavour == "torchscript" and (base in TORCHSCRIPT_PICKLES or name.endswith(".debug_pkl"))
+
+
 def _is_torch_storage(name: str, flavour: str) -> bool:
-    return flavour == "torch-zip" and posixpath.basename(posixpath.dirname(name)) == "data"
+    folder = posixpath.basename(posixpath.dirname(name))
+    return flavour in TORCH_FLAVOURS and (folder == "data" or (flavour == "torchscript" and folder == "traced_inputs"))
 
 
 def _torch_record(name: str) -> bool:
