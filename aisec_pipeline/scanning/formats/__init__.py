@@ -23,6 +23,7 @@ SCANNERS = {
     "compressed": ("containers", "scan_compressed"),
     "tar": ("containers", "scan_tar"),
     "7z": ("containers", "scan_7z"),
+    "onnx": ("onnx_file", "scan"),
 }
 
 
@@ -85,6 +86,13 @@ def scan_source(source: Source, ctx: ScanContext) -> str:
             with ctx.guard(ENGINE, source.label):
                 return scan_text(source, ctx)
             return "text"
+    if scanner is None and source.path is not None and not source.label:
+        from .onnx_file import external_data_role
+
+        role = external_data_role(source.path)
+        if role is not None:
+            ctx.flag("onnx.external-data", "tensor bytes an ONNX model in this folder stores outside its protobuf", source.label)
+            return role
     if scanner is None:
         ctx.error(ENGINE, "unknown-format",
                   f"content matches no supported model format: {_what_it_is(head)}", source.label)
