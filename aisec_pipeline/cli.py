@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from .judge import JudgeRefused
+
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
 
 # Each module adds its own subcommand(s) with `register(subparsers)`; their imports are light.
@@ -52,6 +54,10 @@ def register_gate(subparsers) -> None:
     gate.add_argument("--remote", metavar="URL",
                       help="run each model's gate on the Dagster deployment at URL (its webserver) and "
                            "wait: same outputs and exit codes (token: $AISEC_REMOTE_TOKEN)")
+    gate.add_argument("--dev-run", action="store_true",
+                      help="a development run: judge an inventory in the same repository as this gate's "
+                           "own code (refused otherwise: a change under review could change the judge; "
+                           "never in CI)")
     gate.add_argument("--json", type=Path, metavar="FILE", help="write the decisions as JSON")
     gate.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 (one result per failing check)")
     gate.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one test case per model x check)")
@@ -121,6 +127,7 @@ def run_gate(args) -> int:
     from .orchestration.gate import CouldNotJudge, GateInterrupted
 
     root = inventory_root(args)
+    args.judge = judge_apart(args, root)
     models = select_models(args, load_inventory(root))
     if not models:
         raise UsageError(f"no models selected: {root / 'models'} holds no registry entry, so "
@@ -137,6 +144,37 @@ def run_gate(args) -> int:
     print(decision_table(decisions))
     write_outputs(args, decisions, root)
     return EXIT_OK if all(d.approved for d in decisions) else EXIT_BLOCKED
+
+
+def judge_apart(args, root: Path) -> dict:
+    """Refuse to judge when the judge could be steered by what it judges (its own code inside
+    the judged repository, unless --dev-run; its instance tracked by git or inside the
+    inventory); otherwise say which code judges, on stderr and in --json."""
+    from .judge import JudgeRefused, code_version, instance_home, instance_problem, self_judging
+
+    own_code = self_judging(root)
+    if own_code and not args.dev_run:
+        raise JudgeRefused(own_code)
+    home = None if args.remote else instance_home()
+    problem = instance_problem(home, root) if home else None
+    if problem:
+        raise JudgeRefused(problem)
+    code = code_version()
+    remote = without_credentials(args.remote) if args.remote else None
+    print(f"aisec gate: judged by {code.label()}; instance "
+          f"{home or f'of the deployment at {remote}'}", file=sys.stderr)
+    if own_code:
+        print("aisec gate: DEVELOPMENT RUN (--dev-run): the gate's own code sits in the repository "
+              "it judges, so no one may rely on these decisions", file=sys.stderr)
+    return {**code.to_dict(), "development_run": bool(own_code), "instance": str(home) if home else None,
+            "remote": remote}
+
+
+def without_credentials(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def gate_for(args, root: Path):
@@ -223,7 +261,8 @@ def write_outputs(args, decisions, root: Path) -> None:
     from .inventory.loader import MODELS_DIR
 
     if args.json:
-        write_json(args.json, {"models": [d.to_dict() for d in decisions]})
+        write_json(args.json, {"judge": getattr(args, "judge", None),
+                               "models": [d.to_dict() for d in decisions]})
     if args.sarif:
         write_sarif(args.sarif, decisions, Path(os.path.relpath(root / MODELS_DIR)))
     if args.junit:
@@ -285,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except UsageError as exc:
         print(f"aisec: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except JudgeRefused as exc:
+        print(f"aisec: refusing to judge: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ManifestMismatch as exc:
         print(f"aisec: BLOCKED: {exc}", file=sys.stderr)

@@ -13,7 +13,7 @@ DEMO_INVENTORY = REPO_ROOT / "assets"
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_shared_dagster_home(tmp_path_factory):
-    """A command that opens the Dagster instance never writes to the checkout's .dagster_home.
+    """A command that opens the Dagster instance never writes to the user's default instance.
     Session-wide, so module and test fixtures that set their own DAGSTER_HOME still win."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home_default")))

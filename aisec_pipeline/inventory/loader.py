@@ -63,7 +63,9 @@ def confine(folder: Path, relative: str) -> Path:
     return resolved
 
 
-MAX_YAML_BYTES = 256 * 1024  # a registry entry or policy is a page of text, never megabytes
+# A registry entry or policy is a page or two of text (the demo's largest: 4.5 KB), never
+# megabytes; the cap also bounds the parse time (64 KB of the slowest shape: about 0.1 s).
+MAX_YAML_BYTES = 64 * 1024
 
 
 def read_yaml(path: Path, max_bytes: int = MAX_YAML_BYTES) -> Any:

@@ -23,6 +23,7 @@ from ..evidence_kinds import gating_kinds_for
 from ..governance.decision import Decision
 from ..governance.policy import Policy, load_policy
 from ..inventory import Model
+from ..judge import JudgeRefused, instance_home, instance_problem
 from ..verdict import Verdict
 from .automation import gate_tags
 from .decision import DECISION_KEY
@@ -33,9 +34,14 @@ from .keys import asset_key, op_name
 
 
 def dagster_instance() -> dg.DagsterInstance:
-    """The instance under $DAGSTER_HOME, by default `.dagster_home` in the current directory, so
-    that `dagster dev` started from the same folder shows every gate run."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path.cwd() / ".dagster_home")))
+    """The instance under $DAGSTER_HOME, by default in the user's state folder, never a checkout
+    (`judge.default_instance_home`; `dagster dev` with the same DAGSTER_HOME shows every gate
+    run). An instance holding files tracked by git is refused: it could carry forged evidence."""
+    home = instance_home()
+    problem = instance_problem(home)
+    if problem:
+        raise JudgeRefused(problem)
+    os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     # Two gates starting at once on a new SQLite instance would both create its schema (and one

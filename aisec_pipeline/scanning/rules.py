@@ -64,8 +64,18 @@ RULES: tuple[Rule, ...] = tuple(
         ("torchscript.suspicious-code", "critical", "TorchScript code that imports, does not parse, or names an operator that reads/writes files or loads code"),
     )
     + _rules(
-        "7z",
-        ("7z.unsupported", "high", "7z containers are not supported: unpack the archive and scan its members"),
+        "onnx",
+        ("onnx.external-data-outside", "high", "a tensor's external data names a file outside the model's folder (absolute, .., or a symlink out)"),
+        ("onnx.external-data", "low", "raw tensor bytes named as external data by an ONNX model in the same folder (recorded)"),
+        ("onnx.custom-domain", "high", "an operator or opset from a custom domain: it runs only with a native custom-operator library"),
+        ("error.unparseable-onnx", "high", "the ONNX protobuf does not parse, is over 2 GiB, or its external data is missing or inside an archive"),
+    )
+    + _rules(
+        "containers",
+        ("container.bomb", "high", "a compressed stream or archive expands beyond 1000x its size (256 MiB floor, 64 GiB cap) or 100,000 members"),
+        ("tar.path-traversal", "high", "a tar/7z member name escapes the archive (absolute path or ..)"),
+        ("tar.duplicate-member", "high", "two tar/7z members share one name (extraction keeps the last)"),
+        ("tar.link-member", "high", "a tar member is a symbolic/hard link, device or FIFO (extraction can write outside the folder)"),
     )
     + _rules(
         "numpy",

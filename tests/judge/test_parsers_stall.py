@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stall import assert_no_stall, fill
+from stall import MB, assert_no_stall, fill
 
 from aisec_pipeline.cards.parse import (MAX_HEADER_BYTES, has_split_table, parse_card,
                                          splits_section_span)
@@ -135,7 +135,8 @@ YAML_FILES = {
 
 def test_inventory_yaml_is_capped_and_never_stalls(tmp_path):
     assert_no_stall(lambda data: read_yaml_bytes(data, tmp_path),
-                    lambda n: fill(b"description: An ordinary registry entry line.\n", n), YAML_FILES)
+                    lambda n: fill(b"description: An ordinary registry entry line.\n", n), YAML_FILES,
+                    sizes=(16_000, MAX_YAML_BYTES, MB))
     path = tmp_path / "big.yaml"
     path.write_bytes(fill(b"a: 1\n", MAX_YAML_BYTES + 1))
     with pytest.raises(InventoryError, match="limit"):
@@ -204,3 +205,41 @@ def test_chat_templates_are_capped_and_never_stall():
     ctx = ScanContext()
     check_template("x" * (MAX_TEMPLATE_CHARS + 1), ctx, "template")
     assert [f.rule for f in ctx.findings] == ["error.unparseable-template"], "an oversized template must block"
+
+
+def signature_bundle(data: bytes, folder: Path) -> None:
+    from aisec_pipeline.provenance.signature import SignatureError, verify_artifacts
+
+    (folder / "bundle.sig").write_bytes(data)
+    try:
+        verify_artifacts(folder, folder / "key.pub", folder / "bundle.sig")
+    except SignatureError:
+        pass  # refusing is what a forged bundle gets; taking long is not
+
+
+def ordinary_bundle(size: int) -> bytes:
+    head = (b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "verificationMaterial": '
+            b'{"publicKey": {"hint": "x"}}, "dsseEnvelope": {"payloadType": "application/vnd.in-toto+json", '
+            b'"signatures": [{"sig": "AA=="}], "payload": "')
+    return fill(b"A", size, head=head, tail=b'"}}')
+
+
+SIGNATURE_BUNDLES = {
+    "deep arrays": lambda n: fill(b"[", n),
+    "deep objects": lambda n: fill(b'{"a":', n),
+    "many keys": lambda n: b"{" + b",".join(b'"k%d": 1' % i for i in range(n // 8))[:n - 2] + b"}",
+    "a long string": lambda n: fill(b"x", n, head=b'{"mediaType": "', tail=b'"}'),
+    "escapes": lambda n: fill(b"\\u0041", n, head=b'{"mediaType": "', tail=b'"}'),
+}
+
+
+def test_signature_bundles_never_stall(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts" / "model.bin").write_bytes(b"weights")
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    (tmp_path / "key.pub").write_bytes(key.public_bytes(serialization.Encoding.PEM,
+                                                        serialization.PublicFormat.SubjectPublicKeyInfo))
+    assert_no_stall(lambda data: signature_bundle(data, tmp_path), ordinary_bundle, SIGNATURE_BUNDLES)

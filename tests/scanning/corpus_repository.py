@@ -171,3 +171,158 @@ def torch_models(b) -> None:
 
 
 STEPS += [torch_models]
+
+
+def _pickle_payload(marker: str) -> bytes:
+    """builtins.open(marker, "w") as protocol 4: it only creates the marker file if loaded."""
+    def text(value: str) -> bytes:
+        return b"\x8c" + bytes([len(value)]) + value.encode()
+
+    return b"\x80\x04" + text("builtins") + text("open") + b"\x93" + text(marker) + text("w") + b"\x86R."
+
+
+def _tar_bytes(members: list[tuple[str, bytes]], mode: str = "w", links: list[tuple[str, str, bytes]] = ()) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=mode) as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name, target, kind in links:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, target
+            archive.addfile(info)
+    return buffer.getvalue()
+
+
+def containers(b) -> None:
+    """joblib's compressors, compressed pickles, tar/.nemo and 7z, benign and malicious."""
+    import bz2
+    import gzip
+    import lzma
+    import pickle
+    import tarfile
+
+    import joblib
+    import lz4.frame
+    import numpy as np
+    import py7zr
+    import zstandard
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(np.random.default_rng(0).random((30, 3)), np.arange(30) % 2)
+    trusted = ("sklearn.linear_model._logistic.LogisticRegression",)
+    arrays = {"w": np.arange(1000.0), "b": np.ones((3, 3), dtype=np.int32)}
+    for method in ("zlib", "gzip", "bz2", "lzma", "xz", "lz4"):
+        joblib.dump(arrays, b.root / f"arrays_{method}.joblib", compress=(method, 3))
+        b.add(f"arrays_{method}.joblib", None, "safe")
+        joblib.dump(model, b.root / f"sklearn_{method}.joblib", compress=(method, 3))
+        b.samples.append(type(b.samples[0])(f"sklearn_{method}.joblib (trusted)", b.root / f"sklearn_{method}.joblib",
+                                            "safe", None, trusted, b.group))
+        evil = [np.arange(10.0), _Payload(b.marker(f"joblib_{method}"))]
+        joblib.dump(evil, b.root / f"evil_{method}.joblib", compress=(method, 3))
+        b.add(f"evil_{method}.joblib", None, "unsafe", "pickle.dangerous-global")
+    evil = _pickle_payload(b.marker("compressed"))
+    benign = pickle.dumps({"weights": [0.5] * 100}, protocol=4)
+    codecs = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress, "zst": zstandard.ZstdCompressor().compress,
+              "lz4": lz4.frame.compress}
+    for suffix, compress in codecs.items():
+        b.add(f"model.pkl.{suffix}", compress(benign), "safe")
+        b.add(f"evil.pkl.{suffix}", compress(evil), "unsafe", "pickle.dangerous-global")
+    b.add("gz_in_gz.pkl.gz", gzip.compress(gzip.compress(evil)), "unsafe", "pickle.dangerous-global")
+    compressor, zeros = zstandard.ZstdCompressor().compressobj(), bytes(1 << 20)
+    bomb = b"".join(compressor.compress(zeros) for _ in range(300)) + compressor.flush()  # 300 MiB from ~10 KB
+    b.add("zstd_bomb.zst", bomb, "unsafe", "container.bomb", renamable=False)  # slow to rescan 8 times
+    b.add("gzip_truncated.gz", gzip.compress(benign)[:-12], "error", "error.unreadable-member")
+    b.add("config.json.gz", gzip.compress(b'{"auto_map": {"AutoModel": "modeling_x.X"}}'), "unsafe", "repo.remote-code",
+          renamable=False)
+    weights = b.root / "torch_models" / "layers.pt"
+    nemo = [("./model_config.yaml", b"target: nemo.collections.asr.models.EncDecCTCModel\nsample_rate: 16000\n"),
+            ("./model_weights.ckpt", weights.read_bytes()), ("./tokenizer/vocab.txt", b"a\nb\n")]
+    b.add("asr.nemo", _tar_bytes(nemo), "safe")
+    b.add("asr_gz.nemo", _tar_bytes(nemo, "w:gz"), "safe")
+    b.add("evil.nemo", _tar_bytes(nemo[:1] + [("./model_weights.ckpt", evil)]), "unsafe", "pickle.dangerous-global")
+    hydra = b"model:\n  _target_: builtins.exec\n  _args_: ['import os']\n"
+    b.add("hydra_evil.nemo", _tar_bytes([("./model_config.yaml", hydra)]), "unsafe", "repo.dangerous-target")
+    b.add("checkpoint.tar.gz", _tar_bytes([("ckpt/weights.pkl", evil)], "w:gz"), "unsafe", "pickle.dangerous-global")
+    b.add("tar_traversal.tar", _tar_bytes([("../../etc/cron.d/x", b"* * * * * root true\n")]), "unsafe", "tar.path-traversal")
+    b.add("tar_symlink.tar", _tar_bytes([], links=[("model.pkl", "/etc/passwd", tarfile.SYMTYPE)]), "unsafe",
+          "tar.link-member")
+    b.add("tar_duplicate.tar", _tar_bytes([("w.pkl", benign), ("w.pkl", evil)]), "unsafe", "tar.duplicate-member")
+    for name, members, verdict, rule in (("weights.7z", {"model.pkl": benign, "README.md": b"# card\n"}, "safe", None),
+                                         ("evil_member.7z", {"model.pkl": evil}, "unsafe", "pickle.dangerous-global")):
+        with py7zr.SevenZipFile(b.root / name, "w") as archive:
+            for member, data in members.items():
+                archive.writestr(data, member)
+        b.add(name, None, verdict, rule)
+
+
+class _Payload:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+STEPS += [containers]
+
+
+def _onnx_model(extra_nodes=(), functions=(), opsets=(), external: str | None = None, nested=None):
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "W")
+    if external is not None:
+        weight.ClearField("raw_data")
+        weight.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", external), ("offset", "0"), ("length", "24")):
+            entry = weight.external_data.add()
+            entry.key, entry.value = key, value
+    nodes = [helper.make_node("MatMul", ["X", "W"], ["Y"], name="matmul"), *extra_nodes]
+    if nested is not None:
+        branch = helper.make_graph([nested], "then", [], [helper.make_tensor_value_info("Z", TensorProto.FLOAT, [1, 2])])
+        nodes.append(helper.make_node("If", ["C"], ["Z"], name="if", then_branch=branch, else_branch=branch))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 3])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 2])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), *opsets], functions=list(functions),
+                              producer_name="aisec-tests")
+    return model.SerializeToString()
+
+
+def onnx_models(b) -> None:
+    import numpy as np
+    from onnx import helper
+
+    b.add("onnx_ok.onnx", _onnx_model(), "safe")
+    custom = helper.make_node("RunShell", ["X"], ["S"], name="evil", domain="com.evil.ops")
+    b.add("onnx_custom_op.onnx", _onnx_model([custom], opsets=[helper.make_opsetid("com.evil.ops", 1)]), "unsafe",
+          "onnx.custom-domain")
+    b.add("onnx_nested_custom.onnx", _onnx_model(nested=helper.make_node("Exec", ["X"], ["Z"], domain="my.native")),
+          "unsafe", "onnx.custom-domain")
+    body = helper.make_function("local.fn", "Double", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
+                                [helper.make_opsetid("", 17)])
+    use = helper.make_node("Double", ["Y"], ["D"], name="double", domain="local.fn")
+    b.add("onnx_local_function.onnx", _onnx_model([use], functions=[body], opsets=[helper.make_opsetid("local.fn", 1)]),
+          "safe")
+    b.add("onnx_truncated.onnx", _onnx_model()[:-7], "error", "error.unparseable-onnx")
+    b.add("onnx_external_abs.onnx", _onnx_model(external="/etc/passwd"), "unsafe", "onnx.external-data-outside")
+    b.add("onnx_external_dotdot.onnx", _onnx_model(external="../../home/user/.ssh/id_rsa"), "unsafe",
+          "onnx.external-data-outside")
+    folder = b.root / "onnx_folder"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(np.ones((3, 2), dtype=np.float32).tobytes())
+    (folder / "model.onnx").write_bytes(_onnx_model(external="weights.bin"))
+    (folder / "escape.onnx").write_bytes(_onnx_model(external="link.bin"))
+    (folder / "link.bin").symlink_to("/etc/hostname")
+    (folder / "missing.onnx").write_bytes(_onnx_model(external="gone.bin"))
+    b.add("onnx_folder/model.onnx", None, "safe", renamable=False)
+    b.add("onnx_folder/weights.bin", None, "safe", "onnx.external-data", renamable=False)
+    b.add("onnx_folder/escape.onnx", None, "unsafe", "onnx.external-data-outside", renamable=False)
+    b.add("onnx_folder/missing.onnx", None, "error", "error.unparseable-onnx", renamable=False)
+
+
+STEPS += [onnx_models]

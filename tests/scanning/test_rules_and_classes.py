@@ -73,10 +73,20 @@ def test_odd_zip_flags_name_the_payload_not_an_unreadable_member(reports):
         assert "error.unreadable-member" not in rules
 
 
-def test_seven_zip_says_plainly_it_is_unsupported(reports):
-    report = reports["evil.7z"]
-    assert report.verdict == "unsafe" and report.format == "7z"
-    assert any("7z containers are not supported" in f.detail for f in report.findings)
+def test_seven_zip_members_are_named_and_a_fake_7z_is_unreadable(reports):
+    fake = reports["evil.7z"]
+    assert fake.verdict == "error" and fake.format == "7z"
+    assert any("not a readable 7z archive" in f.detail for f in fake.findings)
+    real = reports["evil_member.7z"]
+    assert any(f.detail.startswith("model.pkl: dangerous global builtins.open") for f in real.findings)
+
+
+def test_containers_name_the_member_and_the_codec(reports):
+    details = [f.detail for f in reports["checkpoint.tar.gz"].findings if f.engine == "aisec"]
+    assert any(d.startswith("checkpoint.tar.gz > gzip-decompressed > ckpt/weights.pkl: dangerous global") for d in details)
+    assert reports["asr_gz.nemo"].format == "gzip+tar"
+    bomb = [f for f in reports["zstd_bomb.zst"].findings if f.rule == "container.bomb"]
+    assert bomb and "more than 268,435,456 bytes" in bomb[0].detail
 
 
 def test_plain_saved_model_folder_passes_as_a_whole(corpus):

@@ -2,7 +2,8 @@
 
 `assert_no_stall` times the parser on an ordinary input of the same size (the baseline, best of
 three), then on each crafted input at growing sizes (16 KB, 128 KB, 1 MB) and fails at the first
-size that takes longer than max(1 s, 10 x the baseline). A linear parser sits near 1x; the
+size that takes longer than max(1 s, 10 x the baseline), twice (a slow first reading triggers
+a second reading of both, so a burst of load elsewhere does not fail the test). A linear parser sits near 1x; the
 quadratic heading regex this replaced needed 1.5 s at 16 KB and two hours at 1 MB, so the
 bound is loose enough to survive a loaded machine and tight enough to catch a stall early.
 """
@@ -34,13 +35,18 @@ def fill(pattern: bytes, size: int, head: bytes = b"", tail: bytes = b"") -> byt
 
 
 def assert_no_stall(parse: Callable[[bytes], object], ordinary: Callable[[int], bytes],
-                    crafted: dict[str, Callable[[int], bytes]]) -> None:
+                    crafted: dict[str, Callable[[int], bytes]], sizes: tuple[int, ...] = SIZES) -> None:
     """`ordinary(size)` / each `crafted[name](size)` build an input of `size` bytes."""
-    bound = max(FLOOR_SECONDS, SLACK * seconds(parse, ordinary(MB), rounds=3))
+    def bound() -> float:
+        return max(FLOOR_SECONDS, SLACK * seconds(parse, ordinary(MB), rounds=3))
+
+    limit = bound()
     for name, build in crafted.items():
-        for size in SIZES:
+        for size in sizes:
             data = build(size)
             assert len(data) == size, (name, size, len(data))
             took = seconds(parse, data)
-            assert took <= bound, (f"{name}: {size:,} bytes took {took:.2f} s, over {bound:.2f} s "
+            if took > limit:  # a burst of load from elsewhere? measure both again before judging
+                limit, took = max(limit, bound()), min(took, seconds(parse, data, rounds=2))
+            assert took <= limit, (f"{name}: {size:,} bytes took {took:.2f} s, over {limit:.2f} s "
                                    "(max of 1 s and 10x an ordinary input of 1 MB)")

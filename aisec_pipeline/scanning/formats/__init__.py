@@ -20,12 +20,14 @@ SCANNERS = {
     "pickle": ("pickle_file", "scan"),
     "savedmodel": ("savedmodel", "scan"),
     "keras-metadata": ("savedmodel", "scan_keras_metadata"),
+    "compressed": ("containers", "scan_compressed"),
+    "tar": ("containers", "scan_tar"),
+    "7z": ("containers", "scan_7z"),
+    "onnx": ("onnx_file", "scan"),
 }
 
 
 def _scanner(kind: str) -> FormatScanner | None:
-    if kind == "7z":
-        return _unsupported_7z
     if kind not in SCANNERS:
         return None
     import importlib
@@ -49,24 +51,15 @@ def _savedmodel_role(source: Source) -> str | None:
 # Common non-model contents, named so that the reason says what the file is.
 NON_MODEL_MAGICS = {
     b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image", b"%PDF": "a PDF document",
-    b"\x1f\x8b": "gzip-compressed data: decompress it and scan the content", b"BZh": "bzip2-compressed data",
-    b"\xfd7zXZ": "xz-compressed data", b"\x7fELF": "an ELF executable", b"MZ": "a Windows executable",
+    b"\x7fELF": "an ELF executable", b"MZ": "a Windows executable",
 }
-TAR_MAGIC_OFFSET = 257
 
 
 def _what_it_is(head: bytes) -> str:
     for magic, what in NON_MODEL_MAGICS.items():
         if head.startswith(magic):
             return f"it is {what}"
-    if head[TAR_MAGIC_OFFSET:TAR_MAGIC_OFFSET + 5] == b"ustar":
-        return "it is a tar archive, which is not supported: unpack it and scan the members"
     return f"starts with {head[:8].hex()}" if head else "it is empty"
-
-
-def _unsupported_7z(source: Source, ctx: ScanContext) -> str:
-    ctx.flag("7z.unsupported", "7z containers are not supported: unpack the archive and scan its members", source.label)
-    return "7z"
 
 
 def read_head(source: Source, count: int = SNIFF_BYTES) -> bytes:
@@ -93,6 +86,13 @@ def scan_source(source: Source, ctx: ScanContext) -> str:
             with ctx.guard(ENGINE, source.label):
                 return scan_text(source, ctx)
             return "text"
+    if scanner is None and source.path is not None and not source.label:
+        from .onnx_file import external_data_role
+
+        role = external_data_role(source.path)
+        if role is not None:
+            ctx.flag("onnx.external-data", "tensor bytes an ONNX model in this folder stores outside its protobuf", source.label)
+            return role
     if scanner is None:
         ctx.error(ENGINE, "unknown-format",
                   f"content matches no supported model format: {_what_it_is(head)}", source.label)

@@ -39,8 +39,18 @@ TEXT_ROLES = {  # name -> role, for the report only (the content decides what is
 }
 
 
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".lzma", ".zst", ".lz4", ".z")
+
+
 def name_of(source: Source) -> str:
-    return posixpath.basename((source.path or source.label).replace("\\", "/").split(" > ")[-1])
+    """The file or member name (an archive member's own name, not its temporary copy's); a
+    decompressed stream takes its compressed file's name without the compression suffix."""
+    parts = source.label.split(" > ") if source.label else [source.path or ""]
+    if parts[-1].endswith("-decompressed") and len(parts) > 1:
+        name = posixpath.basename(parts[-2].replace("\\", "/"))
+        suffix = next((s for s in COMPRESSION_SUFFIXES if name.lower().endswith(s)), "")
+        return name[: len(name) - len(suffix)]
+    return posixpath.basename(parts[-1].replace("\\", "/"))
 
 
 def is_text(head: bytes) -> bool:
