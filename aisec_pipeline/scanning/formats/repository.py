@@ -29,6 +29,7 @@ MAX_TEXT = 256 << 20  # configs and tokenizers are read whole; larger text is no
 REMOTE_CODE_KEYS = ("auto_map", "custom_pipelines")
 TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
 YAML_SUFFIXES = (".yaml", ".yml")
+DOCUMENT_SUFFIXES = (".md", ".txt", ".rst")  # documents: Python only if named .py, never by resemblance
 TEXT_ROLES = {  # name -> role, for the report only (the content decides what is checked)
     "readme.md": "model card", "license": "licence", "license.md": "licence", "license.txt": "licence",
     "vocab.txt": "vocabulary", "merges.txt": "BPE merges", ".gitattributes": "git attributes",
@@ -88,7 +89,7 @@ def scan_text(source: Source, ctx: ScanContext) -> str:
     if stripped.startswith("#!"):
         ctx.flag("repo.script", f"an executable script ({stripped.splitlines()[0][:60]!r})", source.label)
         return "script"
-    if name.endswith(".py") or _looks_like_python(text):
+    if name.endswith(".py") or (not name.endswith(DOCUMENT_SUFFIXES) and _looks_like_python(text)):
         ctx.flag("repo.python-code", f"Python source{_imported_by(source)}", source.label)
         return "python"
     role = TEXT_ROLES.get(name) or ("Markdown" if name.endswith(".md") else "plain text")
