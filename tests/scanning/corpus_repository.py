@@ -34,6 +34,20 @@ def write_hf_repository(folder: Path) -> None:
     (folder / "merges.txt").write_text("#version: 0.2\nh e\nl l\n")
     (folder / ".gitattributes").write_text("*.safetensors filter=lfs diff=lfs merge=lfs -text\n")
     (folder / "special_tokens_map.json").write_text(json.dumps({"bos_token": "<|im_start|>", "eos_token": "<|im_end|>"}))
+    (folder / "tokenizer.model").write_bytes(_sentencepiece_model())
+
+
+def _sentencepiece_model() -> bytes:
+    """A real SentencePiece model (what Llama/T5 repositories ship as tokenizer.model)."""
+    import io
+
+    import sentencepiece
+
+    buffer = io.BytesIO()
+    lines = ["hello world the model is small"] * 50 + ["another line of text here"] * 50
+    sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=buffer, vocab_size=20,
+                                             model_type="unigram", minloglevel=2)
+    return buffer.getvalue()
 
 
 def hf_clean(b) -> None:
