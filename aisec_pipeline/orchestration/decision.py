@@ -14,7 +14,7 @@ from ..governance.attestation import AttestationError, gate_signer, verify_attes
 from ..governance.decision import (Decision, GateFacts, PriorApproval, Promotion, decide,
                                    read_governance, required_kinds)
 from .automation import STATE_KEY, gate_state
-from .evidence import RunInputs, evidence_for, fingerprints
+from .evidence import RunInputs, evidence_for, evidence_used, fingerprints, used_metadata
 from .memory import recall, remember
 from .presentation import decision_reasons, decision_summary, plain_table
 from .resources import GovernedInventory
@@ -30,23 +30,27 @@ class DecisionConfig(dg.Config):
 def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
                inventory: GovernedInventory, run_inputs: RunInputs,
                folder: Path) -> dg.MaterializeResult:
-    state = "unknown"
+    state, used = "unknown", {}
     try:
         model = inventory.model(folder)
         observed, versions = run_inputs.of(model, inventory.path, context.run.run_id)
         state = gate_state(model, versions)  # what the sensor compares
         decision = _decide(context, config, inventory, model, observed, versions)
+        used = evidence_used(context.instance, model, versions, context.run.run_id)
     except Exception as exc:  # noqa: BLE001 - an error is a blocked decision, never a crash or a pass
         decision = Decision(folder.name, "unknown", "unknown", False,
                             (f"the decision could not be made: {type(exc).__name__}: {exc}",))
     context.log.info(f"{decision.model} {decision.version}: {decision.label.upper()}")
+    label = {"aisec/decision": decision.label}  # a block is a decision, not a failed run
+    context.instance.add_run_tags(context.run.run_id, label)
     return dg.MaterializeResult(
-        metadata={**decision_metadata(decision), STATE_KEY: state},
+        metadata={**decision_metadata(decision), **used_metadata(used), STATE_KEY: state},
         check_results=[dg.AssetCheckResult(
             check_name="deployment_approved", passed=decision.approved,
             severity=dg.AssetCheckSeverity.ERROR, description=decision_summary(decision),
             metadata={"verdict": decision.label.upper(), "blocking reasons": len(decision.reasons),
                       "reasons": decision_reasons(decision)})],
+        tags=label,
     )
 
 

@@ -177,7 +177,7 @@ def verdict_metadata(verdict: Verdict) -> dict[str, Any]:
     from .presentation import attachment_metadata, numbers, reasons_table, summary
 
     metadata: dict[str, Any] = {
-        "status": verdict.status.value,
+        "status": dg.MetadataValue.text(verdict.status.value),
         "summary": dg.MetadataValue.text(summary(verdict.status.value.upper(), verdict.reasons)),
         **numbers(verdict),
         "reasons": reasons_table(verdict.reasons),
@@ -197,7 +197,7 @@ def check_result(check_name: str, verdict: Verdict, extra: dict | None = None) -
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=summary(verdict.status.value.upper(), verdict.reasons),
-        metadata={"status": verdict.status.value, **numbers(verdict),
+        metadata={"status": dg.MetadataValue.text(verdict.status.value), **numbers(verdict),
                   "reasons": reasons_table(verdict.reasons), **(extra or {})},
     )
 
@@ -252,6 +252,24 @@ def evidence_record(instance: dg.DagsterInstance, key: dg.AssetKey, fingerprint:
                 and record.run_id and instance.has_run(record.run_id)):
             return verdict, record.run_id
     return None
+
+
+def evidence_used(instance: dg.DagsterInstance, model: Model, versions: dict[dg.AssetKey, str],
+                  run_id: str) -> dict[str, str]:
+    """Per gating kind, the run whose materialization the decision uses (the same lookup)."""
+    prints = fingerprints(model, versions)
+    used = {}
+    for kind in kinds_for(model):
+        found = evidence_record(instance, asset_key(model.name, kind.name), prints[kind.name], run_id) \
+            if kind.gates else None
+        if found is not None:
+            used[kind.name] = found[1]
+    return used
+
+
+def used_metadata(used: dict[str, str]) -> dict[str, Any]:
+    """A link per evidence kind to the run that recorded the materialization the decision used."""
+    return {f"evidence used: {kind}": dg.MetadataValue.dagster_run(run) for kind, run in sorted(used.items())}
 
 
 def latest_fingerprints(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, str | None]:

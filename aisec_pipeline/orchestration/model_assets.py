@@ -8,8 +8,9 @@
 Every evidence asset records a Verdict and reports it through its own asset check. The evidence
 checks are not blocking on purpose: the decision must always run and record *why* a version was
 blocked (who approved or blocked which version is the audit question). The decision's own check
-is the blocking gate: it fails with ERROR whenever the decision is blocked, which stops anything
-downstream and fails the run (so `dagster asset materialize` exits non-zero too).
+fails with ERROR whenever the decision is blocked, and the decision is tagged `aisec/decision`
+(on its materialization and its run): a block is visible in the catalog, the lineage graph and the
+runs list, and is a decision, never a failed run with a stack trace.
 
 The evidence kinds, their checks and how each is assessed come from `aisec_pipeline.evidence_kinds`.
 """
@@ -160,8 +161,9 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
                           "requires is present, passed, fresh and measured on the artifact bytes "
                           "hashed by this run, and governance allows it.",
               metadata=code_references(model),
-              check_specs=[dg.AssetCheckSpec("deployment_approved", asset=key, blocking=True,
-                                             description="The deployment decision is approved.")],
+              check_specs=[dg.AssetCheckSpec("deployment_approved", asset=key,
+                                             description="The deployment decision is approved (a "
+                                             "block fails this ERROR check, not the run).")],
               kinds={"aisec"}, **common)
     def deployment_decision(context: dg.AssetExecutionContext, config: DecisionConfig,
                             inventory: GovernedInventory,

@@ -150,12 +150,17 @@ def _cell(value: Any) -> str:
     return _text(value).replace("|", "\\|").replace("\n", " ")[:300]
 
 
+TABLE_LABELS = {"examples": "worst examples", "discarded": "discounted hits"}
+INJECTION_TABLE_LABELS = {"rows": "probe x detector"}
+
+
 def tables_in(figures: dict[str, Any], prefix: str = "") -> dict[str, list[dict]]:
-    """Every list-of-records figure, found one level deep (combined verdicts nest by kind)."""
+    """Every list-of-records figure (a list or a tuple: dataclasses keep tuples), found one level
+    deep (combined verdicts nest by kind)."""
     found = {}
     for key, value in figures.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            found[f"{prefix}{key}"] = value
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+            found[f"{prefix}{key}"] = list(value)
         elif isinstance(value, dict) and not prefix:
             found.update(tables_in(value, prefix=f"{key}."))
     return found
@@ -202,6 +207,11 @@ def _injection_numbers(figures: dict) -> dict[str, Any]:
                       "n": worst.get("attempts"), "threshold": worst.get("threshold"),
                       "worst probe": f"{worst.get('probe')} / {worst.get('detector')} "
                                      "(attack success rate and 95% interval)"})
+    refusal = figures.get("over_refusal") if isinstance(figures.get("over_refusal"), dict) else {}
+    if refusal.get("rate") is not None:  # the cost of safety, beside attack success
+        found.update({"over-refusal rate": refusal.get("rate"),
+                      "over-refusal ci low": refusal.get("ci_low"),
+                      "over-refusal ci high": refusal.get("ci_high")})
     return found
 
 
@@ -297,8 +307,9 @@ def _size(size: int) -> str:
 
 def evidence_presentation(verdict) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
+    labels = {**TABLE_LABELS, **(INJECTION_TABLE_LABELS if verdict.kind == "injection_report" else {})}
     for name, rows in tables_in(verdict.figures).items():
-        metadata[f"table: {name}"] = plain_table(rows)
+        metadata[f"table: {labels.get(name, name)}"] = plain_table(rows)
     chart = verdict.figures.get("chart_png_base64")
     if chart:
         metadata["chart"] = dg.MetadataValue.md(f"![chart](data:image/png;base64,{chart})")

@@ -145,8 +145,10 @@ def test_a_card_edit_is_stale_before_gating_then_regated_alone_and_a_revert_is_r
     assert stale(defs, instance, card_key), "the UI shows the edited card's evidence stale before any gate"
     [request] = edited.run_requests
     assert request.asset_selection == [card_key, decision_key], "only what read the card, then the decision"
-    assert execute(defs, instance, request).success is False, "blocked: the edited card lacks a review"
-    assert not decision_of(instance, "beta").approved
+    run = execute(defs, instance, request)
+    assert run.success, "a block is a decision, not a failed run"
+    assert instance.get_run_by_id(run.run_id).tags["aisec/decision"] == "blocked"
+    assert not decision_of(instance, "beta").approved, "the edited card lacks a review"
     assert not stale(defs, instance, card_key) and not stale(defs, instance, decision_key)
     scans = len(instance.fetch_materializations(dg.AssetKey(["beta", "artifact_scan"]), limit=10).records)
 
@@ -155,11 +157,15 @@ def test_a_card_edit_is_stale_before_gating_then_regated_alone_and_a_revert_is_r
     [request] = reverted.run_requests
     assert request.asset_selection == [card_key, decision_key]
     assert request.run_key not in {r.run_key for r in edited.run_requests}
-    assert execute(defs, instance, request).success
+    run = execute(defs, instance, request)
+    assert run.success
     decision = decision_of(instance, "beta")
     assert decision.approved, decision.reasons
     card_event = instance.get_latest_materialization_event(card_key).asset_materialization
     assert "reused from run" in card_event.metadata, "the reverted card's evidence was reused"
+    used = instance.get_latest_materialization_event(decision_key).asset_materialization.metadata
+    assert used["evidence used: model_card"].value == run.run_id, "this run's record, which links its source"
+    assert instance.has_run(used["evidence used: artifact_scan"].value), "linked to the run that measured it"
     assert len(instance.fetch_materializations(dg.AssetKey(["beta", "artifact_scan"]), limit=10).records) == scans
     assert not stale(defs, instance, card_key) and not stale(defs, instance, decision_key)
     assert ticked(defs, instance, reverted.cursor).run_requests == []
