@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..governance.policy import BiasPolicy
-from ..inventory.schema import Evaluation
 from .counts import KEY_SEPARATOR, cell_counts, count_file
 from .engine import (Rule, best_group_reference, metric_cells, overall_reference, segment_key,
                      segment_rows, segment_status, test_gaps)
 from .intervals import z_for
 from .report import BiasReport
+
+if TYPE_CHECKING:  # annotations only: `aisec bias` starts without pydantic and the governance models
+    from ..governance.policy import BiasPolicy
+    from ..inventory.schema import Evaluation
+
+# BiasPolicy's defaults, for a rule without a policy file (`aisec bias`); a test holds them equal.
+DEFAULT_METRICS = ("selection_rate", "tpr", "fpr", "precision", "accuracy")
+DEFAULT_MIN_RATIO, DEFAULT_RATIO_METRICS = 0.8, ("selection_rate",)
 
 
 def rule_from_policy(policy: BiasPolicy, drift: bool = False) -> Rule:
@@ -25,6 +32,14 @@ def rule_from_policy(policy: BiasPolicy, drift: bool = False) -> Rule:
         return Rule(threshold=policy.drift_max_difference, **common)
     return Rule(threshold=policy.max_difference, min_ratio=policy.min_ratio, ratio_metrics=policy.ratio_metrics,
                 max_excluded_fraction=policy.max_excluded_fraction, **common)
+
+
+def default_rule(threshold: float, min_count: int, max_excluded_fraction: float,
+                 protected: Sequence[str] = ()) -> Rule:
+    """The rule `rule_from_policy` gives for a BiasPolicy with these values and every default."""
+    return Rule(threshold=threshold, min_count=min_count, metrics=DEFAULT_METRICS, protected=tuple(protected),
+                min_ratio=DEFAULT_MIN_RATIO, ratio_metrics=DEFAULT_RATIO_METRICS,
+                max_excluded_fraction=max_excluded_fraction)
 
 
 def groupings_for(segments: Sequence[str], intersections: Sequence[Sequence[str]] = ()) -> list[tuple[str, ...]]:
@@ -61,19 +76,24 @@ def measure_bias(counts: pd.DataFrame, segments: Sequence[str], policy: BiasPoli
                  intersections: Sequence[Sequence[str]] = (), declared: Sequence[str] = ()) -> BiasReport:
     """Every segment and intersection against the policy's reference ("overall" or "best").
     `declared` segment keys are required: absent or below the minimum, the report is insufficient."""
-    rule = rule_from_policy(policy)
+    return measure_rule(counts, segments, rule_from_policy(policy), policy.reference, intersections, declared)
+
+
+def measure_rule(counts: pd.DataFrame, segments: Sequence[str], rule: Rule, reference: str = "overall",
+                 intersections: Sequence[Sequence[str]] = (), declared: Sequence[str] = ()) -> BiasReport:
+    """`measure_bias` under a rule built without a policy."""
     z = z_for(1 - rule.alpha)
     rows = segment_rows(counts, groupings_for(segments, intersections))
     overall = metric_cells(segment_rows(counts, [()]), z)
     cells = metric_cells(rows, z)
-    if policy.reference == "overall":
+    if reference == "overall":
         cells = overall_reference(cells, overall)
     else:
         cells = best_group_reference(cells, rule.min_count)
     cells = test_gaps(cells, rule)
     rows["status"] = segment_status(rows, cells)
     return BiasReport(rows=rows, cells=cells, overall=overall, counts=counts, rule=rule,
-                      reference=policy.reference, excluded=dict(counts.attrs.get("excluded", {})),
+                      reference=reference, excluded=dict(counts.attrs.get("excluded", {})),
                       declared=tuple(declared))
 
 

@@ -75,15 +75,13 @@ def _usage_error(args: argparse.Namespace) -> str | None:
 
 
 def _measure(args: argparse.Namespace):
-    from ..governance.policy import BiasPolicy
-    from .bias import measure_bias
+    from .bias import default_rule, measure_rule
     from .counts import count_file
 
     counts = count_file(args.data, args.label, args.prediction, args.segments, positive=args.positive)
-    policy = BiasPolicy(max_difference=args.threshold, min_count=args.min_count, reference=args.reference,
-                        max_excluded_fraction=args.max_excluded, protected_segments=tuple(args.protected))
+    rule = default_rule(args.threshold, args.min_count, args.max_excluded, args.protected)
     pairs = list(combinations(args.segments, 2)) if args.intersections else []
-    return measure_bias(counts, args.segments, policy, pairs)
+    return measure_rule(counts, args.segments, rule, args.reference, pairs)
 
 
 def _print_report(report) -> None:
@@ -99,7 +97,7 @@ def _print_report(report) -> None:
     _print_listed("VIOLATION: ", [v.sentence() for v in violations[:LISTED]], len(violations), "violations")
     prefix = "needs review: " if report.outcome == "insufficient" else "too few to test: "
     review = [item.sentence() for item in report.review(LISTED)]
-    _print_listed(prefix, review, len(report.review_table), "tests below the minimum")
+    _print_listed(prefix, review, report.review_total, "tests below the minimum")
     print(_conclusion(report))
 
 

@@ -30,6 +30,7 @@ EXCLUSIONS = {(True, False): "no label", (False, True): "no prediction",
 KEY_SEPARATOR = " x "  # between the parts of an intersection's key: "sex=Female x age=<25"
 _ROWS = "rows"
 _MAX_LABEL_VALUES = 16  # more distinct values than this cannot be a binary column
+_MERGE_ROWS = 1 << 22  # distinct combinations held from several batches before they are merged
 _MAX_CELL = 1 << 62  # mixed-radix cell numbers are renumbered densely before they overflow
 _TRUE_TEXT, _FALSE_TEXT = {"1", "true"}, {"0", "false"}
 
@@ -65,15 +66,16 @@ def cell_counts(frame: pd.DataFrame, label: str, prediction: str, segments: Sequ
 
 
 def count_file(path: str | Path, label: str, prediction: str, segments: Sequence[str],
-               positive: str | None = None, chunk_rows: int | None = None) -> pd.DataFrame:
-    """`cell_counts` over a Parquet/CSV file read in chunks of only the needed columns."""
-    from .tables import CHUNK_ROWS, read_chunks
+               positive: str | None = None, chunk_rows: int | None = None,
+               block_bytes: int | None = None) -> pd.DataFrame:
+    """`cell_counts` over a Parquet/CSV file streamed as Arrow batches of only the needed columns
+    (CSV: every column as the text written; a label "1.0" codes as 1, as a number would)."""
+    from .tables import CHUNK_ROWS, CSV_BLOCK_BYTES, read_batches
 
     check_roles(label, prediction, segments)
-    chunks = read_chunks(path, [label, prediction, *segments], text=segments,
-                         chunk_rows=chunk_rows or CHUNK_ROWS)
-    tallies = [tally(chunk, label, prediction, segments) for chunk in chunks]
-    return counts_from_tally(merge_tallies(tallies, [label, prediction, *segments]),
+    batches = read_batches(path, [label, prediction, *segments], chunk_rows=chunk_rows or CHUNK_ROWS,
+                           block_bytes=block_bytes or CSV_BLOCK_BYTES)
+    return counts_from_tally(tally_batches(batches, label, prediction, segments),
                              label, prediction, segments, positive)
 
 
@@ -91,14 +93,78 @@ def tally(frame: pd.DataFrame, label: str, prediction: str, columns: Sequence[st
     return result
 
 
-def merge_tallies(tallies: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
-    """One tally from several (chunks of one file): rows summed per combination."""
-    if not tallies:
-        return pd.DataFrame({**{c: pd.Series(dtype=object) for c in columns}, _ROWS: pd.Series(dtype=np.int64)})
-    if len(tallies) == 1:
-        return tallies[0]
-    stacked = pd.concat(tallies, ignore_index=True)
-    return stacked.groupby(list(columns), sort=False, dropna=False, observed=True)[_ROWS].sum().reset_index()
+def tally_batches(batches: Iterable, label: str, prediction: str, columns: Sequence[str]) -> pd.DataFrame:
+    """`tally` over Arrow record batches: each batch's values get codes shared by the whole file,
+    each batch is grouped on its own, and the groups are merged by summing their rows (also
+    along the way, so that memory follows the distinct combinations, not the batches)."""
+    names = [label, prediction, *columns]
+    encoders = [_Encoder(label, None), _Encoder(prediction, None), *(_Encoder(c, columns) for c in columns)]
+    merged = (np.empty((0, len(names)), dtype=np.int64), np.empty(0, dtype=np.int64))
+    pending: list[tuple[np.ndarray, np.ndarray]] = []
+    for batch in batches:
+        encoded = [encoder.encode(batch.column(name)) for encoder, name in zip(encoders, names)]
+        representative, rows = _group([(codes, encoder.values) for codes, encoder in zip(encoded, encoders)],
+                                      batch.num_rows)
+        pending.append((np.stack([codes[representative] for codes in encoded], axis=1), rows))
+        if sum(len(rows) for _, rows in pending) > _MERGE_ROWS:
+            merged, pending = _merge([merged, *pending], encoders), []
+    codes, rows = _merge([merged, *pending], encoders)
+    if not len(rows):
+        return _empty_tally(names)
+    result = pd.DataFrame({name: pd.Series(encoder.values, dtype=object)[codes[:, i]].to_numpy()
+                           for i, (name, encoder) in enumerate(zip(names, encoders))})
+    result[_ROWS] = rows
+    return result
+
+
+def _merge(parts: Sequence[tuple[np.ndarray, np.ndarray]], encoders) -> tuple[np.ndarray, np.ndarray]:
+    """Code rows with their row counts, summed per distinct combination."""
+    stacked = np.concatenate([codes for codes, _ in parts])
+    weights = np.concatenate([rows for _, rows in parts])
+    if not len(weights):
+        return stacked, weights
+    representative, rows = _group([(stacked[:, i], e.values) for i, e in enumerate(encoders)], len(stacked), weights)
+    return stacked[representative], rows
+
+
+class _Encoder:
+    """File-wide codes for one column's values, batch by batch: raw values (label, prediction;
+    `columns` None) or segment display labels. Null has its own code, like any value."""
+
+    def __init__(self, column: str, columns: Sequence[str] | None):
+        self.column, self.columns = column, columns
+        self.values: list = []
+        self._codes: dict = {}
+
+    def encode(self, array) -> np.ndarray:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not pa.types.is_dictionary(array.type):
+            array = pc.dictionary_encode(array)
+        local = array.dictionary.to_pylist()
+        mapping = np.array([self._code(value) for value in local] + [self._code(None)], dtype=np.int64)
+        return mapping[pc.fill_null(array.indices, len(local)).to_numpy(zero_copy_only=False)]
+
+    def _code(self, value) -> int:
+        key = (None if _is_null(value) else value) if self.columns is None else segment_label(value)
+        code = self._codes.get(key)
+        if code is None:
+            code = self._codes[key] = len(self.values)
+            self.values.append(key)
+            self._check(key)
+        return code
+
+    def _check(self, key) -> None:
+        if self.columns is not None:
+            _refuse_key_syntax(self.column, [key], self.columns)
+        elif len([v for v in self.values if v is not None]) > _MAX_LABEL_VALUES:
+            raise DataError(f"column {self.column!r} must be binary; it has more than {_MAX_LABEL_VALUES} "
+                            f"distinct values, e.g. {_examples(v for v in self.values if v is not None)}")
+
+
+def _empty_tally(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({**{c: pd.Series(dtype=object) for c in columns}, _ROWS: pd.Series(dtype=np.int64)})
 
 
 def _raw_codes(series: pd.Series, column: str) -> tuple[np.ndarray, list]:
@@ -159,8 +225,10 @@ def _refuse_key_syntax(column: str, labels: Sequence[str], columns: Sequence[str
                                 "the parts of an intersection): recode the value")
 
 
-def _group(encoded: Sequence[tuple[np.ndarray, list]], n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """(a representative row, the row count) per distinct combination of the code columns."""
+def _group(encoded: Sequence[tuple[np.ndarray, list]], n_rows: int,
+           weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(a representative row, the row count) per distinct combination of the code columns; with
+    `weights`, each row counts as its weight (merging groups already counted)."""
     cell, size = np.zeros(n_rows, dtype=np.int64), 1
     for codes, values in encoded:
         if size * len(values) >= _MAX_CELL:
@@ -169,13 +237,19 @@ def _group(encoded: Sequence[tuple[np.ndarray, list]], n_rows: int) -> tuple[np.
         cell = cell * len(values) + codes
         size *= len(values)
     if size <= max(1 << 16, 4 * n_rows):
-        rows = np.bincount(cell, minlength=size)
+        rows = _summed(cell, weights, size)
         occupied = np.flatnonzero(rows)
         representative = np.empty(size, dtype=np.int64)
         representative[cell] = np.arange(n_rows)
         return representative[occupied], rows[occupied]
-    _, first, rows = np.unique(cell, return_index=True, return_counts=True)
-    return first, rows
+    _, first, inverse = np.unique(cell, return_index=True, return_inverse=True)
+    return first, _summed(inverse, weights, len(first))
+
+
+def _summed(cell: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
+    if weights is None:
+        return np.bincount(cell, minlength=size)
+    return np.bincount(cell, weights=weights, minlength=size).astype(np.int64)  # exact below 2**53 rows
 
 
 # --- from the tally to confusion counts ------------------------------------------------------------
@@ -234,10 +308,22 @@ def _default_bit(value) -> int | None:
     if isinstance(value, Number):
         return int(value) if value in (0, 1) else None
     text = str(value).strip().lower()
-    return 1 if text in _TRUE_TEXT else 0 if text in _FALSE_TEXT else None
+    if text in _TRUE_TEXT or text in _FALSE_TEXT:
+        return int(text in _TRUE_TEXT)
+    number = _number(text)  # CSV text as written: "1.0" is the number 1, as pandas would parse it
+    return int(number) if number in (0.0, 1.0) else None
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _text(value) -> str:
+    if isinstance(value, str) and (number := _number(value)) is not None and number.is_integer():
+        value = number  # text of a whole number reads as the number would: "1.0" is 1
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)

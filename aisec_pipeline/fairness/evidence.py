@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..governance.policy import BiasPolicy
 from ..verdict import Status, Verdict
 from .bias import rule_from_policy
-from .chart import chart_base64
 from .engine import METRIC_BY_NAME, METRICS
 from .report import FAILED, INSUFFICIENT_OUTCOME, PASSED, BiasReport
+
+if TYPE_CHECKING:  # the CLI's terminal views start without pydantic or the chart's imports
+    from ..governance.policy import BiasPolicy
 
 # How much each view spells out; the JSON always holds everything.
 LISTED = 20  # violations and review items in the reasons
@@ -71,6 +73,8 @@ def report_verdict(report: BiasReport, kind: str) -> Verdict:
     if report.excluded and not report.too_many_excluded:
         prefix = "needs review: " if outcome == INSUFFICIENT_OUTCOME else ""  # every reason, for the committee
         reasons += [f"{prefix}left out of the counts: {sentence}" for sentence in report.exclusion_sentences()]
+    from .chart import chart_base64
+
     return Verdict(kind, _STATUS[outcome], tuple(reasons), _figures(report, violations),
                    {"chart_png_base64": chart_base64(report), "performance_splits_md": performance_splits(report)})
 
@@ -81,7 +85,7 @@ def _exclusion_reasons(report: BiasReport) -> list[str]:
 
 
 def _review_reasons(report: BiasReport, prefix: str) -> list[str]:
-    total = len(report.review_table)
+    total = report.review_total
     reasons = [f"{prefix}{item.sentence()}" for item in report.review(LISTED)]
     if total > LISTED:
         reasons.append(f"{prefix}{total - LISTED} more test(s) below the minimum, listed in figures")
@@ -110,7 +114,7 @@ def _figures(report: BiasReport, violations) -> dict:
         "violations_total": len(violations),
         "worst_gap": worst_gap(report),
         "review": [item.to_dict() for item in report.review(FIGURE_ROWS)],
-        "review_total": len(report.review_table),
+        "review_total": report.review_total,
         "protected_segments": list(report.rule.protected),
         "threshold": report.rule.threshold,
         "min_ratio": report.rule.min_ratio,

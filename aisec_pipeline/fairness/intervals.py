@@ -7,8 +7,10 @@ computed from counts, so they work equally on a fresh evaluation and on stored h
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
+
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 _BISECTION_STEPS = 60
 _MAX_Z = 40.0
@@ -16,7 +18,7 @@ _MAX_Z = 40.0
 
 def z_for(confidence: float) -> float:
     """The two-sided normal quantile, e.g. 1.96 for 0.95."""
-    return float(ndtri(0.5 + confidence / 2.0))
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
 def wilson(successes, trials, z: float | np.ndarray = 1.96) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +66,15 @@ def newcombe_p_value(k1, n1, k2, n2) -> np.ndarray:
         excludes_zero = (lo > 0.0) | (hi < 0.0)
         low_z = np.where(excludes_zero, mid, low_z)
         high_z = np.where(excludes_zero, high_z, mid)
-    p_value = 2.0 * (1.0 - ndtr(low_z))
+    p_value = 2.0 * (1.0 - _normal_cdf(low_z))
     lo, hi = newcombe(k1, n1, k2, n2, 1.0)
     return np.where(np.isnan(lo) | np.isnan(hi), np.nan, p_value)
+
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    """The standard normal CDF, as scipy's ndtr computes it (0.5 erfc(-z / sqrt 2)), from the
+    standard library: the CLI starts without importing scipy."""
+    return 0.5 * np.asarray(_erfc(-np.asarray(z, dtype=float) / math.sqrt(2.0)), dtype=float)

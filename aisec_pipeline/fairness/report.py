@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .counts import COUNT_COLUMNS, label_value
-from .engine import FAIL, INSUFFICIENT, METRIC_BY_NAME, METRICS, OK, Rule
+from .engine import FAIL, INSUFFICIENT, METRIC_BY_NAME, METRICS, OK, Rule, texts
 
 PASSED, FAILED, INSUFFICIENT_OUTCOME = "passed", "failed", "insufficient"
 
@@ -160,33 +160,61 @@ class BiasReport:
                         dtype=bool)
 
     @cached_property
+    def _review_order(self) -> dict[str, np.ndarray]:
+        """Every test that could not be run for lack of data, as arrays in review order:
+        protected segments first, then the thinnest, then the report's own order of segments and
+        metrics. `cell` indexes `cells`; `own` says the segment (not the reference) is thin."""
+        cell = np.flatnonzero(self.cells["status"].to_numpy() == INSUFFICIENT)
+        denominator = self.cells["denominator"].to_numpy(dtype=float)[cell]
+        own = denominator < self.rule.min_count
+        reference_n = np.nan_to_num(self.cells["ref_denominator"].to_numpy(dtype=float)[cell])
+        n = np.where(own, denominator, reference_n).astype(np.int64)
+        position = self.cells["row"].to_numpy(dtype=np.int64)[cell]
+        protected = self.protected_rows[position]
+        order = np.lexsort((self.cells["metric_index"].to_numpy()[cell], position, n, ~protected))
+        return {"cell": cell[order], "n": n[order], "own": own[order], "protected": protected[order]}
+
+    @property
+    def review_total(self) -> int:
+        """How many review items there are (without building them)."""
+        return len(self._review_order["cell"]) + len(self.absent_required()) * len(self.rule.metrics)
+
+    def _review_frame(self, limit: int | None = None) -> pd.DataFrame:
+        order = {name: values[:limit] for name, values in self._review_order.items()}
+        cells = self.cells
+        reference = np.full(len(order["cell"]), None, dtype=object)
+        thin_reference = ~order["own"]
+        reference[thin_reference] = "reference " + cells["reference_label"].to_numpy(dtype=object)[
+            order["cell"][thin_reference]]
+        return pd.DataFrame({  # text as object columns: pandas' Arrow strings cost a conversion each
+            "segment": texts(cells["key"].to_numpy(dtype=object)[order["cell"]]),
+            "metric": texts(cells["metric"].to_numpy(dtype=object)[order["cell"]]),
+            "n": order["n"],
+            "minimum": self.rule.min_count,
+            "protected": order["protected"],
+            "reference": texts(reference),
+        })
+
+    def review_head(self, limit: int | None = None) -> pd.DataFrame:
+        """The first `limit` rows of `review_table` (all when None), building only those."""
+        absent = pd.DataFrame(self._unmeasured_protected())  # listed first: a required segment with no rows
+        if limit is not None and len(absent) >= limit:
+            return absent.head(limit)
+        rest = None if limit is None else limit - len(absent)
+        table = self._review_frame(rest)
+        return pd.concat([absent, table], ignore_index=True) if len(absent) else table
+
+    @cached_property
     def review_table(self) -> pd.DataFrame:
         """Every test that could not be run for lack of data (segment, metric, n, minimum,
         protected, reference): protected segments first, then the thinnest. `reference` names
         the reference when it, not the segment, is the thin side. Protected segments the report
         does not hold at all are listed with n=0."""
-        thin = self.cells[self.cells["status"] == INSUFFICIENT]
-        own = thin["denominator"].to_numpy() < self.rule.min_count
-        reference_n = np.nan_to_num(thin["ref_denominator"].to_numpy(dtype=float))
-        n = np.where(own, thin["denominator"].to_numpy(dtype=float), reference_n).astype(np.int64)
-        position = thin["row"].to_numpy(dtype=np.int64)
-        protected = self.protected_rows[position]
-        # protected first, then the thinnest, then the report's own order of segments and metrics
-        order = np.lexsort((thin["metric_index"].to_numpy(), position, n, ~protected))
-        table = pd.DataFrame({
-            "segment": thin["key"].to_numpy(dtype=object)[order],
-            "metric": thin["metric"].to_numpy(dtype=object)[order],
-            "n": n[order],
-            "minimum": self.rule.min_count,
-            "protected": protected[order],
-            "reference": np.where(own, None, "reference " + thin["reference_label"].astype(object))[order],
-        })
-        absent = self._unmeasured_protected()  # listed first: a protected segment with no rows at all
-        return pd.concat([pd.DataFrame(absent), table], ignore_index=True) if absent else table
+        return self.review_head(None)
 
     def review(self, limit: int | None = None) -> list[ReviewItem]:
         """The first `limit` review items (all when None), as objects with a sentence."""
-        table = self.review_table if limit is None else self.review_table.head(limit)
+        table = self.review_table if limit is None else self.review_head(limit)
         return [ReviewItem(segment, metric, int(n), int(minimum), bool(protected), reference)
                 for segment, metric, n, minimum, protected, reference in table.itertuples(index=False)]
 
@@ -227,8 +255,9 @@ class BiasReport:
         absent = self.absent_required()
         if absent:
             return f"declared or protected segment(s) absent from the data: {_listed(absent)}"
-        review = self.review_table
-        required = sorted(set(review.loc[review["protected"], "segment"].tolist()))
+        order = self._review_order
+        keys = self.cells["key"].to_numpy(dtype=object)[order["cell"][order["protected"]]]
+        required = sorted(set(keys.tolist()))
         if required:
             return f"declared or protected segment(s) below the {minimum}: {_listed(required)}"
         return None

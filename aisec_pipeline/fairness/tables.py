@@ -4,8 +4,9 @@ The format is decided by the bytes, not the name: a `.parquet` that is not Parqu
 blob named `.csv`, an empty file or an unparseable one all raise TableError with the reason.
 CSV may be compressed (gzip, bzip2, xz, or zstd when the `zstandard` package is installed).
 A header that names a used column twice is refused: pandas would silently rename the copy.
-Large files are read in chunks of only the needed columns (`read_chunks`), so memory stays
-bounded by the chunk, not the file.
+Large files are streamed as Arrow record batches of only the needed columns (`read_batches`),
+parsed on a second thread while the caller counts the previous one, so memory stays bounded by
+the batch, not the file.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 # Compressed CSV: magic bytes -> pandas' name for the compression.
 COMPRESSION_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
 CHUNK_ROWS = 1 << 21
+CSV_BLOCK_BYTES = 1 << 22  # Arrow's CSV reader parses blocks of this many bytes
+# What reads as null in CSV text: pandas' default list, so both readers agree.
+CSV_NULLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+_PREFETCH = 2  # batches parsed ahead of the caller
 _SNIFF = 8192
 _LISTED_COLUMNS = 40
 
@@ -181,39 +187,93 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
         raise TableError(f"{path}: cannot parse as {found.kind}: {type(exc).__name__}: {_first_line(exc)}") from None
 
 
-def read_chunks(path: str | Path, columns: Sequence[str], text: Sequence[str] = (),
-                chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Only `columns`, in chunks of at most `chunk_rows` rows. CSV `text` columns keep the text
-    as written ("02134" stays "02134"; Parquet keeps its stored types). Missing columns are refused first,
-    with the list of columns the file has."""
+def read_batches(path: str | Path, columns: Sequence[str], chunk_rows: int = CHUNK_ROWS,
+                 block_bytes: int = CSV_BLOCK_BYTES) -> Iterator:
+    """Only `columns`, as Arrow record batches (Parquet: at most `chunk_rows` rows; CSV: blocks
+    of `block_bytes`, every column as the text written, nulls as pandas reads them). Batches are
+    parsed on a second thread while the caller works on the previous one. Missing columns are
+    refused first, with the list of columns the file has."""
     path = Path(path)
     columns = list(dict.fromkeys(columns))
     found = sniff(path)
     require_columns(path, _header(path, found), columns)
-    chunks = _parquet_chunks(path, columns, chunk_rows) if found.kind == "parquet" else \
-        _csv_chunks(path, columns, text, found.compression, chunk_rows)
+    batches = _parquet_batches(path, columns, chunk_rows) if found.kind == "parquet" else \
+        _csv_batches(path, columns, found.compression, block_bytes)
     try:
-        yield from chunks
+        yield from _prefetched(batches)
     except TableError:
         raise
     except Exception as exc:  # noqa: BLE001 - a bad row deep in the file: name the file and the parser's reason
         raise TableError(f"{path}: cannot parse as {found.kind}: {type(exc).__name__}: {_first_line(exc)}") from None
 
 
-def _parquet_chunks(path: Path, columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _parquet_batches(path: Path, columns: list[str], chunk_rows: int) -> Iterator:
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as parquet:
-        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
-            yield batch.to_pandas()
+        yield from parquet.iter_batches(batch_size=chunk_rows, columns=columns, use_threads=True)
 
 
-def _csv_chunks(path: Path, columns: list[str], text: Sequence[str], compression: str | None,
-                chunk_rows: int) -> Iterator[pd.DataFrame]:
-    dtypes = {c: "str" for c in text if c in columns}
-    with pd.read_csv(path, usecols=columns, dtype=dtypes, encoding="utf-8", compression=compression,
-                     chunksize=chunk_rows) as reader:
-        yield from reader
+def _csv_batches(path: Path, columns: list[str], compression: str | None, block_bytes: int) -> Iterator:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    convert = pcsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns},
+                                  null_values=list(CSV_NULLS), strings_can_be_null=True)
+    options = dict(read_options=pcsv.ReadOptions(block_size=block_bytes, use_threads=False),
+                   parse_options=pcsv.ParseOptions(newlines_in_values=True), convert_options=convert)
+    with _arrow_stream(path, compression) as stream:
+        yield from pcsv.open_csv(stream, **options)
+
+
+def _arrow_stream(path: Path, compression: str | None):
+    """Arrow decompresses gzip, bz2 and zstd itself when built with the codec; else Python does."""
+    import pyarrow as pa
+
+    arrow_name = {"gzip": "gzip", "bz2": "bz2", "zstd": "zstd"}.get(compression or "")
+    if compression is None or (arrow_name and pa.Codec.is_available(arrow_name)):
+        return pa.input_stream(str(path), compression=arrow_name)
+    return pa.PythonFile(_open_binary(path, compression), mode="r")
+
+
+def _prefetched(batches: Iterator, depth: int = _PREFETCH) -> Iterator:
+    """The same items, produced on a daemon thread up to `depth` ahead (Arrow parses without the
+    GIL, so parsing and counting overlap on two cores). An error is re-raised in the caller."""
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                if stop.is_set():
+                    return
+                items.put((item, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            items.put((None, exc))
+            return
+        items.put((done, None))
+
+    thread = threading.Thread(target=produce, name="aisec-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue, then let it end
+            try:
+                items.get(timeout=0.05)
+            except queue.Empty:
+                pass
 
 
 def _first_line(exc: BaseException) -> str:

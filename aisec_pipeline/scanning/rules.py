@@ -64,6 +64,13 @@ RULES: tuple[Rule, ...] = tuple(
         ("torchscript.suspicious-code", "critical", "TorchScript code that imports, does not parse, or names an operator that reads/writes files or loads code"),
     )
     + _rules(
+        "onnx",
+        ("onnx.external-data-outside", "high", "a tensor's external data names a file outside the model's folder (absolute, .., or a symlink out)"),
+        ("onnx.external-data", "low", "raw tensor bytes named as external data by an ONNX model in the same folder (recorded)"),
+        ("onnx.custom-domain", "high", "an operator or opset from a custom domain: it runs only with a native custom-operator library"),
+        ("error.unparseable-onnx", "high", "the ONNX protobuf does not parse, is over 2 GiB, or its external data is missing or inside an archive"),
+    )
+    + _rules(
         "containers",
         ("container.bomb", "high", "a compressed stream or archive expands beyond 1000x its size (256 MiB floor, 64 GiB cap) or 100,000 members"),
         ("tar.path-traversal", "high", "a tar/7z member name escapes the archive (absolute path or ..)"),
@@ -111,7 +118,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("repo.template-injection", "critical", "a chat template (tokenizer_config.json, *.jinja) reaches for attributes or names only sandbox escapes use"),
         ("repo.dangerous-target", "critical", "a config's Hydra _target_ names a type with a known code-execution path"),
         ("repo.instantiates", "medium", "a config's Hydra _target_ names a class the loader instantiates (recorded)"),
-        ("repo.text", "low", "tokenizer/vocabulary files, Markdown, licences and other plain text: data, not executed"),
+        ("repo.text", "low", "tokenizer/vocabulary files (SentencePiece models too), Markdown, licences and other plain text: data, not executed"),
     )
     + _rules(
         "safetensors",

@@ -25,11 +25,14 @@ def sniff(head: bytes) -> str:
     if head.startswith(SEVEN_ZIP_MAGIC):
         return "7z"
     from .formats.containers import is_tar, sniff_compressed
+    from .formats.onnx_file import sniff_onnx
 
     if sniff_compressed(head):
         return "compressed"
     if is_tar(head):
         return "tar"
+    if sniff_onnx(head):
+        return "onnx"
     # safetensors: u64 header length, then a JSON object. Checked before pickle because a length
     # such as 0x0280 also starts with a pickle PROTO opcode.
     # Eight printable bytes would be a header length of exabytes: that is text ('{"a": {...').

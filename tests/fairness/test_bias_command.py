@@ -143,3 +143,25 @@ def test_yes_no_labels_with_positive(tmp_path):
     accepted = aisec_bias("--data", str(path), "--label", "y", "--prediction", "p", "--segments", "g",
                           "--positive", "yes", "--min-count", "10")
     assert "overall  200" in accepted.stdout and "Traceback" not in accepted.stderr
+
+
+def test_the_cli_rule_is_the_policy_rule_with_the_same_values():
+    """`aisec bias` builds its rule without pydantic: it must be the one BiasPolicy's defaults give."""
+    from aisec_pipeline.fairness.bias import default_rule, rule_from_policy
+    from aisec_pipeline.governance.policy import BiasPolicy
+
+    policy = BiasPolicy(max_difference=0.12, min_count=40, max_excluded_fraction=0.02, protected_segments=("race",))
+    assert default_rule(0.12, 40, 0.02, ["race"]) == rule_from_policy(policy)
+
+
+def test_the_cli_starts_without_dagster_scipy_pydantic_or_great_expectations(compas_file):
+    probe = ("import runpy, sys\n"
+             "sys.argv = ['aisec'] + sys.argv[1:]\n"
+             "try:\n    runpy.run_module('aisec_pipeline.cli', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'dagster', 'scipy', 'pydantic', 'great_expectations', 'garak', 'matplotlib', 'fairlearn', 'sklearn'})\n"
+             "print('HEAVY', heavy, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe, "bias", *common(compas_file), "--segments", "sex,race",
+                             "--intersections"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert "HEAVY []" in result.stderr, result.stderr[-2000:]

@@ -72,9 +72,9 @@ def test_reading_in_chunks_equals_reading_at_once(compas_csv):
     path, frame = compas_csv
     at_once = cell_counts(frame, LABEL, PREDICTION, ["sex", "race", "age_cat"])
     assert at_once.attrs["excluded"] == {"no label": len(frame.index[::97])}
-    for chunk_rows in (500, 10**6):
+    for block_bytes in (4096, 1 << 22):  # CSV: Arrow parses blocks of this many bytes
         assert same_counts(count_file(path, LABEL, PREDICTION, ["sex", "race", "age_cat"],
-                                      chunk_rows=chunk_rows), at_once)
+                                      block_bytes=block_bytes), at_once)
     parquet = path.with_suffix(".parquet")
     frame.to_parquet(parquet, row_group_size=700)
     assert same_counts(count_file(parquet, LABEL, PREDICTION, ["sex", "race", "age_cat"], chunk_rows=300), at_once)
@@ -127,7 +127,7 @@ def test_yes_no_labels_need_the_positive_value_named(tmp_path, balanced):
     words.sort_values("y").to_csv(path, index=False)  # the first chunks hold no "yes" at all
     with pytest.raises(DataError, match="column 'y' must be binary.*found 'no', 'yes'.*--positive"):
         count_file(path, "y", "p", ["g"])
-    assert same_counts(count_file(path, "y", "p", ["g"], positive="yes", chunk_rows=50), expected)
+    assert same_counts(count_file(path, "y", "p", ["g"], positive="yes", block_bytes=1024), expected)
     with pytest.raises(DataError, match="column 'y' has 3 values"):
         cell_counts(words.assign(y=["yes", "no", "maybe", "no"] * 50), "y", "p", ["g"], positive="yes")
 
@@ -159,3 +159,33 @@ def test_a_value_that_reads_as_an_intersection_is_refused_naming_the_column(bala
     frame = balanced({"a x reg=x": 40, "b": 40}, column="area").assign(reg=["x", "z"] * 40)
     with pytest.raises(DataError, match="segment column 'area' has the value 'a x reg=x'"):
         cell_counts(frame, "y", "p", ["area", "reg"])
+
+
+def test_merging_along_the_way_equals_merging_once(compas_csv, monkeypatch):
+    """Groups from many batches are summed as they come (memory follows the distinct
+    combinations): the counts are the same as from one merge at the end."""
+    from aisec_pipeline.fairness import counts as counts_module
+
+    path, frame = compas_csv
+    at_once = cell_counts(frame, LABEL, PREDICTION, ["sex", "race", "age_cat"])
+    monkeypatch.setattr(counts_module, "_MERGE_ROWS", 10)
+    assert same_counts(count_file(path, LABEL, PREDICTION, ["sex", "race", "age_cat"], block_bytes=2048), at_once)
+
+
+def test_a_label_that_changes_form_in_a_later_block_is_judged_on_every_value(tmp_path):
+    """Arrow fixes a column's type from the first block; the text read keeps every value as
+    written, so a later "yes" is named like any other non-binary value, never a parser error."""
+    path = tmp_path / "late.csv"
+    path.write_text("y,p,g\n" + "1.0,1,a\n0.0,0,b\n" * 2000 + "yes,1,a\n")
+    with pytest.raises(DataError, match=r"column 'y' must be binary.*found '0', '1', 'yes'"):
+        count_file(path, "y", "p", ["g"], block_bytes=4096)
+    path.write_text("y,p,g\n" + "1.0,1,a\n0.0,0,b\n" * 2000)
+    counts = count_file(path, "y", "p", ["g"], block_bytes=4096)
+    assert counts[["tp", "tn"]].sum().tolist() == [2000, 2000]
+
+
+def test_a_quoted_newline_inside_a_segment_value_stays_one_row(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('y,p,g\n1,1,"two\nlines"\n0,0,plain\n')
+    counts = count_file(path, "y", "p", ["g"])
+    assert sorted(counts["g"]) == ["plain", "two\nlines"] and int(counts[["tp", "tn"]].sum().sum()) == 2

@@ -121,3 +121,19 @@ def test_a_thin_undeclared_segment_still_does_not_block(credit):
     report = measure_frame(frame, model.entry.evaluation, policy.tier_for(model.entry).bias)
     assert report.outcome == "passed"
     assert any(item.segment == "sex=diverse" for item in report.review())
+
+
+def test_the_first_review_items_are_the_first_of_the_whole_list(credit):
+    """The terminal and the verdict build only the first items; they must be the JSON's first."""
+    folder, policy = credit
+    model = load_model(folder)
+    frame = pd.read_csv(folder / "data" / "evaluation.csv")
+    frame = frame[frame["age_band"] != "<25"]
+    frame.loc[frame.index[:5], "sex"] = "diverse"
+    evaluation = model.entry.evaluation.model_copy(update={"intersections": (("sex", "age_band"),)})
+    report = measure_frame(frame, evaluation, policy.tier_for(model.entry).bias)
+    everything = report.review()
+    assert report.review_total == len(everything) == len(report.review_table) > 12
+    for limit in (3, 5, 12, len(everything) + 1):
+        assert report.review(limit) == everything[:limit]
+    assert everything[0].segment == "age_band=<25" and everything[0].n == 0

@@ -34,6 +34,20 @@ def write_hf_repository(folder: Path) -> None:
     (folder / "merges.txt").write_text("#version: 0.2\nh e\nl l\n")
     (folder / ".gitattributes").write_text("*.safetensors filter=lfs diff=lfs merge=lfs -text\n")
     (folder / "special_tokens_map.json").write_text(json.dumps({"bos_token": "<|im_start|>", "eos_token": "<|im_end|>"}))
+    (folder / "tokenizer.model").write_bytes(_sentencepiece_model())
+
+
+def _sentencepiece_model() -> bytes:
+    """A real SentencePiece model (what Llama/T5 repositories ship as tokenizer.model)."""
+    import io
+
+    import sentencepiece
+
+    buffer = io.BytesIO()
+    lines = ["hello world the model is small"] * 50 + ["another line of text here"] * 50
+    sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=buffer, vocab_size=20,
+                                             model_type="unigram", minloglevel=2)
+    return buffer.getvalue()
 
 
 def hf_clean(b) -> None:
@@ -269,3 +283,60 @@ class _Payload:
 
 
 STEPS += [containers]
+
+
+def _onnx_model(extra_nodes=(), functions=(), opsets=(), external: str | None = None, nested=None):
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "W")
+    if external is not None:
+        weight.ClearField("raw_data")
+        weight.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", external), ("offset", "0"), ("length", "24")):
+            entry = weight.external_data.add()
+            entry.key, entry.value = key, value
+    nodes = [helper.make_node("MatMul", ["X", "W"], ["Y"], name="matmul"), *extra_nodes]
+    if nested is not None:
+        branch = helper.make_graph([nested], "then", [], [helper.make_tensor_value_info("Z", TensorProto.FLOAT, [1, 2])])
+        nodes.append(helper.make_node("If", ["C"], ["Z"], name="if", then_branch=branch, else_branch=branch))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 3])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 2])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), *opsets], functions=list(functions),
+                              producer_name="aisec-tests")
+    return model.SerializeToString()
+
+
+def onnx_models(b) -> None:
+    import numpy as np
+    from onnx import helper
+
+    b.add("onnx_ok.onnx", _onnx_model(), "safe")
+    custom = helper.make_node("RunShell", ["X"], ["S"], name="evil", domain="com.evil.ops")
+    b.add("onnx_custom_op.onnx", _onnx_model([custom], opsets=[helper.make_opsetid("com.evil.ops", 1)]), "unsafe",
+          "onnx.custom-domain")
+    b.add("onnx_nested_custom.onnx", _onnx_model(nested=helper.make_node("Exec", ["X"], ["Z"], domain="my.native")),
+          "unsafe", "onnx.custom-domain")
+    body = helper.make_function("local.fn", "Double", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
+                                [helper.make_opsetid("", 17)])
+    use = helper.make_node("Double", ["Y"], ["D"], name="double", domain="local.fn")
+    b.add("onnx_local_function.onnx", _onnx_model([use], functions=[body], opsets=[helper.make_opsetid("local.fn", 1)]),
+          "safe")
+    b.add("onnx_truncated.onnx", _onnx_model()[:-7], "error", "error.unparseable-onnx")
+    b.add("onnx_external_abs.onnx", _onnx_model(external="/etc/passwd"), "unsafe", "onnx.external-data-outside")
+    b.add("onnx_external_dotdot.onnx", _onnx_model(external="../../home/user/.ssh/id_rsa"), "unsafe",
+          "onnx.external-data-outside")
+    folder = b.root / "onnx_folder"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(np.ones((3, 2), dtype=np.float32).tobytes())
+    (folder / "model.onnx").write_bytes(_onnx_model(external="weights.bin"))
+    (folder / "escape.onnx").write_bytes(_onnx_model(external="link.bin"))
+    (folder / "link.bin").symlink_to("/etc/hostname")
+    (folder / "missing.onnx").write_bytes(_onnx_model(external="gone.bin"))
+    b.add("onnx_folder/model.onnx", None, "safe", renamable=False)
+    b.add("onnx_folder/weights.bin", None, "safe", "onnx.external-data", renamable=False)
+    b.add("onnx_folder/escape.onnx", None, "unsafe", "onnx.external-data-outside", renamable=False)
+    b.add("onnx_folder/missing.onnx", None, "error", "error.unparseable-onnx", renamable=False)
+
+
+STEPS += [onnx_models]
