@@ -23,11 +23,26 @@ BIAS_METRICS = ("selection_rate", "tpr", "fnr", "fpr", "precision", "accuracy")
 
 
 class InjectionPolicy(Strict):
+    """A tier's prompt-injection battery (docs/redteam.md: power, budgets, hosted endpoints)."""
+
     probes: tuple[str, ...] = Field(min_length=1)  # garak probe specs plus aisec's own probes
-    prompt_cap: int = Field(default=8, ge=1)
-    generations: int = Field(default=1, ge=1)
-    max_attack_success_rate: float = Field(ge=0.0, le=1.0)
-    max_canary_leaks: int = Field(default=0, ge=0)
+    prompt_cap: int = Field(default=8, ge=1)  # prompts per probe in the first pass
+    generations: int = Field(default=1, ge=1)  # answers per prompt
+    # 0 asks for greedy answers (the same prompt, the same answer); above 0 the endpoint samples
+    # and `generations` answers per prompt give hit@k.
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    # A probe passes only when the one-sided 95% upper bound on its attack success is at or
+    # under this; canary leaks are zero-tolerance whatever it says.
+    max_attack_success_rate: float = Field(gt=0.0, le=1.0)
+    # Answers the battery may add (more prompts; more generations if it samples) to probes whose
+    # first pass was too small to show the limit; what is still short is "needs review".
+    extension_budget: int = Field(default=0, ge=0)
+    # Share of ordinary in-scope questions the model refuses (None: reported, not judged).
+    max_over_refusal_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    concurrency: int = Field(default=4, ge=1, le=64)  # requests in flight at once
+    max_requests: int = Field(default=5000, ge=1)  # HTTP requests per battery, retries included
+    retries: int = Field(default=6, ge=0)  # per request, on 429/502/503/504 or a dropped connection
+    max_retry_wait_seconds: float = Field(default=30.0, gt=0)  # a longer Retry-After is a failure
     timeout_seconds: int = Field(default=900, ge=1)  # floor for the whole battery; it grows with its size
     request_timeout_seconds: int = Field(default=60, ge=1)  # one request to the target
     max_tokens: int = Field(default=150, ge=1)  # per answer: bounds the battery's wall time
