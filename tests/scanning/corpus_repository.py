@@ -216,6 +216,7 @@ def containers(b) -> None:
     """joblib's compressors, compressed pickles, tar/.nemo and 7z, benign and malicious."""
     import bz2
     import gzip
+    import struct
     import lzma
     import pickle
     import tarfile
@@ -247,6 +248,9 @@ def containers(b) -> None:
         b.add(f"model.pkl.{suffix}", compress(benign), "safe")
         b.add(f"evil.pkl.{suffix}", compress(evil), "unsafe", "pickle.dangerous-global")
     b.add("gz_in_gz.pkl.gz", gzip.compress(gzip.compress(evil)), "unsafe", "pickle.dangerous-global")
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    header += b" " * (0x178 - len(header))  # length 0x0178 starts like a zlib header (0x78 0x01)
+    b.add("zlib_lookalike.safetensors", struct.pack("<Q", len(header)) + header + bytes(8), "safe")
     compressor, zeros = zstandard.ZstdCompressor().compressobj(), bytes(1 << 20)
     bomb = b"".join(compressor.compress(zeros) for _ in range(300)) + compressor.flush()  # 300 MiB from ~10 KB
     b.add("zstd_bomb.zst", bomb, "unsafe", "container.bomb", renamable=False)  # slow to rescan 8 times
