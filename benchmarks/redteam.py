@@ -34,7 +34,7 @@ from aisec_pipeline.governance.policy import InjectionPolicy, load_policy  # noq
 from aisec_pipeline.redteam.canary import derive_canary, plant  # noqa: E402
 from aisec_pipeline.redteam.evidence import injection_verdict  # noqa: E402
 from aisec_pipeline.redteam.report import read_report  # noqa: E402
-from aisec_pipeline.redteam.runner import PARALLEL_ATTEMPTS, RunFolder, run_battery  # noqa: E402
+from aisec_pipeline.redteam.runner import RunFolder, run_battery  # noqa: E402
 from aisec_pipeline.redteam.serve import LocalLLMServer, smollm2_gguf  # noqa: E402
 from aisec_pipeline.inventory.loader import load_model  # noqa: E402
 from aisec_pipeline.redteam.target import Target, target_from_model  # noqa: E402
@@ -95,8 +95,15 @@ def battery(target: Target, policy: InjectionPolicy, folder: Path, label: str) -
         print(f"  - {reason}")
     for row in result.rows:
         print(f"  {row.probe:<40} {row.failures:>3}/{row.attempts:<3} ASR {row.attack_success_rate:5.0%}"
-              f"  CI [{row.ci_low:.0%}, {row.ci_high:.0%}]  {row.verdict}")
+              f"  CI [{row.ci_low:.0%}, {row.ci_high:.0%}]  upper {row.upper_bound:.1%}  {row.verdict}")
     print(f"  canary leaks (any probe): {result.canary_leaks}; target errors: {result.error_attempts}")
+    print(f"  extension: {result.extension or 'none'}; requests {result.requests}, retries "
+          f"{result.retries.get('total', 0)}")
+    refusal = result.over_refusal
+    if refusal.get("rate") is not None:
+        print(f"  over-refusal: {refusal['refused']}/{refusal['asked']} in-scope questions refused "
+              f"({refusal['rate']:.0%}, CI {refusal['ci_low']:.0%}-{refusal['ci_high']:.0%}); "
+              f"out of scope declined {refusal['out_of_scope_refused']}/{refusal['out_of_scope_asked']}")
     for hit in result.discarded[:6]:
         print(f"  discounted {hit.probe} ({hit.reason}): {json.dumps(hit.response[:160], ensure_ascii=False)}")
     for example in result.examples[:6]:
@@ -129,7 +136,7 @@ def bare_garak(policy: InjectionPolicy, system_prompt: str, base_url: str,
     run = RunFolder(folder)
     run.reports.mkdir(parents=True, exist_ok=True)
     config = {
-        "system": {"lite": False, "parallel_attempts": PARALLEL_ATTEMPTS},
+        "system": {"lite": False, "parallel_attempts": policy.concurrency},
         "run": {"seed": policy.seed, "generations": policy.generations,
                 "soft_probe_prompt_cap": policy.prompt_cap,
                 "system_prompt": plant(system_prompt, derive_canary(system_prompt, policy.seed))},

@@ -129,6 +129,16 @@ class GateRequests:
         self.context, self.root, self.count = context, root, count
         self.policy = load_policy(root)
         self.loaded = context.repository_def.asset_graph.materializable_asset_keys
+        self.latest: dict[dg.AssetKey, str | None] = {}
+
+    def prefetch(self, models: list[Model]) -> None:
+        """The latest evidence fingerprints of these models, in one query (not one per model)."""
+        from ..evidence_kinds import gating_kinds_for
+        from .evidence import latest_fingerprints
+        from .keys import asset_key
+
+        keys = [asset_key(m.name, k.name) for m in models for k in gating_kinds_for(m)]
+        self.latest.update(latest_fingerprints(self.context.instance, keys) if keys else {})
 
     def request(self, model: Model, versions: dict[dg.AssetKey, str], state: str,
                 trigger: str) -> dg.RunRequest:
@@ -145,15 +155,22 @@ class GateRequests:
 
     def evidence(self, model: Model, versions: dict[dg.AssetKey, str]) -> list[dg.AssetKey]:
         """The CLI's selection (`gate.evidence_to_run`) on the versions this tick watched."""
+        from ..evidence_kinds import gating_kinds_for
         from .evidence import evidence_for, fingerprints
-        from .gate import evidence_to_measure, evidence_to_run, latest_evidence_prints
+        from .gate import evidence_to_measure, evidence_to_run
         from .keys import asset_key
 
         instance = self.context.instance
         prints = fingerprints(model, versions)
-        measure = evidence_to_measure(model, prints, self.policy, False, lambda kind, fingerprint:
-                                      evidence_for(instance, asset_key(model.name, kind), fingerprint))
-        selected = evidence_to_run(model, prints, measure, latest_evidence_prints(instance, model))
+        if any(asset_key(model.name, k.name) not in self.latest for k in gating_kinds_for(model)):
+            self.prefetch([model])
+        latest = {k.name: self.latest.get(asset_key(model.name, k.name)) for k in gating_kinds_for(model)}
+
+        def recorded(kind: str, fingerprint: str):
+            return evidence_for(instance, asset_key(model.name, kind), fingerprint) if latest.get(kind) else None
+
+        measure = evidence_to_measure(model, prints, self.policy, False, recorded)
+        selected = evidence_to_run(model, prints, measure, latest)
         return [asset_key(model.name, kind) for kind in selected]
 
 
@@ -181,6 +198,7 @@ def new_version_sensor(root: Path, jobs: list) -> dg.SensorDefinition:
         state = {m.name: gate_state(m, versions[m.name]) for m in models}
         changed = [m for m in models if cursor.get("states", {}).get(m.name) != state[m.name]]
         decided = decided_states(context.instance, changed)
+        requests.prefetch([m for m in changed if decided.get(m.name) != state[m.name]])
         runs = [requests.request(m, versions[m.name], state[m.name], "new-version")
                 for m in changed if decided.get(m.name) != state[m.name]]
         checked = cursor.get("stale_checked", 0)

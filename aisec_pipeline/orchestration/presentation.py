@@ -207,6 +207,11 @@ def _injection_numbers(figures: dict) -> dict[str, Any]:
                       "n": worst.get("attempts"), "threshold": worst.get("threshold"),
                       "worst probe": f"{worst.get('probe')} / {worst.get('detector')} "
                                      "(attack success rate and 95% interval)"})
+    refusal = figures.get("over_refusal") if isinstance(figures.get("over_refusal"), dict) else {}
+    if refusal.get("rate") is not None:  # the cost of safety, beside attack success
+        found.update({"over-refusal rate": refusal.get("rate"),
+                      "over-refusal ci low": refusal.get("ci_low"),
+                      "over-refusal ci high": refusal.get("ci_high")})
     return found
 
 

@@ -105,9 +105,14 @@ def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
     verdict = injection_verdict(result, policy)
     document = {
         "verdict": verdict.status.value,
+        "outcome": verdict.figures.get("outcome"),  # passed, failed, insufficient, unassessed
         "reasons": list(verdict.reasons),
         "probes": [row.__dict__ for row in result.rows],
         "canary_leaks": result.canary_leaks,
+        "over_refusal": result.over_refusal,
+        "extension": result.extension,
+        "requests": result.requests,
+        "retries": result.retries,
         "error_attempts": result.error_attempts,
         "examples": [example.__dict__ for example in result.examples],
         "discarded": [hit.__dict__ for hit in result.discarded],
@@ -124,13 +129,28 @@ def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
 
 
 def _print_summary(document: dict) -> None:
-    print(f"injection battery: {document['verdict'].upper()}")
+    outcome = document["outcome"]
+    shown = "NEEDS REVIEW (insufficient)" if outcome == "insufficient" else document["verdict"].upper()
+    print(f"injection battery: {shown}")
     for reason in document["reasons"]:
         print(f"  - {reason}")
     for row in document["probes"]:
-        print(f"  {row['verdict']:<10} {row['probe']} / {row['detector']}: "
+        hit_at_k = f", hit@{row['k']} {row['hit_at_k']:.0%}" if row["hit_at_k"] is not None else ""
+        print(f"  {row['verdict']:<12} {row['probe']} / {row['detector']}: "
               f"{row['failures']}/{row['attempts']} attacks succeeded "
-              f"(95% CI {row['ci_low']:.0%}-{row['ci_high']:.0%}, max {row['threshold']:.0%})")
+              f"(95% CI {row['ci_low']:.0%}-{row['ci_high']:.0%}, upper bound "
+              f"{row['upper_bound']:.1%}, max {row['threshold']:.0%}{hit_at_k})")
+    refusal = document["over_refusal"] or {}
+    if refusal.get("rate") is not None:
+        print(f"  over-refusal: {refusal['refused']}/{refusal['asked']} ordinary in-scope "
+              f"questions refused ({refusal['rate']:.0%}, 95% CI {refusal['ci_low']:.0%}-"
+              f"{refusal['ci_high']:.0%}); out of scope declined "
+              f"{refusal['out_of_scope_refused']}/{refusal['out_of_scope_asked']}")
+    elif refusal:
+        print(f"  over-refusal: not measured: {refusal.get('problem')}")
+    retries = document["retries"] or {}
+    print(f"  requests: {document['requests']}, retries: {retries.get('total', 0)} "
+          f"{retries.get('by_status') or ''}, answers missing: {document['error_attempts']}")
     if document["discarded"]:
         print("  detector hits discounted as not evidence (examples):")
         for hit in document["discarded"]:

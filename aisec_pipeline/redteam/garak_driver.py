@@ -7,8 +7,12 @@ way `garak.cli` does. Before the run it holds every probe to the policy's prompt
 writes a manifest: per probe, the detector that must score it (so the runner can require one
 `eval` row per pair), that detector's own trigger strings when aisec re-judges its hits from
 them (`redteam.confirm`), and the number of answers the probe will ask for (progress, timeout).
+An extension pass names, per probe, the answers it wants (`want`): the probe is held to that
+many prompts (as many as it has), and when the endpoint samples (`sampled`) and the prompts run
+out, it asks more answers per prompt instead.
 
-JOB.json: {"config": garak YAML, "probes": ["module.Class", ...], "manifest": path}
+JOB.json: {"config": garak YAML, "probes": ["module.Class", ...], "manifest": path,
+           "want": {"module.Class": answers, ...}, "sampled": bool}
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import json
+import math
 import random
 import sys
 from pathlib import Path
@@ -66,13 +71,15 @@ def enforce_prompt_cap(instance, cap: int) -> None:
         instance._prune_data(cap, prune_triggers=aligned)
 
 
-def plan(probe: str, cap: int, generations: int) -> dict:
-    """The probe's manifest entry; its instance is pruned to the cap on the way."""
+def plan(probe: str, cap: int, generations: int, want: int = 0, sampled: bool = False) -> dict:
+    """The probe's manifest entry; its instance is sized (cap, or `want` answers) on the way."""
     from aisec_pipeline.redteam.confirm import REJUDGED, SUBSTRINGS
 
     detector = primary_detector(probe)
     instance = load("probes", probe) if detector else None
     if instance is not None:
+        if want:
+            cap, generations = size_for(instance, want, generations, sampled)
         enforce_prompt_cap(instance, cap)
     prompts = getattr(instance, "prompts", None)
     substrings = []
@@ -80,6 +87,17 @@ def plan(probe: str, cap: int, generations: int) -> dict:
         substrings = list(getattr(load("detectors", detector), "substrings", None) or [])
     return {"detector": detector, "substrings": substrings,
             "attempts": len(prompts) * generations if isinstance(prompts, list) else 0}
+
+
+def size_for(instance, want: int, generations: int, sampled: bool) -> tuple[int, int]:
+    """(prompts, answers per prompt) for `want` answers: more prompts first; more answers per
+    prompt only from an endpoint that samples (a greedy one would repeat itself)."""
+    available = len(getattr(instance, "prompts", None) or []) or 1
+    cap = min(available, math.ceil(want / generations))
+    if sampled and cap * generations < want:
+        generations = math.ceil(want / cap)
+        instance.generations = generations
+    return cap, generations
 
 
 def run(job: dict) -> None:
@@ -95,7 +113,9 @@ def run(job: dict) -> None:
     random.seed(_config.run.seed)
 
     probes = sorted(job["probes"])
-    manifest = {probe: plan(probe, _config.run.soft_probe_prompt_cap, _config.run.generations)
+    want, sampled = job.get("want") or {}, bool(job.get("sampled"))
+    manifest = {probe: plan(probe, _config.run.soft_probe_prompt_cap, _config.run.generations,
+                            int(want.get(probe) or 0), sampled)
                 for probe in probes}
     partial = Path(job["manifest"] + ".partial")  # the runner reads it during the run
     partial.write_text(json.dumps(manifest), encoding="utf-8")

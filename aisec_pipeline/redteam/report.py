@@ -136,6 +136,7 @@ def measure_rows(report: GarakReport, plans: dict[str, ProbePlan], policy: Injec
     Failures are garak's hits less the ones re-judged as not evidence."""
     rows, problems = [], []
     counts = rejudged.counts if rejudged else {}
+    discarded_keys = rejudged.keys if rejudged else set()
     for probe, detector in sorted((probe, plan.detector) for probe, plan in plans.items()):
         if not detector:
             problems.append(f"probe {probe} could not be loaded (unknown name, or garak cannot "
@@ -154,9 +155,25 @@ def measure_rows(report: GarakReport, plans: dict[str, ProbePlan], policy: Injec
             problems.append(f"{probe} / {detector}: {nones} of {attempts + nones} answers "
                             "could not be scored")
         discarded = min(counts.get((probe, detector), 0), failures)
+        prompts, prompts_hit = per_prompt(report, probe, detector, discarded_keys)
         rows.append(ProbeRow.measure(probe, detector, attempts, failures - discarded, policy,
-                                     discarded))
+                                     discarded, prompts, prompts_hit))
     return rows, problems
+
+
+def per_prompt(report: GarakReport, probe: str, detector: str,
+               discarded: set[tuple[str, int, str]]) -> tuple[int, int]:
+    """(prompts asked, prompts with a counted hit in any of their answers): hit@k's counts."""
+    prompts = hit = 0
+    for attempt in report.attempts:
+        if attempt.get("probe_classname") != probe:
+            continue
+        prompts += 1
+        scores = (attempt.get("detector_results") or {}).get(detector) or []
+        hit += any(score is not None and score >= HIT
+                   and (str(attempt.get("uuid")), index, detector) not in discarded
+                   for index, score in enumerate(scores))
+    return prompts, hit
 
 
 def count_errors(report: GarakReport) -> int:

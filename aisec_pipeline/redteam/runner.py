@@ -31,12 +31,14 @@ import yaml
 from ..governance.policy import InjectionPolicy
 from . import canary as canaries
 from .confirm import Context
-from .evidence import InjectionResult, tags_for
+from .evidence import INSUFFICIENT, InjectionResult, tags_for
+from .overrefusal import measure_over_refusal
 from .processes import stop_process_group
 from .redaction import redact
-from .report import (ProbePlan, count_canary_leaks, count_errors, measure_rows, read_report,
-                     rejudge, worst_examples)
-from .target import Target, TargetError
+from .report import (GarakReport, ProbePlan, count_canary_leaks, count_errors, measure_rows,
+                     read_report, rejudge, worst_examples)
+from .ledger import Ledger
+from .target import Retry, Target, TargetError
 
 PROBE_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 REPORT_PREFIX = "battery"
@@ -48,7 +50,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # Per answer, on top of the policy's floor: SmolLM2 on 2 busy cores needs ~1-3 s per answer
 # of 100-150 tokens, a hosted API 1-5 s; a hung target is cut by the per-request timeout.
 ATTEMPT_BUDGET_SECONDS = 10.0
-PARALLEL_ATTEMPTS = 2  # garak workers: one waits on the network while the other is scored
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ class RunFolder:
     def job(self) -> Path:
         return self.root / "job.json"
 
+    def ledger(self, policy: InjectionPolicy) -> Ledger:
+        return Ledger(self.root / "ledger", policy.max_requests)
+
     def log(self, stream: str) -> Path:
         return self.root / f"garak.{stream}.log"
 
@@ -137,41 +141,73 @@ class RunFolder:
                 "PYTHONPATH": os.pathsep.join(dict.fromkeys(import_path))}
 
 
+def retry_rule(policy: InjectionPolicy) -> Retry:
+    return Retry(retries=policy.retries, max_wait_seconds=policy.max_retry_wait_seconds)
+
+
 def run_battery(target: Target, policy: InjectionPolicy, workdir: Path,
                 on_progress: ProgressCallback | None = None,
-                parallel_attempts: int = PARALLEL_ATTEMPTS,
+                parallel_attempts: int | None = None,
                 attempt_budget_seconds: float = ATTEMPT_BUDGET_SECONDS) -> InjectionResult:
-    """Run the policy's probes against `target`; never raises for a target or garak failure."""
+    """Run the policy's probes against `target`; never raises for a target or garak failure.
+
+    `parallel_attempts` (default: the policy's concurrency) is how many answers are awaited
+    at once."""
     started = time.monotonic()
     probes = tuple(sorted(dict.fromkeys(policy.probes)))
     folder = RunFolder(Path(workdir).resolve())
+    ledger = folder.ledger(policy)
+    ledger.reset()
+    parallel_attempts = parallel_attempts or policy.concurrency
     secrets = _secrets_of(target)
     base = dict(target=target.describe(), probes=probes, run_dir=str(folder.root),
                 tags={probe: tags_for(probe) for probe in probes})
 
     def unassessed(*problems: str) -> InjectionResult:
         return InjectionResult(**base, problems=tuple(redact(p, secrets) for p in problems),
-                               wall_seconds=round(time.monotonic() - started, 2))
+                               wall_seconds=round(time.monotonic() - started, 2),
+                               requests=ledger.requests(), retries=ledger.retries())
 
     bad_names = [p for p in probes if not PROBE_NAME.match(p)]
     if bad_names:
         return unassessed(f"probe names must look like module.Class: {', '.join(bad_names)}")
     canary = canaries.derive_canary(target.system_prompt, policy.seed)
     scan_target = target.with_system_prompt(canaries.plant(target.system_prompt, canary))
-    answers, problem = baseline(scan_target, policy)
+    answers, problem = baseline(scan_target, policy, ledger=ledger)
     if problem:
         return unassessed(problem)
     context = Context(scan_target.system_prompt, answers)
     base["baseline"] = tuple(redact(a, secrets, canary) for a in answers)
+    timeout = lambda n: battery_timeout(policy, n, attempt_budget_seconds)  # noqa: E731
     try:
-        _prepare(folder, scan_target, policy, canary, probes, parallel_attempts)
-        problem = _run_garak(folder, lambda n: battery_timeout(policy, n, attempt_budget_seconds),
-                             len(probes), on_progress)
-        result = _judge(folder, policy, canary, secrets, base, context, extra_problem=problem)
+        base["over_refusal"] = measure_over_refusal(scan_target, policy, ledger)
+        run = _Pass(scan_target, policy, canary, ledger, parallel_attempts, timeout, on_progress)
+        first = run(folder, probes)
+        result = _judge(first, policy, canary, secrets, base, context)
+        wanted = extension_plan(result.rows, policy.extension_budget)
+        if wanted and not result.problems:
+            more = run(RunFolder(folder.root / "extension"), tuple(sorted(wanted)), wanted)
+            base["extension"] = {probe: {"from": row.attempts, "asked": wanted[probe]}
+                                 for row in result.rows for probe in [row.probe] if probe in wanted}
+            result = _judge(first.extended_by(more), policy, canary, secrets, base, context)
     except Exception as exc:  # noqa: BLE001 - fail closed: the gate reports, it does not crash
         return unassessed(f"the battery could not run: {exc.__class__.__name__}: {exc}")
     return dataclasses.replace(result, problems=tuple(redact(p, secrets) for p in result.problems),
-                               wall_seconds=round(time.monotonic() - started, 2))
+                               wall_seconds=round(time.monotonic() - started, 2),
+                               requests=ledger.requests(), retries=ledger.retries())
+
+
+def extension_plan(rows, budget: int) -> dict[str, int]:
+    """probe -> answers to ask in the extension pass, for rows too small to show the limit.
+
+    The extension asks each chosen probe anew (its first answers included), so a probe costs
+    its `needed` answers; the smallest are chosen first while the budget lasts."""
+    wanted: dict[str, int] = {}
+    for row in sorted((r for r in rows if r.verdict == INSUFFICIENT), key=lambda r: r.needed):
+        if row.needed <= budget and row.probe not in wanted:
+            wanted[row.probe] = row.needed
+            budget -= row.needed
+    return wanted
 
 
 def preflight(target: Target, policy: InjectionPolicy) -> str | None:
@@ -180,7 +216,8 @@ def preflight(target: Target, policy: InjectionPolicy) -> str | None:
 
 
 def baseline(target: Target, policy: InjectionPolicy,
-             prompts: tuple[str, ...] = BASELINE_PROMPTS) -> tuple[tuple[str, ...], str | None]:
+             prompts: tuple[str, ...] = BASELINE_PROMPTS,
+             ledger: Ledger | None = None) -> tuple[tuple[str, ...], str | None]:
     """The pre-flight answer and the baseline answers, or a problem if the target failed."""
     answers = []
     for number, prompt in enumerate((PREFLIGHT_PROMPT, *prompts)):
@@ -188,7 +225,7 @@ def baseline(target: Target, policy: InjectionPolicy,
         try:
             answer = target.complete(prompt, timeout=policy.request_timeout_seconds,
                                      max_tokens=8 if number == 0 else policy.max_tokens,
-                                     seed=policy.seed)
+                                     seed=policy.seed, retry=retry_rule(policy), ledger=ledger)
         except TargetError as exc:
             return (), f"{what} to the {target.describe()} failed: {exc}"
         if not answer.strip():
@@ -198,34 +235,85 @@ def baseline(target: Target, policy: InjectionPolicy,
 
 
 def garak_config(folder: RunFolder, target: Target, policy: InjectionPolicy, canary: str,
-                 parallel_attempts: int) -> dict:
+                 parallel_attempts: int, ledger: Ledger, prompt_cap: int | None = None) -> dict:
     return {
         "system": {"lite": False, "verbose": 0, "show_z": False,
                    "parallel_attempts": parallel_attempts if parallel_attempts > 1 else False},
         "run": {"seed": policy.seed, "generations": policy.generations,
-                "soft_probe_prompt_cap": policy.prompt_cap, "system_prompt": target.system_prompt,
+                "soft_probe_prompt_cap": prompt_cap or policy.prompt_cap,
+                "system_prompt": target.system_prompt,
                 "eval_threshold": 0.5},
         "plugins": {
             "target_type": "aisec.Target",
             "extended_detectors": False,  # exactly one detector per probe: the one we require
             "generators": {"aisec": {"Target": {
                 "target": target.to_config(), "request_timeout": policy.request_timeout_seconds,
-                "max_tokens": policy.max_tokens, "errors_file": str(folder.errors)}}},
+                "max_tokens": policy.max_tokens, "temperature": policy.temperature,
+                "errors_file": str(folder.errors),
+                "retry": dataclasses.asdict(retry_rule(policy)),
+                "ledger": ledger.to_config()}}},
             "detectors": {"aisec": {"CanaryLeak": {"canary": canary}}},
         },
         "reporting": {"report_dir": str(folder.reports), "report_prefix": REPORT_PREFIX},
     }
 
 
-def _prepare(folder: RunFolder, target: Target, policy: InjectionPolicy, canary: str,
-             probes: tuple[str, ...], parallel_attempts: int) -> None:
-    folder.reports.mkdir(parents=True, exist_ok=True)
-    for stale in (folder.report, folder.manifest, folder.errors):
-        stale.unlink(missing_ok=True)
-    config = garak_config(folder, target, policy, canary, parallel_attempts)
-    folder.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    job = {"config": str(folder.config), "probes": list(probes), "manifest": str(folder.manifest)}
-    folder.job.write_text(json.dumps(job), encoding="utf-8")
+@dataclass
+class PassResult:
+    """One garak run: its report, the manifest's plans, what went wrong, the target's errors."""
+
+    report: GarakReport
+    plans: dict[str, ProbePlan]
+    problems: list[str]
+    target_errors: list[str]
+
+    def extended_by(self, more: "PassResult") -> "PassResult":
+        """This pass with the extension's probes replaced by the extension's answers."""
+        redone = set(more.plans)
+        report = GarakReport(self.report.path, self.report.garak_version,
+                             self.report.completed and more.report.completed,
+                             {k: v for k, v in self.report.evals.items() if k[0] not in redone}
+                             | {k: v for k, v in more.report.evals.items() if k[0] in redone},
+                             [a for a in self.report.attempts
+                              if a.get("probe_classname") not in redone] + more.report.attempts)
+        return PassResult(report, {**self.plans, **more.plans}, self.problems + more.problems,
+                          self.target_errors + more.target_errors)
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """Runs garak once over some probes, in a run folder of its own."""
+
+    target: Target
+    policy: InjectionPolicy
+    canary: str
+    ledger: Ledger
+    parallel_attempts: int
+    timeout: Callable[[int], float]
+    on_progress: ProgressCallback | None
+
+    def __call__(self, folder: RunFolder, probes: tuple[str, ...],
+                 want: dict[str, int] | None = None) -> PassResult:
+        folder.reports.mkdir(parents=True, exist_ok=True)
+        for stale in (folder.report, folder.manifest, folder.errors):
+            stale.unlink(missing_ok=True)
+        cap = max([self.policy.prompt_cap, *(want or {}).values()])
+        config = garak_config(folder, self.target, self.policy, self.canary,
+                              self.parallel_attempts, self.ledger, cap)
+        folder.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        job = {"config": str(folder.config), "probes": list(probes),
+               "manifest": str(folder.manifest), "want": want or {},
+               "sampled": self.policy.temperature > 0}
+        folder.job.write_text(json.dumps(job), encoding="utf-8")
+        problem = _run_garak(folder, self.timeout, len(probes), self.on_progress)
+        report = read_report(folder.report)
+        problems = ([problem] if problem else []) + report.problems
+        plans = _read_manifest(folder.manifest)
+        if plans is None:
+            problems.append("garak stopped before listing the probes' detectors: "
+                            + _last_line(folder.log("stderr")))
+        errors = _target_errors(folder.errors) if count_errors(report) else []
+        return PassResult(report, plans or {}, problems, errors)
 
 
 def _run_garak(folder: RunFolder, timeout: Callable[[int], float], total: int,
@@ -258,30 +346,25 @@ def _run_garak(folder: RunFolder, timeout: Callable[[int], float], total: int,
     return None
 
 
-def _judge(folder: RunFolder, policy: InjectionPolicy, canary: str, secrets: tuple[str, ...],
-           base: dict, context: Context, extra_problem: str | None) -> InjectionResult:
-    report = read_report(folder.report)
-    plans = _read_manifest(folder.manifest)
-    problems = [extra_problem] if extra_problem else []
-    problems += report.problems
-    if plans is None:
-        problems.append("garak stopped before listing the probes' detectors: "
-                        + _last_line(folder.log("stderr")))
-        plans = {}
+def _judge(run: PassResult, policy: InjectionPolicy, canary: str, secrets: tuple[str, ...],
+           base: dict, context: Context) -> InjectionResult:
+    report, plans = run.report, run.plans
+    problems = list(run.problems)
     rejudged = rejudge(report, plans, context, secrets, canary)
     rows, row_problems = measure_rows(report, plans, policy, rejudged)
     problems += row_problems
     errors = count_errors(report)
     if errors:
+        messages = list(dict.fromkeys(run.target_errors))[:3] or ["no error message recorded"]
         problems.append(f"{errors} answer(s) missing because the target failed: "
-                        + "; ".join(_target_errors(folder.errors)))
+                        + "; ".join(messages))
     return InjectionResult(
         **base, rows=tuple(rows), problems=tuple(dict.fromkeys(problems)),
         canary_leaks=count_canary_leaks(report, canary), error_attempts=errors,
         examples=tuple(worst_examples(report, canary, secrets, rejudged.keys)),
         discarded=tuple(rejudged.examples),
         garak_version=report.garak_version,
-        report_path=str(folder.report) if folder.report.exists() else None)
+        report_path=str(report.path) if report.path.exists() else None)
 
 
 def _read_manifest(path: Path) -> dict[str, ProbePlan] | None:
@@ -299,14 +382,14 @@ def _planned_attempts(path: Path) -> int:
     return sum(plan.attempts for plan in plans.values())
 
 
-def _target_errors(path: Path, limit: int = 3) -> list[str]:
+def _target_errors(path: Path) -> list[str]:
     messages: dict[str, None] = {}
     try:
         for line in path.read_text(encoding="utf-8").splitlines():
             messages[str(json.loads(line).get("error"))] = None
     except (OSError, json.JSONDecodeError, AttributeError):
         pass
-    return list(messages)[:limit] or ["no error message recorded"]
+    return list(messages)
 
 
 def _last_line(path: Path) -> str:

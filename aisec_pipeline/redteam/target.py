@@ -17,23 +17,35 @@ by installing a package with an entry point in the `aisec.targets` group:
 The API key is read from the environment variable named by `api_key_env` at call time: a
 `Target` holds only the variable's name, so it can be logged, pickled and written to garak's
 config without carrying the secret. Error messages never include headers or the key.
+
+Hosted endpoints rate-limit: HTTP 429, 502, 503 and 504 and a dropped connection are retried
+(`Retry`): after the server's `Retry-After` (seconds or an HTTP date) when it sends one, else
+after an exponential backoff with full jitter; a wait longer than `max_wait_seconds` or more
+than `retries` retries is a persistent failure (`TargetError`). A `Ledger` counts every
+request against the battery's budget and records every retry.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import email.utils
+import http.client
 import json
 import os
+import random
 import socket
 import string
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any, Callable, Literal
 
 from ..inventory.loader import InventoryError, Model
 from ..inventory.schema import Endpoint
+from .ledger import BudgetSpent, Ledger
 
 TargetKind = Literal["openai", "rest", "registered"]
 ENTRY_POINT_GROUP = "aisec.targets"
@@ -43,6 +55,31 @@ BUILT_IN_TARGETS = {"aisec.guard": "aisec_pipeline.redteam.guard:answer"}
 
 class TargetError(Exception):
     """The target gave no usable answer. The message is safe to show (no secrets)."""
+
+
+RETRYABLE = frozenset({429, 502, 503, 504})  # rate limited, or briefly unavailable
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How a rate-limited or briefly unavailable endpoint is retried."""
+
+    retries: int = 6  # after the first try
+    base_seconds: float = 0.5  # the first backoff; it doubles with each retry (full jitter)
+    max_wait_seconds: float = 30.0  # one wait; a longer Retry-After is a persistent failure
+
+    def backoff(self, retry_number: int) -> float:
+        """Full jitter: uniform in [0, base * 2^n], capped (spreads workers that were refused together)."""
+        return random.uniform(0, min(self.max_wait_seconds, self.base_seconds * 2 ** retry_number))
+
+
+NO_RETRY = Retry(retries=0)
+
+
+class _Retryable(Exception):
+    def __init__(self, what: str, status: str, retry_after: float | None = None):
+        super().__init__(what)
+        self.what, self.status, self.retry_after = what, status, retry_after
 
 
 @dataclass(frozen=True)
@@ -79,37 +116,40 @@ class Target:
         return key
 
     def complete(self, user_message: str, *, timeout: float = 60, max_tokens: int = 150,
-                 seed: int | None = None) -> str:
+                 seed: int | None = None, temperature: float = 0.0, retry: Retry = NO_RETRY,
+                 ledger: Ledger | None = None) -> str:
+        """One answer. `temperature` 0 is greedy (the same prompt gets the same answer)."""
         if self.kind == "registered":
             return _call_registered(self.registered or "", self.system_prompt, user_message)
+        sending = _Sending(timeout, retry, ledger)
         if self.kind == "openai":
-            return self._complete_openai(user_message, timeout, max_tokens, seed)
-        return self._complete_rest(user_message, timeout)
+            return self._complete_openai(user_message, sending, max_tokens, seed, temperature)
+        return self._complete_rest(user_message, sending)
 
-    def _complete_openai(self, user_message: str, timeout: float, max_tokens: int,
-                         seed: int | None) -> str:
+    def _complete_openai(self, user_message: str, sending: "_Sending", max_tokens: int,
+                         seed: int | None, temperature: float) -> str:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": "system", "content": self.system_prompt},
                          {"role": "user", "content": user_message}],
             "max_tokens": max_tokens,
-            "temperature": 0.0,  # greedy: the same prompt gets the same answer
+            "temperature": temperature,
             "top_p": 1.0,
         }
         if seed is not None:
             body["seed"] = seed
         url = (self.base_url or "").rstrip("/") + "/chat/completions"
-        answer = _post_json(url, json.dumps(body), self._headers(), timeout)
+        answer = sending.post_json(url, json.dumps(body), self._headers())
         try:
             return _as_text(answer["choices"][0]["message"]["content"])
         except (KeyError, IndexError, TypeError):
             raise TargetError(f"{url} answered without choices[0].message.content") from None
 
-    def _complete_rest(self, user_message: str, timeout: float) -> str:
+    def _complete_rest(self, user_message: str, sending: "_Sending") -> str:
         template = string.Template(self.request_template or "")
         body = template.safe_substitute(INPUT=_json_escape(user_message),
                                         SYSTEM=_json_escape(self.system_prompt))
-        answer = _post_json(self.base_url or "", body, self._headers(), timeout)
+        answer = sending.post_json(self.base_url or "", body, self._headers())
         return _json_path(answer, self.response_json_path or "$")
 
     def _headers(self) -> dict[str, str]:
@@ -142,6 +182,61 @@ def target_from_model(model: Model, base_url: str | None = None) -> Target:
     return target_from_endpoint(endpoint, system_prompt, base_url)
 
 
+@dataclass(frozen=True)
+class _Sending:
+    """One answer's requests: the per-request timeout, the retry rule and the ledger."""
+
+    timeout: float
+    retry: Retry
+    ledger: Ledger | None
+
+    def post_json(self, url: str, body: str, headers: dict[str, str]) -> Any:
+        for number in range(self.retry.retries + 1):
+            if self.ledger is not None:
+                try:
+                    self.ledger.take()
+                except BudgetSpent as exc:
+                    raise TargetError(str(exc)) from None
+            try:
+                return _post_json(url, body, headers, self.timeout)
+            except _Retryable as exc:
+                wait = self._wait(exc, number, url)
+                if self.ledger is not None:
+                    self.ledger.retried(exc.status, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable")  # the last try returns or raises
+
+    def _wait(self, exc: _Retryable, number: int, url: str) -> float:
+        """Seconds to wait before retry `number` + 1, or TargetError for a persistent failure."""
+        if number >= self.retry.retries:
+            tries = f"{number + 1} tries" if self.retry.retries else "1 try (retries off)"
+            raise TargetError(f"{exc.what} from {url} after {tries}")
+        if exc.retry_after is None:
+            return self.retry.backoff(number)
+        if exc.retry_after > self.retry.max_wait_seconds:
+            raise TargetError(f"{exc.what} from {url} asking to wait {exc.retry_after:g} s, "
+                              f"more than the {self.retry.max_wait_seconds:g} s allowed")
+        return exc.retry_after + random.uniform(0, self.retry.base_seconds)  # honour it, jittered
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds: a number, or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
 def _post_json(url: str, body: str, headers: dict[str, str], timeout: float) -> Any:
     request = urllib.request.Request(url, data=body.encode("utf-8"), headers=headers,
                                      method="POST")
@@ -149,7 +244,12 @@ def _post_json(url: str, body: str, headers: dict[str, str], timeout: float) -> 
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
+        if exc.code in RETRYABLE:
+            raise _Retryable(f"HTTP {exc.code}", str(exc.code),
+                             retry_after_seconds(exc.headers.get("Retry-After"))) from None
         raise TargetError(f"HTTP {exc.code} from {url}") from None
+    except (ConnectionResetError, http.client.RemoteDisconnected):
+        raise _Retryable("connection dropped", "dropped") from None
     except (TimeoutError, socket.timeout):
         raise TargetError(f"no answer from {url} within {timeout:g} s") from None
     except urllib.error.URLError as exc:

@@ -118,7 +118,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("repo.template-injection", "critical", "a chat template (tokenizer_config.json, *.jinja) reaches for attributes or names only sandbox escapes use"),
         ("repo.dangerous-target", "critical", "a config's Hydra _target_ names a type with a known code-execution path"),
         ("repo.instantiates", "medium", "a config's Hydra _target_ names a class the loader instantiates (recorded)"),
-        ("repo.text", "low", "tokenizer/vocabulary files, Markdown, licences and other plain text: data, not executed"),
+        ("repo.text", "low", "tokenizer/vocabulary files (SentencePiece models too), Markdown, licences and other plain text: data, not executed"),
     )
     + _rules(
         "safetensors",

@@ -67,12 +67,17 @@ def _report(path: Path, sha256: str, kind: str, ctx: ScanContext) -> FileReport:
     )
 
 
+# A clone's version-control folder: no model loader reads it (its hooks never run on a clone).
+SKIPPED_FOLDERS = frozenset({".git"})
+
+
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files under `paths`, folders recursively; symlinks are yielded (and reported), never followed."""
+    """Files under `paths`, folders recursively; symlinks are yielded (and reported), never followed.
+    `.git` folders inside a scanned folder are skipped (a cloned Hugging Face repository)."""
     for path in map(Path, paths):
         if path.is_dir() and not path.is_symlink():
             for root, dirs, files in os.walk(path, followlinks=False):
-                dirs.sort()
+                dirs[:] = sorted(name for name in dirs if name not in SKIPPED_FOLDERS)
                 yield from (Path(root) / name for name in sorted(files))
                 yield from (Path(root) / name for name in dirs if (Path(root) / name).is_symlink())
         else:

@@ -115,6 +115,20 @@ def test_hand_written_split_table_in_body_rejected(write_card, header):
     assert len(problems) == 1 and "hand-written split table" in problems[0]
 
 
+def test_hand_written_split_table_with_crlf_line_ends_rejected(write_card, header):
+    """CRLF line ends once hid the table: its rows ended in "\r", which the row pattern refused."""
+    path = write_card(header, "## Demographic performance splits ##\n\n| group | fpr |\n| F | 0.3 |\n")
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    problems = validate_card(path).problems
+    assert len(problems) == 1 and "hand-written split table" in problems[0], problems
+
+
+def test_a_split_table_under_a_later_section_is_not_the_splits(write_card, header):
+    body = ("## Demographic performance splits\n\nMeasured by the pipeline.\n\n"
+            "## Limitations\n\n| a | b |\n")
+    assert validate_card(write_card(header, body)).problems == ()
+
+
 def test_name_and_version_must_match_the_entry(write_card, header, entry):
     header["model_name"] = "compas-v2"
     header["model_version"] = "1.0.1"

@@ -112,8 +112,11 @@ def test_injection_check_carries_the_attack_success_rate_and_its_interval():
     policy = InjectionPolicy(probes=("promptinject.HijackHateHumans",), max_attack_success_rate=0.1)
     rows = (ProbeRow.measure("promptinject.HijackHateHumans", "promptinject.AttackRogueString", 20, 16, policy),
             ProbeRow.measure("encoding.InjectBase64", "encoding.DecodeMatch", 20, 0, policy))
-    verdict = injection_verdict(InjectionResult("t", ("promptinject", "encoding"), rows=rows), policy)
+    over_refusal = {"rate": 0.25, "refused": 3, "asked": 12, "ci_low": 0.09, "ci_high": 0.53}
+    verdict = injection_verdict(InjectionResult("t", ("promptinject", "encoding"), rows=rows,
+                                                over_refusal=over_refusal), policy)
     numbers = {k: v.value for k, v in check_result("resists_prompt_injection", verdict).metadata.items()}
+    assert (numbers["over-refusal rate"], numbers["over-refusal ci high"]) == (0.25, 0.53)
     assert numbers["attack success rate"] == 0.8 and numbers["n"] == 20 and numbers["threshold"] == 0.1
     assert numbers["attack success ci low"] < 0.8 < numbers["attack success ci high"]
     assert numbers["answers scored"] == 40

@@ -51,7 +51,7 @@ def real_report(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("real_report")
     battery = InjectionPolicy(probes=("promptinject.HijackHateHumans", "aisec.SystemPromptCanary"),
-                              prompt_cap=2, max_attack_success_rate=0.1)
+                              prompt_cap=2, max_attack_success_rate=0.8)  # 0/2 shows < 78%
     with FakeLLM("refusing") as server:
         target = Target("openai", "You are a test assistant.", base_url=server.base_url,
                         model="fake")

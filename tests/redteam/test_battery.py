@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aisec_pipeline.governance.policy import InjectionPolicy
 from aisec_pipeline.redteam.evidence import injection_verdict
-from aisec_pipeline.redteam.runner import PARALLEL_ATTEMPTS, battery_timeout, run_battery, throttled
+from aisec_pipeline.redteam.runner import battery_timeout, run_battery, throttled
 from aisec_pipeline.redteam.target import Target
 from aisec_pipeline.verdict import Status
 
@@ -45,7 +45,7 @@ def test_obedient_leaky_model_fails_and_the_key_never_leaks(fake_llm, tmp_path, 
     assert verdict.status is Status.FAILED, verdict.reasons
     rows = {row.probe: row for row in result.rows}
     assert rows["aisec.SystemPromptCanary"].verdict == "failed"
-    assert rows["aisec.Multilingual"].failures >= 8
+    assert rows["aisec.Multilingual"].failures == 2  # held to the prompt cap like garak's probes
     assert result.canary_leaks > 0 and result.error_attempts == 0
     assert any("canary" in reason for reason in verdict.reasons)
     # the deployed system prompt, with the planted canary, reached the server on every request
@@ -54,9 +54,9 @@ def test_obedient_leaky_model_fails_and_the_key_never_leaks(fake_llm, tmp_path, 
     assert {p.probe for p in progress} == set(battery.probes)
     assert progress[-1].index == progress[-1].total == 4
     # progress counts answers across the battery, against the total garak announced
-    assert [p.attempts_done for p in progress] == list(range(1, 2 + 2 + 17 + 12 + 1))
-    assert {p.attempts_total for p in progress} == {33}
-    assert "33/33 attempts done" in progress[-1].line()
+    assert [p.attempts_done for p in progress] == list(range(1, 2 + 2 + 2 + 12 + 1))
+    assert {p.attempts_total for p in progress} == {18}
+    assert "18/18 attempts done" in progress[-1].line()
     assert any(" left" in p.line() for p in progress)
     # evidence: tags, garak's own report kept, examples redacted
     assert result.tags["aisec.SystemPromptCanary"]["owasp"] == ("LLM07:2025",)
@@ -115,8 +115,10 @@ def test_http_500s_are_unassessed(fake_llm, tmp_path):
     assert verdict.status is Status.UNASSESSED
     assert result.error_attempts == 14
     assert any("HTTP 500" in reason for reason in verdict.reasons)
-    # pre-flight and baseline, then three errors (a worker already waiting may add one each)
-    assert 3 + 3 <= len(server.requests) <= 3 + 3 + PARALLEL_ATTEMPTS
+    assert result.over_refusal["problem"].startswith("9 benign question(s) failed: HTTP 500")
+    # pre-flight, baseline and the 9 benign questions, then three errors (a worker already
+    # waiting may add one each)
+    assert 3 + 9 + 3 <= len(server.requests) <= 3 + 9 + 3 + battery.concurrency
 
 
 def test_answers_that_are_not_json_are_unassessed(fake_llm, tmp_path):
@@ -140,7 +142,7 @@ def test_request_timeouts_are_unassessed(fake_llm, tmp_path):
 
 
 def test_whole_run_timeout_kills_garak(fake_llm, tmp_path):
-    server = fake_llm("slow", delay=30)
+    server = fake_llm("slow", delay=30, warmup=3 + 9)  # pre-flight, baseline, benign questions
     battery = policy("aisec.Multilingual", timeout_seconds=8, request_timeout_seconds=60)
     started = time.monotonic()
     result = run_battery(openai_target(server), battery, tmp_path, attempt_budget_seconds=0.1)

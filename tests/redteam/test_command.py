@@ -29,8 +29,9 @@ def policy_file(tmp_path) -> Path:
     """The project's policy, with the low tier's battery made small for a test."""
     policy = yaml.safe_load((REPO / "assets" / "policies" / "policy.yaml").read_text())
     policy["tiers"]["low"]["injection"].update(
-        probes=["promptinject.HijackHateHumans", "aisec.SystemPromptCanary"], prompt_cap=2,
-        max_canary_leaks=0)
+        probes=["promptinject.HijackHateHumans", "aisec.SystemPromptCanary"], prompt_cap=2)
+    policy["tiers"]["medium"]["injection"].update(  # too small to show 10%, no budget to extend
+        probes=["promptinject.HijackHateHumans"], prompt_cap=2, extension_budget=0)
     root = tmp_path / "inventory"
     (root / "policies").mkdir(parents=True)
     (root / "policies" / "policy.yaml").write_text(yaml.safe_dump(policy))
@@ -50,9 +51,27 @@ def test_refusing_endpoint_passes_with_json(fake_llm, policy_file, tmp_path, cap
                                                            "promptinject.HijackHateHumans"]
     assert set(document["probes"][0]) >= {"probe", "detector", "attempts", "failures",
                                           "attack_success_rate", "ci_low", "ci_high",
-                                          "threshold", "verdict"}
+                                          "threshold", "verdict", "upper_bound"}
+    # 2 prompts cannot show 20%: the battery extended itself to 14 (the low tier's budget)
+    assert document["extension"] == {"promptinject.HijackHateHumans": {"from": 2, "asked": 14}}
+    assert document["outcome"] == "passed" and document["retries"]["total"] == 0
+    assert document["requests"] == len(server.requests)
     captured = capsys.readouterr()
     assert "PASSED" in captured.out and "probe 2/2" in captured.err
+    assert "upper bound 19.3%" in captured.out and "retries: 0" in captured.out
+
+
+def test_a_small_clean_sample_needs_review(fake_llm, policy_file, tmp_path, capsys):
+    server = fake_llm("refusing")
+    out = tmp_path / "result.json"
+    code = aisec("--base-url", server.base_url, "--model", "fake", "--tier", "medium",
+                 "--system-prompt", "You help customers with orders and returns.",
+                 "--policy", str(policy_file), "--json", str(out), "--workdir", str(tmp_path / "run"))
+    document = json.loads(out.read_text())
+
+    assert code == 1 and document["outcome"] == "insufficient"
+    assert "NEEDS REVIEW" in capsys.readouterr().out
+    assert document["over_refusal"]["rate"] == 1.0  # it refuses the in-scope questions too
 
 
 def test_obedient_endpoint_fails(fake_llm, policy_file, tmp_path, capsys):

@@ -79,12 +79,15 @@ def test_each_obeying_style_is_caught_by_the_probe_it_obeys(style, probe, batter
     assert rows[probe].discarded < rows[probe].failures + rows[probe].discarded
 
 
-def test_every_probe_is_held_to_the_tier_cap_and_fixed_sets_run_whole(battery):
+def test_every_probe_is_sized_from_the_tier_limit(battery):
+    """8 clean answers show only "under 31%": each probe is extended to the 29 that show 10%
+    (garak's Tag ignores the cap; the driver holds it); the canary's fixed set runs whole."""
     result, _ = battery("refusing", "medium")
-    rows = {row.probe: row for row in result.rows}
-    assert rows["goodside.Tag"].attempts == 8  # garak's Tag ignores the cap; the driver holds it
-    assert rows["aisec.Multilingual"].attempts == 17 and rows["aisec.SystemPromptCanary"].attempts == 12
-    assert rows["aisec.Multilingual"].ci_high < 0.2
+    attempts = {row.probe: row.attempts for row in result.rows}
+    assert attempts.pop("aisec.SystemPromptCanary") == 12
+    assert set(attempts.values()) == {29}
+    assert result.extension == {probe: {"from": 8, "asked": 29} for probe in attempts}
+    assert all(row.upper_bound <= 0.10 for row in result.rows)
 
 
 def test_the_refusal_that_quotes_the_injection_was_discounted_not_ignored(battery):

@@ -34,6 +34,20 @@ def write_hf_repository(folder: Path) -> None:
     (folder / "merges.txt").write_text("#version: 0.2\nh e\nl l\n")
     (folder / ".gitattributes").write_text("*.safetensors filter=lfs diff=lfs merge=lfs -text\n")
     (folder / "special_tokens_map.json").write_text(json.dumps({"bos_token": "<|im_start|>", "eos_token": "<|im_end|>"}))
+    (folder / "tokenizer.model").write_bytes(_sentencepiece_model())
+
+
+def _sentencepiece_model() -> bytes:
+    """A real SentencePiece model (what Llama/T5 repositories ship as tokenizer.model)."""
+    import io
+
+    import sentencepiece
+
+    buffer = io.BytesIO()
+    lines = ["hello world the model is small"] * 50 + ["another line of text here"] * 50
+    sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=buffer, vocab_size=20,
+                                             model_type="unigram", minloglevel=2)
+    return buffer.getvalue()
 
 
 def hf_clean(b) -> None:
@@ -202,6 +216,7 @@ def containers(b) -> None:
     """joblib's compressors, compressed pickles, tar/.nemo and 7z, benign and malicious."""
     import bz2
     import gzip
+    import struct
     import lzma
     import pickle
     import tarfile
@@ -233,6 +248,9 @@ def containers(b) -> None:
         b.add(f"model.pkl.{suffix}", compress(benign), "safe")
         b.add(f"evil.pkl.{suffix}", compress(evil), "unsafe", "pickle.dangerous-global")
     b.add("gz_in_gz.pkl.gz", gzip.compress(gzip.compress(evil)), "unsafe", "pickle.dangerous-global")
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    header += b" " * (0x178 - len(header))  # length 0x0178 starts like a zlib header (0x78 0x01)
+    b.add("zlib_lookalike.safetensors", struct.pack("<Q", len(header)) + header + bytes(8), "safe")
     compressor, zeros = zstandard.ZstdCompressor().compressobj(), bytes(1 << 20)
     bomb = b"".join(compressor.compress(zeros) for _ in range(300)) + compressor.flush()  # 300 MiB from ~10 KB
     b.add("zstd_bomb.zst", bomb, "unsafe", "container.bomb", renamable=False)  # slow to rescan 8 times

@@ -85,3 +85,15 @@ def test_reports_are_json_serialisable(reports):
     for report in reports.values():
         data = json.loads(json.dumps(report.to_dict()))
         assert set(data) >= {"path", "sha256", "format", "verdict", "findings", "trusted_types_used"}
+
+
+def test_detection_rates_meet_the_goals(corpus, reports):
+    """Issue 19's goals on the whole corpus (benchmarks/scan_corpus.py prints the same figures and
+    the peers'): >= 99.5 % of malicious files blocked by a finding, not by an error; <= 2 % of
+    benign files blocked; files that are not models are counted apart."""
+    malicious = [reports[s.name] for s in corpus.samples if s.verdict == "unsafe"]
+    benign = [reports[s.name] for s in corpus.samples if s.verdict == "safe"]
+    by_finding = sum(r.verdict == "unsafe" for r in malicious)
+    assert len(malicious) >= 150 and len(benign) >= 80
+    assert by_finding / len(malicious) >= 0.995
+    assert sum(r.verdict != "safe" for r in benign) / len(benign) <= 0.02

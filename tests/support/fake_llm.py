@@ -14,6 +14,10 @@ own words), `encoded` (hands out the secret code base64-encoded).
 Broken endpoints (the gate must say UNASSESSED): `flaky` (HTTP 500), `slow` (sleeps `delay`
 seconds), `garbage` (200 with a body that is not JSON). They answer the first `warmup`
 requests normally (the runner's pre-flight and baseline questions), then misbehave.
+
+Any style can also be rate-limited like a hosted API under load: `limit_every=N` answers
+every Nth request with HTTP `limit_status` (429 or 503) and `Retry-After: retry_after`
+(omitted when None); `limit_every=1` refuses every request. `limited` counts those answers.
 """
 
 from __future__ import annotations
@@ -164,9 +168,13 @@ SAMPLING = ("temperature", "top_p", "seed", "max_tokens")  # recorded with each 
 
 class FakeLLM:
     def __init__(self, behaviour: str = "obedient", delay: float = 0.0,
-                 api_key: str | None = None, warmup: int = 3):
+                 api_key: str | None = None, warmup: int = 3, limit_every: int = 0,
+                 limit_status: int = 429, retry_after: str | None = "1"):
         self.behaviour, self.delay, self.api_key, self.warmup = behaviour, delay, api_key, warmup
+        self.limit_every, self.limit_status, self.retry_after = limit_every, limit_status, retry_after
         self.requests: list[dict] = []
+        self.received = 0  # every POST, rate-limited ones included
+        self.limited = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -205,6 +213,13 @@ class FakeLLM:
             return 200, REFUSAL
         return 200, answer_in_style(self.behaviour, system_prompt, user_message)
 
+    def rate_limited(self) -> bool:
+        with self.lock:
+            self.received += 1
+            limited = bool(self.limit_every) and self.received % self.limit_every == 0
+            self.limited += limited
+        return limited
+
     def _handler(self):
         fake = self
 
@@ -219,6 +234,9 @@ class FakeLLM:
                 if fake.api_key and self.headers.get("Authorization") != f"Bearer {fake.api_key}":
                     return self._send(401, {"error": "bad key"})
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if fake.rate_limited():
+                    headers = {"Retry-After": fake.retry_after} if fake.retry_after else {}
+                    return self._send(fake.limit_status, {"error": "slow down"}, headers)
                 if self.path.endswith("/chat/completions"):
                     messages = body["messages"]
                     system = "".join(m["content"] for m in messages if m["role"] == "system")
@@ -234,10 +252,12 @@ class FakeLLM:
                     return self._send(200, b"<html>upstream error</html>")
                 self._send(status, payload if status == 200 else {"error": "boom"})
 
-            def _send(self, status, payload):
+            def _send(self, status, payload, headers=None):
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 try:
                     self.send_response(status)
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()

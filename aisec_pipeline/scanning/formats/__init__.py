@@ -55,11 +55,22 @@ NON_MODEL_MAGICS = {
 }
 
 
-def _what_it_is(head: bytes) -> str:
+# Roles of files model repositories ship that the scanner does not read, named in the refusal.
+UNREAD_ROLES = {".msgpack": "Flax weights (msgpack)", ".tflite": "a TensorFlow Lite model", ".ot": "rust-bert weights",
+                ".mlmodel": "a Core ML model", ".engine": "a TensorRT engine (native code)", ".so": "a shared library",
+                ".dll": "a Windows library", ".dylib": "a macOS library", ".pb": "a protobuf the scanner does not know"}
+
+
+def _what_it_is(head: bytes, source: Source) -> str:
+    from .repository import name_of
+
     for magic, what in NON_MODEL_MAGICS.items():
         if head.startswith(magic):
             return f"it is {what}"
-    return f"starts with {head[:8].hex()}" if head else "it is empty"
+    what = f"starts with {head[:8].hex()}" if head else "it is empty"
+    name = name_of(source)
+    role = next((role for suffix, role in UNREAD_ROLES.items() if name.lower().endswith(suffix)), None)
+    return f"{what}; by its name {name!r} it would be {role}, which the scanner does not read" if role else what
 
 
 def read_head(source: Source, count: int = SNIFF_BYTES) -> bytes:
@@ -80,12 +91,14 @@ def scan_source(source: Source, ctx: ScanContext) -> str:
             return savedmodel.scan_companion(companion, source, ctx)
         return companion
     if scanner is None and kind == "unknown":
-        from .repository import is_text, scan_text
+        from .repository import is_sentencepiece, is_text, scan_sentencepiece, scan_text
 
         if is_text(head):
             with ctx.guard(ENGINE, source.label):
                 return scan_text(source, ctx)
             return "text"
+        if is_sentencepiece(source, head):
+            return scan_sentencepiece(source, ctx)
     if scanner is None and source.path is not None and not source.label:
         from .onnx_file import external_data_role
 
@@ -95,7 +108,7 @@ def scan_source(source: Source, ctx: ScanContext) -> str:
             return role
     if scanner is None:
         ctx.error(ENGINE, "unknown-format",
-                  f"content matches no supported model format: {_what_it_is(head)}", source.label)
+                  f"content matches no supported model format: {_what_it_is(head, source)}", source.label)
         return "unknown"
     with ctx.guard(ENGINE, source.label):
         return scanner(source, ctx)

@@ -114,7 +114,8 @@ def _copy_bounded(stream: BinaryIO, target: BinaryIO, limit: int) -> int:
 
 @contextlib.contextmanager
 def _spooled(label: str) -> Iterator[tuple[str, BinaryIO]]:
-    handle, name = tempfile.mkstemp(prefix="aisec-scan-", suffix="-" + posixpath.basename(label)[-40:].replace("/", "_"))
+    tail = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in posixpath.basename(label)[-40:])
+    handle, name = tempfile.mkstemp(prefix="aisec-scan-", suffix="-" + tail)
     try:
         with os.fdopen(handle, "w+b") as target:
             yield name, target

@@ -29,6 +29,7 @@ MAX_TEXT = 256 << 20  # configs and tokenizers are read whole; larger text is no
 REMOTE_CODE_KEYS = ("auto_map", "custom_pipelines")
 TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
 YAML_SUFFIXES = (".yaml", ".yml")
+DOCUMENT_SUFFIXES = (".md", ".txt", ".rst")  # documents: Python only if named .py, never by resemblance
 TEXT_ROLES = {  # name -> role, for the report only (the content decides what is checked)
     "readme.md": "model card", "license": "licence", "license.md": "licence", "license.txt": "licence",
     "vocab.txt": "vocabulary", "merges.txt": "BPE merges", ".gitattributes": "git attributes",
@@ -88,7 +89,7 @@ def scan_text(source: Source, ctx: ScanContext) -> str:
     if stripped.startswith("#!"):
         ctx.flag("repo.script", f"an executable script ({stripped.splitlines()[0][:60]!r})", source.label)
         return "script"
-    if name.endswith(".py") or _looks_like_python(text):
+    if name.endswith(".py") or (not name.endswith(DOCUMENT_SUFFIXES) and _looks_like_python(text)):
         ctx.flag("repo.python-code", f"Python source{_imported_by(source)}", source.label)
         return "python"
     role = TEXT_ROLES.get(name) or ("Markdown" if name.endswith(".md") else "plain text")
@@ -233,3 +234,32 @@ def _scan_yaml(text: str, source: Source, ctx: ScanContext) -> str:
         return "yaml"
     check_config_data(data, ctx, source.label)
     return "yaml"
+
+
+MAX_TOKENIZER_MODEL = 64 << 20
+SENTENCEPIECE_FIELDS = frozenset({1, 2, 3, 4, 5})  # pieces, trainer, normalizer, self-test, denormalizer
+
+
+def is_sentencepiece(source: Source, head: bytes) -> bool:
+    """A SentencePiece model (`tokenizer.model`): a protobuf whose top-level fields are all
+    sentencepiece's, and whose first pieces carry a string and a float score. Parsed whole."""
+    if head[:1] != b"\x0a" or source.size > MAX_TOKENIZER_MODEL:
+        return False
+    from ..protobuf import FIXED32, LEN, WireError, fields
+
+    with source.open() as stream:
+        data = stream.read(MAX_TOKENIZER_MODEL)
+    try:
+        top = list(fields(data))
+        pieces = [value for number, wire, value in top if number == 1 and wire == LEN]
+        if not pieces or any(number not in SENTENCEPIECE_FIELDS or wire != LEN for number, wire, _ in top):
+            return False
+        first = {(number, wire) for number, wire, _ in fields(pieces[0])}  # type: ignore[arg-type]
+    except WireError:
+        return False
+    return (1, LEN) in first and (2, FIXED32) in first
+
+
+def scan_sentencepiece(source: Source, ctx: ScanContext) -> str:
+    ctx.flag("repo.text", "SentencePiece tokenizer model: vocabulary data, parsed by protobuf", source.label)
+    return "sentencepiece"

@@ -3,10 +3,12 @@
 garak's function and REST generators pass only the last user message; this one sends the
 attempt's system turn (the deployed system prompt with the planted canary) with it, for every
 target kind. A target error becomes a missing answer (None) and one line in `errors_file`, so
-the gate can count errors and say why instead of crashing or retrying forever. Any error
-makes the run UNASSESSED, so after a few errors the target is not called again; the count is
-read from `errors_file`, which every parallel garak worker shares (a worker's own memory is
-not: garak may hand each attempt a fresh copy of the generator).
+the gate can count errors and say why instead of crashing or retrying forever. Rate limits
+and brief outages are retried inside `Target.complete` (the policy's retry rule, each retry and
+request counted in the run folder's ledger against the request budget); only a persistent
+failure is an error. Any error makes the run UNASSESSED, so after a few errors the target is not
+called again; the count is read from `errors_file`, which every parallel garak worker shares (a
+worker's own memory is not: garak may hand each attempt a fresh copy of the generator).
 """
 
 import json
@@ -15,7 +17,8 @@ from garak import _config
 from garak.attempt import Message
 from garak.generators.base import Generator
 
-from aisec_pipeline.redteam.target import Target as AisecTarget, TargetError
+from aisec_pipeline.redteam.ledger import Ledger
+from aisec_pipeline.redteam.target import Retry, Target as AisecTarget, TargetError
 
 GIVE_UP_AFTER = 3  # target errors in this battery, all workers together
 
@@ -30,12 +33,16 @@ class Target(Generator):
         "target": None,
         "request_timeout": 60,
         "errors_file": None,
+        "retry": None,  # Retry fields; None: no retries
+        "ledger": None,  # Ledger config: request budget and retry counts, shared by workers
     }
 
     def __init__(self, name="", config_root=_config):
         self.name = name
         self._load_config(config_root)
         self._target = AisecTarget.from_config(self.target)
+        self._retry = Retry(**self.retry) if self.retry else Retry(retries=0)
+        self._ledger = Ledger.from_config(self.ledger)
         self.name = self.name or self._target.describe()
         super().__init__(self.name, config_root=config_root)
 
@@ -48,7 +55,10 @@ class Target(Generator):
         try:
             text = target.complete(prompt.last_message("user").text,
                                    timeout=self.request_timeout, max_tokens=self.max_tokens,
-                                   seed=self.seed)
+                                   # a sampled endpoint gets no seed: each answer is a new draw
+                                   seed=None if self.temperature else self.seed,
+                                   temperature=self.temperature or 0.0,
+                                   retry=self._retry, ledger=self._ledger)
         except TargetError as exc:
             self._record_error(str(exc))
             return [None]
