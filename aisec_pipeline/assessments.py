@@ -59,10 +59,13 @@ def card_reviews(model: Model, card_sha256: str | None) -> list[dict[str, str]]:
     """The approving reviews recorded for exactly these card bytes and this artifact (shown on
     the published card; whether they suffice is the decision's to judge)."""
     from .cards.review import APPROVE, load_reviews
+    from .governance.policy import load_policy
 
-    log = load_reviews(model.folder.parents[1])
-    return [{"reviewer": r.reviewer, "on": r.reviewed_on.isoformat(), "card_sha256": r.card_sha256}
-            for r in log.records
+    root = model.folder.parents[1]
+    log = load_reviews(root, load_policy(root).people)
+    return [{"reviewer": ", ".join(log.signers(r.hash).names) or f"{r.reviewer} (unsigned)",
+             "on": r.reviewed_on.isoformat(), "card_sha256": r.card_sha256}
+            for r in log.chain.records
             if log.intact and r.model == model.name and r.card_sha256 == card_sha256
             and r.artifact_sha256 == model.entry.digest and r.decision == APPROVE]
 

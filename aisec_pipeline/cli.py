@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "aisec_pipeline.fairness.command",
     "aisec_pipeline.redteam.command",
     "aisec_pipeline.governance.command",
+    "aisec_pipeline.governance.trust_command",
     "aisec_pipeline.orchestration.report_command",
 )
 

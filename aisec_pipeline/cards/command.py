@@ -1,9 +1,9 @@
 """`aisec card validate CARD [--entry MODEL_YAML] [--json FILE] [--published]` and
-`aisec card review MODEL --by NAME --decision approve|changes-requested --note TEXT`.
+`aisec card review MODEL --key FILE --decision approve|changes-requested --note TEXT`.
 
 validate: exit 0 valid; 1 invalid (every problem printed, one per line); 2 usage or unusable input.
-review: exit 0 recorded; 1 refused (owner reviewing their own card, not a named person, log
-broken); 2 usage (unknown model, no card).
+review: exit 0 recorded; 1 refused (key not in the policy's keyring as a reviewer, owner
+reviewing their own card, log broken); 2 usage (unknown model, no card).
 Only the standard library is imported at module level: the CLI must start fast.
 """
 
@@ -28,9 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--published", action="store_true",
                           help="the card was written by the pipeline (last_evaluated expected)")
     validate.set_defaults(handler=run_validate)
-    review = actions.add_parser("review", help="record a named person's review of the card's exact bytes")
+    review = actions.add_parser("review", help="record a signed review of the card's exact bytes")
     review.add_argument("model", help="the model whose card (as it is now) was reviewed")
-    review.add_argument("--by", required=True, metavar="NAME", help="the reviewer: a named person, not the card's owner")
+    review.add_argument("--key", type=Path, metavar="FILE",
+                        help="the reviewer's private key (default: $AISEC_SIGNING_KEY); required to "
+                             "approve; the keyring names the reviewer")
+    review.add_argument("--by", metavar="NAME", help="the reviewer's name for an unsigned "
+                        "changes-requested (default: the key's keyring name)")
     review.add_argument("--decision", required=True, choices=("approve", "changes-requested"))
     review.add_argument("--note", required=True, help="what was checked, or what must change")
     review.add_argument("--inventory", type=Path, default=None,
@@ -39,15 +43,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_review(args: argparse.Namespace) -> int:
-    from ..governance.ledger import LedgerError
+    from ..governance.policy import load_policy
     from ..inventory import InventoryError, default_inventory_root
     from ..inventory.loader import MODELS_DIR, load_model
     from .parse import parse_card
-    from .review import REVIEW_FILE, record_review
 
     root = args.inventory.resolve() if args.inventory else default_inventory_root()
     try:
         model = load_model(root / MODELS_DIR / args.model)
+        policy = load_policy(root)
     except InventoryError as exc:
         print(f"aisec: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
@@ -56,16 +60,33 @@ def run_review(args: argparse.Namespace) -> int:
         print(f"aisec: {'; '.join(parsed.problems)}", file=sys.stderr)
         return 2
     owner = (parsed.header or {}).get("owner")
+    name = owner.get("name") if isinstance(owner, dict) else None
+    return _record(args, root, policy, model, parsed.sha256, name if isinstance(name, str) else None)
+
+
+def _record(args, root: Path, policy, model, card_sha256: str, owner: str | None) -> int:
+    from ..governance.signing import SigningError, record_signer
+    from ..trust.keyring import CARD_REVIEWER, COMMITTEE_MEMBER
+    from ..trust.ledger import LedgerError
+    from .review import APPROVE, PAYLOAD_TYPE, REVIEW_FILE, CardUnderReview, record_review
+
     try:
-        review = record_review(root / REVIEW_FILE, model=model.name, card_sha256=parsed.sha256,
-                               artifact_sha256=model.entry.digest, decision=args.decision,
-                               reviewer=args.by, note=args.note,
-                               owner=owner.get("name") if isinstance(owner, dict) else None)
-    except LedgerError as exc:
+        sign, person = record_signer(args.key, policy.people, (CARD_REVIEWER, COMMITTEE_MEMBER),
+                                     PAYLOAD_TYPE, args.decision == APPROVE, "an approving card review")
+        reviewer = person.name if person else args.by
+        if reviewer is None:
+            raise SigningError("name the reviewer with --by NAME, or sign with --key FILE")
+        if person and owner and policy.people.by_name(owner) is person:
+            raise LedgerError(f"{person.name} owns this card; a review must be by someone else")
+        review = record_review(root / REVIEW_FILE, subject=policy.subject(model.entry),
+                               card=CardUnderReview(card_sha256, owner), decision=args.decision,
+                               reviewer=reviewer, note=args.note, sign=sign)
+    except (LedgerError, SigningError) as exc:
         print(f"aisec: {exc}", file=sys.stderr)
         return 1
+    signed = "signed" if person else "unsigned"
     print(f"recorded {review.decision} of {model.name}'s card (sha256 {review.card_sha256}) by "
-          f"{review.reviewer} as review {review.seq}")
+          f"{review.reviewer} ({signed}) as review {review.seq}")
     return 0
 
 

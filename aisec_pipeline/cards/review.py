@@ -1,12 +1,15 @@
 """Human review of the exact card: `assets/reviews/card_reviews.jsonl`, a hash-chained ledger
-with the committee register's guarantees (governance/ledger.py).
+with the committee register's guarantees (trust/ledger.py).
 
-A review is bound to the sha256 of the card's bytes and to the model's artifact digest. The
-reviewer is a named person (the card owners' rule) and not the card's owner. The gate needs, for
-the card as it is now, the tier's number of standing approving reviews by distinct people (one
-of them a committee member where the tier says so), none older than the tier allows, and no
-requested change after them. A requested change is a restriction: once seen it binds even if its
-line is removed (governance/memory.py); an approving review counts only while its line is here.
+A review is bound to the sha256 of the card's bytes, the model's version, artifact digest and
+risk classification, and the card's owner at the time. An approving review counts only when it
+is signed by a key the policy's keyring lists for a card reviewer or committee member; the
+signer is the reviewer (the typed name is a label). The gate needs, for the card as it is now,
+the tier's number of standing approving reviews by distinct keyring people (one of them a
+committee member where the tier says so), none by the card's owner or by anyone who owned the
+card in its signed history, none older than the tier allows or dated in the future, and no
+requested change after them. A requested change is a restriction: it binds unsigned, and once
+seen it binds even if its line is removed (governance/memory.py).
 """
 
 from __future__ import annotations
@@ -14,29 +17,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..governance.ledger import Chain, append_record, read_chain
 from ..inventory.schema import NAME_PATTERN, SHA256_PATTERN, Strict
+from ..trust.keyring import CARD_REVIEWER, COMMITTEE_MEMBER, Keyring, Person
+from ..trust.ledger import Sign, Signed, append_record, read_chain, verify_signatures
+from ..trust.subject import Classification, Subject, future_problem
 from .schema import named_person
 
 REVIEW_FILE = Path("reviews") / "card_reviews.jsonl"
 APPROVE, CHANGES = "approve", "changes-requested"
+PAYLOAD_TYPE = "application/vnd.aisec.card-review+json"
+
+
+class SignatureEntry(Strict):
+    keyid: str
+    sig: str
 
 
 class CardReview(Strict):
     seq: int = Field(ge=1)
     model: str = Field(pattern=NAME_PATTERN)
+    version: str | None = None
     card_sha256: str = Field(pattern=SHA256_PATTERN)
     artifact_sha256: str = Field(pattern=SHA256_PATTERN)
+    classification: Classification | None = None
+    owner: str | None = None  # the card's owner when it was reviewed
     decision: Literal["approve", "changes-requested"]
     reviewer: str
     note: str = Field(min_length=1)
     recorded_at: datetime
     prev_hash: str = Field(pattern=SHA256_PATTERN)
     hash: str = Field(pattern=SHA256_PATTERN)
+    signatures: tuple[SignatureEntry, ...] = ()
 
     @field_validator("reviewer")
     @classmethod
@@ -55,7 +70,7 @@ class CardReview(Strict):
         return self.recorded_at.date()
 
 
-ReviewLog = Chain[CardReview]
+ReviewLog = Signed[CardReview]
 
 
 @dataclass(frozen=True)
@@ -71,86 +86,139 @@ class ReviewRules:
 class ReviewFinding:
     reasons: tuple[str, ...]  # empty: the card's review stands
     standing: tuple[CardReview, ...] = ()  # the approving reviews that count
+    signers: tuple[str, ...] = ()  # who verifiably signed them ("NAME on DATE")
 
 
-def load_reviews(inventory_root: Path) -> ReviewLog:
-    return read_chain(inventory_root / REVIEW_FILE, CardReview.model_validate)
+@dataclass(frozen=True)
+class CardUnderReview:
+    """The card as it is now: its bytes' digest and the owner it names."""
+
+    sha256: str
+    owner: str | None
 
 
-def same_person(a: str, b: str) -> bool:
-    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+def load_reviews(inventory_root: Path, keyring: Keyring) -> ReviewLog:
+    chain = read_chain(inventory_root / REVIEW_FILE, CardReview.model_validate)
+    return verify_signatures(chain, PAYLOAD_TYPE, keyring)
 
 
-def record_review(path: Path, *, model: str, card_sha256: str, artifact_sha256: str,
-                  decision: str, reviewer: str, note: str, owner: str | None,
+def record_review(path: Path, *, subject: Subject, card: CardUnderReview, decision: str,
+                  reviewer: str, note: str, sign: Sign | None = None,
                   now: datetime | None = None) -> CardReview:
-    """Append one review; raises LedgerError (nothing written) when it is invalid, the log is
-    broken, or the reviewer is the card's owner."""
-    from ..governance.ledger import LedgerError
-
-    if owner and same_person(reviewer, owner):
-        raise LedgerError(f"{path}: refused: reviewer: {reviewer!r} owns this card; a review must "
-                          "be by someone else")
+    """Append one review of `card` for `subject`, signed by `sign` when given; raises
+    LedgerError (nothing written) when it is invalid or the log is broken."""
     now = now or datetime.now(timezone.utc)
-    fields = {"model": model, "card_sha256": card_sha256, "artifact_sha256": artifact_sha256,
-              "decision": decision, "reviewer": reviewer, "note": note,
+    fields = {"model": subject.model, "version": subject.version, "card_sha256": card.sha256,
+              "artifact_sha256": subject.digest,
+              "classification": subject.classification.model_dump(mode="json"),
+              "owner": card.owner, "decision": decision, "reviewer": reviewer, "note": note,
               "recorded_at": now.isoformat()}
-    return append_record(path, lambda chain: fields, CardReview.model_validate)
+    return append_record(path, lambda chain: fields, CardReview.model_validate, sign)
 
 
-def _label(review: CardReview) -> str:
-    return f"{review.reviewer} on {review.reviewed_on}"
+def _label(review: CardReview, log: ReviewLog | None = None) -> str:
+    signer = log.signers(review.hash).names if log is not None else ()
+    return f"{', '.join(signer) or review.reviewer} on {review.reviewed_on}"
 
 
-def review_finding(log: ReviewLog, model: str, card_sha256: str, artifact_sha256: str,
-                   owner: str | None, rules: ReviewRules, committee_members: Iterable[str],
-                   today: date, remembered: Iterable[CardReview] = ()) -> ReviewFinding:
-    """What the review log means for shipping this card (bytes) with this artifact on `today`."""
+def review_finding(log: ReviewLog, subject: Subject, card: CardUnderReview, rules: ReviewRules,
+                   keyring: Keyring, now: datetime, remembered=()) -> ReviewFinding:
+    """What the review log means for shipping this card (bytes) with this subject at `now`."""
     if not log.intact:
         return ReviewFinding((f"model_card: card review log tampered at {log.problem}; every card needs its "
                               "reviews restored from version control",))
-    present = {r.hash for r in log.records}
+    present = {r.hash for r in log.chain.records}
     lost = [r for r in remembered if r.decision == CHANGES and r.hash not in present]
-    ours = sorted([*(r for r in log.records if r.model == model), *(r for r in lost if r.model == model)],
-                  key=lambda r: r.recorded_at)
-    exact = [r for r in ours if r.card_sha256 == card_sha256 and r.artifact_sha256 == artifact_sha256]
-    blocking = _requested_changes(exact)
+    ours = sorted([*(r for r in log.chain.records if r.model == subject.model),
+                   *(r for r in lost if r.model == subject.model)], key=lambda r: r.seq)
+    owner = keyring.by_name(card.owner) if card.owner else None
+    if owner is None:
+        return ReviewFinding((f"model_card: the card's owner {card.owner!r} is not a person in the "
+                              "policy's keyring, so no review can be shown to be by someone else; "
+                              "name a keyring person as owner",))
+    excluded = _owners(log, ours, keyring) | {owner.name}
+    judge = _Judge(log, subject, card, rules, excluded, now)
+    exact = [r for r in ours if r.card_sha256 == card.sha256 and r.artifact_sha256 == subject.digest]
+    blocking = judge.requested_changes(exact)
     if blocking is not None:
         gone = " [removed from the log; a removed line lifts nothing]" if blocking.hash not in present else ""
-        return ReviewFinding((f"model_card: changes requested by {_label(blocking)}: {blocking.note.rstrip('.')}{gone}; "
-                              "needs a new approving review after the change",))
-    approvals = _standing_approvals(exact, owner, rules, today)
-    reasons = _shortfall(approvals, ours, card_sha256, rules, committee_members, today, model)
-    return ReviewFinding(tuple(reasons), tuple(approvals))
+        return ReviewFinding((f"model_card: changes requested by {_label(blocking, log)}: "
+                              f"{blocking.note.rstrip('.')}{gone}; needs a new signed approving "
+                              "review after the change",))
+    approvals, void = judge.standing(exact)
+    reasons = _shortfall(approvals, void, ours, card.sha256, rules, subject.model)
+    signers = tuple(f"{person.name} on {review.reviewed_on}" for person, review in approvals)
+    return ReviewFinding(tuple(reasons), tuple(r for _, r in approvals), signers)
 
 
-def _requested_changes(reviews: list[CardReview]) -> CardReview | None:
-    """The latest requested change not followed by an approving review."""
-    pending = None
-    for review in reviews:
-        if review.decision == CHANGES:
-            pending = review
-        elif review.decision == APPROVE:
-            pending = None
-    return pending
+def _owners(log: ReviewLog, reviews: list[CardReview], keyring: Keyring) -> set[str]:
+    """Everyone named as the card's owner in its signed review history: an owner cannot approve
+    their card by renaming its owner first."""
+    named = {r.owner for r in reviews if r.owner and log.signers(r.hash).signers}
+    return {p.name for p in (keyring.by_name(n) for n in named) if p is not None}
 
 
-def _standing_approvals(reviews: list[CardReview], owner: str | None, rules: ReviewRules,
-                        today: date) -> list[CardReview]:
-    latest: dict[str, CardReview] = {}
-    for review in reviews:
-        if review.decision == APPROVE and not (owner and same_person(review.reviewer, owner)):
-            latest[review.reviewer.casefold()] = review
-    return [r for r in latest.values() if today < r.reviewed_on + timedelta(days=rules.valid_days)]
+@dataclass(frozen=True)
+class _Judge:
+    log: ReviewLog
+    subject: Subject
+    card: CardUnderReview
+    rules: ReviewRules
+    excluded: set[str]
+    now: datetime
+
+    def problem(self, review: CardReview) -> str | None:
+        """Why this approving review counts as nothing (None: it counts)."""
+        check = self.log.signers(review.hash)
+        people = [p for p in check.with_role(CARD_REVIEWER, COMMITTEE_MEMBER) if p.name not in self.excluded]
+        if not people:
+            owners = [p.name for p in check.signers if p.name in self.excluded]
+            if owners:
+                return f"it is signed by {', '.join(owners)}, who owns or owned this card"
+            return (f"it is not signed by a card reviewer or committee member in the policy's "
+                    f"keyring ({check.describe()}); a typed name proves nothing")
+        return future_problem(review.recorded_at, self.now) or self.subject.mismatch(
+            review.version, review.artifact_sha256, review.classification)
+
+    def signer(self, review: CardReview) -> Person:
+        check = self.log.signers(review.hash)
+        return next(p for p in check.with_role(CARD_REVIEWER, COMMITTEE_MEMBER) if p.name not in self.excluded)
+
+    def requested_changes(self, reviews: list[CardReview]) -> CardReview | None:
+        """The latest requested change not followed by a counting approving review."""
+        pending = None
+        for review in reviews:
+            if review.decision == CHANGES:
+                pending = review
+            elif self.problem(review) is None:
+                pending = None
+        return pending
+
+    def standing(self, reviews: list[CardReview]) -> tuple[list[tuple[Person, CardReview]], list[str]]:
+        latest: dict[str, tuple[Person, CardReview]] = {}
+        void = []
+        for review in (r for r in reviews if r.decision == APPROVE):
+            problem = self.problem(review)
+            if problem is None:
+                person = self.signer(review)
+                latest[person.name] = (person, review)
+            else:
+                void.append(f"review {review.seq} ({_label(review)}) counts as nothing: {problem}")
+        today = self.now.date()
+        fresh = [(p, r) for p, r in latest.values()
+                 if today < r.reviewed_on + timedelta(days=self.rules.valid_days)]
+        return fresh, void
 
 
-def _shortfall(approvals: list[CardReview], ours: list[CardReview], card_sha256: str,
-               rules: ReviewRules, committee_members: Iterable[str], today: date,
-               model: str) -> list[str]:
-    how = (f"record one with `aisec card review {model} --by NAME --decision approve --note ...` "
-           "(a named person other than the card's owner)")
+def _shortfall(approvals: list[tuple[Person, CardReview]], void: list[str], ours: list[CardReview],
+               card_sha256: str, rules: ReviewRules, model: str) -> list[str]:
+    how = (f"record one with `aisec card review {model} --key KEY --decision approve --note ...` "
+           "(signed by a keyring reviewer other than the card's owner)")
+    why_void = "".join(f"; {v}" for v in void)
     if not approvals:
         earlier = [r for r in ours if r.decision == APPROVE]
+        if void:
+            return [f"model_card: no approving review counts{why_void}; {how}"]
         if earlier and earlier[-1].card_sha256 != card_sha256:
             return [f"model_card: card changed since its review by {_label(earlier[-1])}: needs a new review; {how}"]
         if earlier:
@@ -160,10 +228,9 @@ def _shortfall(approvals: list[CardReview], ours: list[CardReview], card_sha256:
         return [f"model_card: card never reviewed: {how}"]
     reasons = []
     if len(approvals) < rules.required:
-        reasons.append(f"model_card: card has {len(approvals)} of the {rules.required} reviews its tier requires "
-                       f"(by {', '.join(r.reviewer for r in approvals)}); {how}")
-    members = list(committee_members)
-    if rules.committee_member and not any(same_person(r.reviewer, m) for r in approvals for m in members):
-        reasons.append("model_card: its tier needs a review by a committee member "
-                       f"({', '.join(members) or 'none listed in policy.yaml committee.members'})")
+        reasons.append(f"model_card: card has {len(approvals)} of the {rules.required} signed reviews its "
+                       f"tier requires (by {', '.join(p.name for p, _ in approvals)}){why_void}; {how}")
+    if rules.committee_member and not any(p.has(COMMITTEE_MEMBER) for p, _ in approvals):
+        reasons.append("model_card: its tier needs a review signed by a committee member (keyring role "
+                       "committee_member)")
     return reasons

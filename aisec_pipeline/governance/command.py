@@ -1,4 +1,8 @@
-"""`aisec committee record|verify` and `aisec incident open|update|close|list`.
+"""`aisec committee record|sign|verify` and `aisec incident open|update|close|list|verify`.
+
+Permissions (committee approve/accept/classify, closing an incident or lowering its severity)
+are signed with `--key FILE` (or $AISEC_SIGNING_KEY) by a person the policy's keyring lists for
+the role; restrictions bind unsigned, and are signed too when a key is given.
 
 Only the standard library is imported here; the governance core is imported by the handlers.
 """
@@ -53,10 +57,22 @@ def _load_model(root: Path, name: str):
 
 
 def _errors() -> dict[type[Exception], int]:
-    """Inventory problems are usage errors (exit 2); a refused append is a blocked action (1)."""
+    """Inventory problems are usage errors (exit 2); a refused append or signature is a blocked
+    action (1)."""
     from ..inventory import InventoryError
-    from .ledger import LedgerError
-    return {InventoryError: EXIT_USAGE, LedgerError: EXIT_BLOCKED}
+    from ..trust.ledger import LedgerError
+    from .signing import SigningError
+    return {InventoryError: EXIT_USAGE, LedgerError: EXIT_BLOCKED, SigningError: EXIT_BLOCKED}
+
+
+def _key(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--key", type=Path, metavar="FILE",
+                        help=f"your private key (default: $AISEC_SIGNING_KEY); {what}")
+
+
+def _policy(root: Path):
+    from .policy import load_policy
+    return load_policy(root)
 
 
 def _report(exc: Exception, errors: dict[type[Exception], int]) -> int:
@@ -64,21 +80,56 @@ def _report(exc: Exception, errors: dict[type[Exception], int]) -> int:
     return _fail(str(exc).replace("\n", "; "), code)
 
 
+def _committee_roles(decision: str) -> tuple[str, ...]:
+    from ..trust.keyring import COMMITTEE_MEMBER, GOVERNANCE_OWNER
+    return (GOVERNANCE_OWNER,) if decision == "classify" else (COMMITTEE_MEMBER,)
+
+
 def record_handler(args: argparse.Namespace) -> int:
-    from .committee import REGISTER_FILE, record_decision
+    from .committee import PAYLOAD_TYPE, PERMISSIONS, REGISTER_FILE, record_decision
+    from .signing import record_signer
     errors = _errors()
     if args.decision == "defer" and args.until is None:
         return _fail("a defer decision needs --until DATE (when the committee revisits it)")
     try:
         model = _load_model(args.inventory, args.model)
+        policy = _policy(args.inventory)
+        sign, person = record_signer(args.key, policy.people, _committee_roles(args.decision),
+                                     PAYLOAD_TYPE, args.decision in PERMISSIONS,
+                                     f"a committee {args.decision}")
         record = record_decision(
-            args.inventory / REGISTER_FILE, model=model.name, artifact_sha256=model.entry.digest,
+            args.inventory / REGISTER_FILE, subject=policy.subject(model.entry),
             decision=args.decision, rationale=args.rationale, members=args.member,
-            conditions=args.condition, defer_until=args.until, decided_on=args.decided_on)
+            conditions=args.condition, defer_until=args.until, decided_on=args.decided_on, sign=sign)
     except tuple(errors) as exc:
         return _report(exc, errors)
-    print(f"recorded {record.decision} for {record.model} digest {record.artifact_sha256} "
-          f"as record {record.seq} (hash {record.hash})")
+    signed = f", signed by {person.name}" if person else " (unsigned: a restriction binds anyway)"
+    print(f"recorded {record.decision} for {record.model} {record.version} digest "
+          f"{record.artifact_sha256} as record {record.seq} (hash {record.hash}){signed}")
+    if record.decision in ("approve", "accept"):
+        print(f"it counts once {policy.committee.quorum} committee members have signed it: "
+              f"`aisec committee sign {record.seq} --key KEY`")
+    return 0
+
+
+def sign_handler(args: argparse.Namespace) -> int:
+    from .committee import PAYLOAD_TYPE, REGISTER_FILE, load_register, sign_decision
+    from .signing import SigningError, record_signer
+    errors = _errors()
+    try:
+        policy = _policy(args.inventory)
+        register = load_register(args.inventory, policy)
+        if not 1 <= args.seq <= len(register.chain.records):
+            raise SigningError(f"the register has no record {args.seq}")
+        decision = register.chain.records[args.seq - 1].decision
+        sign, person = record_signer(args.key, policy.people, _committee_roles(decision),
+                                     PAYLOAD_TYPE, True, f"co-signing a committee {decision}")
+        record = sign_decision(args.inventory / REGISTER_FILE, args.seq, sign)
+    except tuple(errors) as exc:
+        return _report(exc, errors)
+    signers = load_register(args.inventory, policy).signers(record.hash)
+    print(f"record {record.seq} ({record.decision} of {record.model}) signed by {person.name}; "
+          f"now {signers.describe()}")
     return 0
 
 
@@ -94,7 +145,7 @@ def _remembered():
 def _not_extending(chain, base_path: Path | None, parse) -> list[str]:
     """Records of `base_path` (e.g. main's copy of the file) that `chain` does not hold at the
     same position: an ephemeral instance remembers nothing, so compare with the protected copy."""
-    from .ledger import read_chain
+    from ..trust.ledger import read_chain
     if base_path is None:
         return []
     base = read_chain(base_path, parse)
@@ -105,32 +156,67 @@ def _not_extending(chain, base_path: Path | None, parse) -> list[str]:
             "rewritten here" for i, r in enumerate(base.raw) if i >= len(ours) or ours[i] != r["hash"]]
 
 
+def _permission_notes(register, policy, now) -> list[str]:
+    """Per record: who verifiably signed it, and why a permission counts as nothing."""
+    from ..inventory import InventoryError
+    from .committee import PERMISSIONS, permission_problem
+    notes = []
+    for record in register.chain.records:
+        check = register.signers(record.hash).describe()
+        why = None
+        if record.decision in PERMISSIONS:
+            try:
+                subject = policy.subject(_load_model(register.chain.path.parents[1], record.model).entry)
+                why = permission_problem(register, record, subject, policy.committee.quorum, now)
+            except InventoryError:
+                why = "its model is no longer in the inventory"
+        state = f"counts as nothing: {why}" if why else "counts"
+        notes.append(f"record {record.seq} {record.decision} {record.model}: {check}; {state}")
+    return notes
+
+
 def verify_handler(args: argparse.Namespace) -> int:
     from .committee import REGISTER_FILE, CommitteeRecord, load_register, tamper_reason
     from .memory import lost_from_register
-    register = load_register(args.inventory)
+    errors = _errors()
+    try:
+        policy = _policy(args.inventory)
+    except tuple(errors) as exc:
+        return _report(exc, errors)
+    register = load_register(args.inventory, policy)
     if not register.intact:
         return _fail(tamper_reason(register))
+    for note in _permission_notes(register, policy, datetime.now(timezone.utc)):
+        print(note)
     problems = [f"record {r.seq} ({r.decision} of {r.model}, decided {r.decided_on}, hash "
                 f"{r.hash[:12]}) was seen by this instance and is no longer in the register: it "
                 "still binds" for r in lost_from_register(register, _remembered())]
-    problems += _not_extending(register, args.base, CommitteeRecord.model_validate)
+    problems += _not_extending(register.chain, args.base, CommitteeRecord.model_validate)
     if problems:
         return _fail(f"{args.inventory / REGISTER_FILE}: " + "; ".join(problems))
-    print(f"{args.inventory / REGISTER_FILE}: intact, {len(register.records)} record(s), "
-          f"head {register.head}; nothing this instance has seen is missing")
+    print(f"{args.inventory / REGISTER_FILE}: intact, every signature by a keyring key verifies, "
+          f"{len(register.chain.records)} record(s), head {register.chain.head}; nothing this "
+          "instance has seen is missing")
     return 0
 
 
 def incident_verify_handler(args: argparse.Namespace) -> int:
-    from .incidents import INCIDENT_FILE, IncidentEvent, fold
-    from .ledger import read_chain
+    from .incidents import INCIDENT_FILE, IncidentEvent, fold, read_events
     from .memory import lost_from_log
+    errors = _errors()
     path = args.inventory / INCIDENT_FILE
-    chain = read_chain(path, IncidentEvent.model_validate)
-    log = fold(chain)
+    try:
+        signed = read_events(args.inventory, _policy(args.inventory).people)
+    except tuple(errors) as exc:
+        return _report(exc, errors)
+    chain, log = signed.chain, fold(signed)
     if log.problem:
         return _fail(f"incident log tampered or invalid at {log.problem}")
+    for event in chain.records:
+        print(f"event {event.seq} {event.event} {event.incident_id}: "
+              f"{signed.signers(event.hash).describe()}")
+    for incident_id, why in log.ignored:
+        print(f"{incident_id}: {why}")
     problems = [f"{i.id} ({i.severity} incident on {i.model} {i.version}, aware since "
                 f"{i.aware_at.isoformat()}) was seen open by this instance and is no longer in the "
                 "log: it still blocks" for i in lost_from_log(log, _remembered())]
@@ -160,7 +246,11 @@ def _check_circumstances(root: Path, names: list[str]) -> None:
 def _print_incident(root: Path, incident_id: str) -> None:
     from .incidents import incident_summary, load_incidents
     now = datetime.now(timezone.utc)
-    incident = next(i for i in load_incidents(root).incidents if i.id == incident_id)
+    log = load_incidents(root, _policy(root).people)
+    incident = next(i for i in log.incidents if i.id == incident_id)
+    for iid, why in log.ignored:
+        if iid == incident_id:
+            print(f"{iid}: {why}")
     summary = incident_summary(incident, _reporting(root), now)
     due = ""
     if "report_due" in summary:
@@ -171,12 +261,37 @@ def _print_incident(root: Path, incident_id: str) -> None:
           f"{summary['severity']}, aware since {summary['aware_at']}{due}")
 
 
+def _lowers(root: Path, args, policy) -> bool:
+    """Whether this event closes the incident, lowers its severity, moves its awareness time
+    later or marks it reported (permissions: each weakens what the gate enforces)."""
+    from .incidents import SEVERITY_RANK, load_incidents
+    if args.action == "close":
+        return True
+    if args.action != "update":
+        return False
+    if getattr(args, "reported_at", None) is not None:
+        return True
+    current = next((i for i in load_incidents(root, policy.people).incidents if i.id == args.id), None)
+    if current is None:
+        return False
+    severity, aware_at = getattr(args, "severity", None), getattr(args, "aware_at", None)
+    return ((severity is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[current.severity])
+            or (aware_at is not None and aware_at > current.aware_at))
+
+
 def incident_handler(args: argparse.Namespace) -> int:
-    from .incidents import INCIDENT_FILE, record_event
+    from ..trust.keyring import INCIDENT_HANDLER
+    from .incidents import INCIDENT_FILE, PAYLOAD_TYPE, record_event
+    from .signing import record_signer
     errors = _errors()
     root = args.inventory
     fields = {"actor": args.actor, "what": args.what}
     try:
+        policy = _policy(root)
+        fields["sign"], _ = record_signer(args.key, policy.people, (INCIDENT_HANDLER,), PAYLOAD_TYPE,
+                                          _lowers(root, args, policy),
+                                          "closing an incident, lowering its severity, moving its awareness later or "
+                                          "marking it reported")
         _check_circumstances(root, getattr(args, "circumstance", []))
         if args.action == "open":
             model = _load_model(root, args.model)
@@ -196,7 +311,11 @@ def incident_handler(args: argparse.Namespace) -> int:
 
 def list_handler(args: argparse.Namespace) -> int:
     from .incidents import load_incidents
-    log = load_incidents(args.inventory)
+    errors = _errors()
+    try:
+        log = load_incidents(args.inventory, _policy(args.inventory).people)
+    except tuple(errors) as exc:
+        return _report(exc, errors)
     if log.problem:
         return _fail(f"incident log tampered or invalid at {log.problem}")
     errors = _errors()
@@ -214,17 +333,26 @@ def _register_committee(subparsers) -> None:
     actions = committee.add_subparsers(dest="action", required=True)
     record = actions.add_parser("record", help="append a decision bound to the model's digest")
     record.add_argument("--model", required=True)
-    record.add_argument("--decision", required=True, choices=("approve", "block", "defer", "accept"),
+    record.add_argument("--decision", required=True,
+                        choices=("approve", "block", "defer", "accept", "classify"),
                         help="accept: evidence too thin to judge (e.g. small segments) is accepted "
-                             "for this digest after review")
+                             "for this digest after review; classify: a governance owner confirms "
+                             "the model's risk classification (needed to lower its tier)")
     record.add_argument("--until", type=date.fromisoformat, help="defer until DATE (YYYY-MM-DD)")
     record.add_argument("--rationale", required=True)
-    record.add_argument("--member", action="append", required=True,
-                        help="a named member present (repeat for each)")
+    record.add_argument("--member", action="append", default=[],
+                        help="a named member present, for the minutes (repeatable; a label: only "
+                             "signatures count)")
     record.add_argument("--condition", action="append", default=[], help="a condition (repeatable)")
     record.add_argument("--decided-on", type=date.fromisoformat, help="default: today")
+    _key(record, "required for approve, accept and classify")
     _inventory(record)
     record.set_defaults(handler=record_handler)
+    sign = actions.add_parser("sign", help="co-sign a recorded decision (another member present)")
+    sign.add_argument("seq", type=int, help="the record's number (seq)")
+    _key(sign, "a committee member's (a governance owner's for classify)")
+    _inventory(sign)
+    sign.set_defaults(handler=sign_handler)
     verify = actions.add_parser("verify", help="check the register's hash chain and that nothing "
                                 "the Dagster instance has seen is missing")
     _base(verify, "decisions.jsonl")
@@ -241,6 +369,7 @@ def _incident_fields(parser: argparse.ArgumentParser, opening: bool) -> None:
     parser.add_argument("--severity", choices=SEVERITIES, required=opening)
     parser.add_argument("--circumstance", action="append", default=[],
                         help="Art. 73 circumstance from regulations.yaml, e.g. death (repeatable)")
+    _key(parser, "an incident handler's, required to lower the severity")
     _inventory(parser)
     parser.set_defaults(handler=incident_handler)
 
@@ -261,6 +390,7 @@ def _register_incident(subparsers) -> None:
     close.add_argument("--id", required=True)
     close.add_argument("--actor", required=True)
     close.add_argument("--what", required=True, help="how it was resolved")
+    _key(close, "an incident handler's (required)")
     _inventory(close)
     close.set_defaults(handler=incident_handler)
     verify = actions.add_parser("verify", help="check the log's hash chain and that no incident "

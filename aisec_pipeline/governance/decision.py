@@ -1,5 +1,7 @@
 """The deployment decision: combine evidence verdicts under the model's tier policy.
 
+`decide(facts)` is pure: everything it needs is in one `GateFacts` value, gathered once.
+
 It never re-derives evidence. Approved only when every required kind is present, passed and
 fresh, the committee does not stand in the way (block, active deferral, missing or expired
 approval where the tier needs one, tampered register), no serious incident is open and the
@@ -14,18 +16,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..cards.review import ReviewLog, ReviewRules, review_finding
+from ..cards.review import CardUnderReview, ReviewLog, ReviewRules, load_reviews, review_finding
 from ..clock import from_the_future, parse_stamp
 from ..evidence_kinds import gating_kinds_for
 from ..inventory import Model
 from ..inventory.schema import EuAiActCategory
+from ..trust.subject import Subject
 from ..verdict import Status, Verdict
-from .committee import (REGISTER_FILE, CommitteeFinding, Register, acceptance, committee_finding,
-                        load_register)
+from .committee import (CommitteeFinding, Register, acceptance, committee_finding,
+                        confirmed_classification, load_register, signed_classifications)
 from .incidents import INCIDENTS_KIND, IncidentLog, incident_verdict, load_incidents
-from .ledger import Chain
 from .memory import Remembered
 from .policy import Policy
+from .policy_trust import PolicyTrust, verify_policy
 from .regulations import REGULATIONS_FILE, IncidentReporting, load_regulations
 
 EVALUATED_AT = "evaluated_at"  # figures key every evidence asset stamps (ISO 8601, UTC)
@@ -46,7 +49,10 @@ class Decision:
     digest: str = ""
     environment: str | None = None
     card_digest: str = ""  # sha256 of the card's bytes this decision was made on
-    reviewers: tuple[str, ...] = ()  # the standing approving card reviews ("NAME on DATE")
+    reviewers: tuple[str, ...] = ()  # who signed the standing card reviews ("NAME on DATE")
+    policy_version: int = 0  # the signed policy version it was judged under
+    attestation: Mapping[str, Any] | None = None  # the gate's signature (governance/attestation.py)
+    signoffs: tuple[str, ...] = ()  # who verifiably signed what this decision relied on
 
     @property
     def label(self) -> str:
@@ -58,7 +64,9 @@ class Decision:
                 "evidence": dict(self.evidence), "decided_at": self.decided_at,
                 "conditions": list(self.conditions), "use_case": self.use_case,
                 "artifact_digest": self.digest, "environment": self.environment,
-                "card_digest": self.card_digest, "card_reviewers": list(self.reviewers)}
+                "card_digest": self.card_digest, "card_reviewers": list(self.reviewers),
+                "policy_version": self.policy_version, "attestation": self.attestation,
+                "signoffs": list(self.signoffs)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
@@ -66,7 +74,8 @@ class Decision:
                    tuple(data["reasons"]), dict(data["evidence"]), data["decided_at"],
                    tuple(data.get("conditions", ())), data.get("use_case"), data.get("artifact_digest", ""),
                    data.get("environment"), data.get("card_digest", ""),
-                   tuple(data.get("card_reviewers", ())))
+                   tuple(data.get("card_reviewers", ())), int(data.get("policy_version", 0)),
+                   data.get("attestation"), tuple(data.get("signoffs", ())))
 
 
 def stamp(verdict: Verdict, now: datetime | None = None) -> Verdict:
@@ -158,24 +167,28 @@ def byte_problems(model: Model, observed_sha256s: Mapping[str, str]) -> list[str
 
 
 @dataclass(frozen=True)
-class CardUnderReview:
-    """The card as it is now, and the review log to judge it by."""
+class PriorApproval:
+    """An approval this instance recorded whose gate signature verified."""
 
-    sha256: str
-    owner: str | None
-    reviews: ReviewLog
+    environment: str
+    digest: str
+    card_digest: str
+    decided_at: datetime
+    gate: str  # the keyring name of the gate that signed it
 
 
 @dataclass(frozen=True)
 class Promotion:
-    """Where this deployment goes, and what this instance approved before (environment,
-    artifact digest, card digest)."""
+    """Where this deployment goes, the gate-signed approvals recorded before, and which gate is
+    deciding now (None: it has no signing key)."""
 
     environment: str
-    approved_before: frozenset[tuple[str, str, str]] = frozenset()
+    approved_before: tuple[PriorApproval, ...] = ()
+    gate: str | None = None
 
 
-def promotion_problems(policy: Policy, promotion: Promotion, digest: str, card_sha256: str) -> list[str]:
+def promotion_problems(policy: Policy, promotion: Promotion, digest: str, card_sha256: str,
+                       now: datetime) -> list[str]:
     order = policy.environments
     if promotion.environment not in order:
         return [f"environment {promotion.environment!r} is not one of the policy's environments "
@@ -183,86 +196,171 @@ def promotion_problems(policy: Policy, promotion: Promotion, digest: str, card_s
     position = order.index(promotion.environment)
     if position == 0:
         return []
-    previous = order[position - 1]
-    if (previous, digest, card_sha256) in promotion.approved_before:
-        return []
-    return [f"promotion to {promotion.environment} needs this artifact (digest {digest[:12]}) with "
-            f"this reviewed card (sha256 {card_sha256[:12]}) approved in {previous} first: gate "
-            f"it for {previous}, then promote it unchanged"]
+    previous, rules = order[position - 1], policy.promotion_rule(promotion.environment)
+    same = [p for p in promotion.approved_before
+            if (p.environment, p.digest, p.card_digest) == (previous, digest, card_sha256)]
+    if not same:
+        return [f"promotion to {promotion.environment} needs this artifact (digest {digest[:12]}) with "
+                f"this reviewed card (sha256 {card_sha256[:12]}) approved in {previous} first, in a "
+                f"decision signed by a gate key: gate it for {previous}, then promote it unchanged"]
+    aged = [p for p in same if (now - p.decided_at).total_seconds() >= rules.min_hours_in_previous * 3600]
+    if not aged:
+        newest = max(p.decided_at for p in same)
+        return [f"promotion to {promotion.environment}: approved in {previous} at {newest.isoformat()}, "
+                f"the policy needs {rules.min_hours_in_previous:g} h there first"]
+    if rules.different_gate and all(p.gate == promotion.gate for p in aged):
+        return [f"promotion to {promotion.environment}: the policy needs another gate than "
+                f"{promotion.gate} to have approved it in {previous}"]
+    return []
 
 
-def review_problems(model: Model, policy: Policy, card: CardUnderReview, now: datetime,
-                    remembered: Remembered) -> tuple[list[str], tuple[str, ...]]:
-    rules = policy.tier_for(model.entry).card_review
-    finding = review_finding(card.reviews, model.name, card.sha256, model.entry.digest, card.owner,
+@dataclass(frozen=True)
+class Governance:
+    """The governance files as read once for a gate: the policy's signed state and the ledgers,
+    every signature checked against the policy's keyring."""
+
+    policy_trust: PolicyTrust
+    committee: Register
+    incidents: IncidentLog
+    reviews: ReviewLog
+    reporting: IncidentReporting | None = None
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """Every fact one deployment decision needs, gathered once (orchestration/decision.py), then
+    judged by `decide()` without reading anything else. The UI and `--json` show the decision."""
+
+    model: Model
+    policy: Policy
+    governance: Governance
+    verdicts: Mapping[str, Verdict | None]
+    now: datetime
+    card: CardUnderReview | None = None  # None: the card could not be read (blocks)
+    remembered: Remembered = field(default_factory=Remembered)
+    observed_sha256s: Mapping[str, str] | None = None  # artifact path -> sha256 hashed on this gate
+    use_case: str | None = None
+    validated_use_cases: Sequence[str] | None = None  # the card's ids; None: unknown
+    promotion: Promotion | None = None
+
+    @property
+    def subject(self) -> Subject:
+        return self.policy.subject(self.model.entry)
+
+
+def read_governance(inventory_root: Path, policy: Policy, now: datetime | None = None) -> Governance:
+    """The governance files, read and verified once. Missing ledgers are empty; a missing
+    regulations.yaml only drops Art. 73 due dates from reasons (blocking never depends on them);
+    an invalid one raises InventoryError."""
+    reporting = None
+    if (inventory_root / REGULATIONS_FILE).exists():
+        reporting = load_regulations(inventory_root).eu_ai_act.serious_incident_reporting
+    ring = policy.people
+    return Governance(verify_policy(inventory_root), load_register(inventory_root, policy),
+                      load_incidents(inventory_root, ring, now), load_reviews(inventory_root, ring),
+                      reporting)
+
+
+def review_problems(facts: GateFacts) -> tuple[list[str], tuple[str, ...]]:
+    if facts.card is None:
+        return ["model_card: the card could not be read, so its review cannot be checked"], ()
+    rules = facts.policy.tier_for(facts.model.entry).card_review
+    finding = review_finding(facts.governance.reviews, facts.subject, facts.card,
                              ReviewRules(rules.required, rules.valid_days, rules.committee_member),
-                             policy.committee.members, now.date(), remembered.card_reviews)
-    return list(finding.reasons), tuple(f"{r.reviewer} on {r.reviewed_on}" for r in finding.standing)
+                             facts.policy.people, facts.now, facts.remembered.card_reviews)
+    return list(finding.reasons), finding.signers
 
 
-def decide(model: Model, policy: Policy, verdicts: Mapping[str, Verdict | None],
-           now: datetime | None = None, *, committee: Register | None = None,
-           incidents: IncidentLog | None = None, reporting: IncidentReporting | None = None,
-           use_case: str | None = None,
-           validated_use_cases: Sequence[str] | None = None,
-           remembered: Remembered | None = None,
-           observed_sha256s: Mapping[str, str] | None = None,
-           card: CardUnderReview | None = None,
-           promotion: Promotion | None = None) -> Decision:
-    """`committee`: the verified register (None: an empty one, so a tier that needs approval
-    blocks). `incidents`: the incident log (None: use `verdicts["incidents"]` if present).
-    `reporting`: Art. 73 rules for deadlines in reasons. `use_case`: the requested use, checked
-    against `validated_use_cases` (the card's ids; None: unknown, so any named use case blocks).
-    `remembered`: restrictions seen by earlier gates (they bind even when their lines are gone).
-    `observed_sha256s`: artifact path -> sha256 hashed on this gate (None: not checked here).
-    `card`: the card's bytes digest, owner and review log (None: reviews not checked here).
-    `promotion`: the target environment and what was approved before (None: not checked)."""
-    now = now or datetime.now(timezone.utc)
-    remembered = remembered or Remembered()
-    entry = model.entry
-    tier_name = policy.tier_name(entry)
-    tier = policy.tiers[tier_name]
-    digest = entry.digest
-    reasons: list[str] = []
-    if entry.risk.eu_ai_act.category is EuAiActCategory.PROHIBITED:
-        reasons.append("EU AI Act: prohibited practice (Art. 5): never deployable")
-    if observed_sha256s is not None:
-        reasons += byte_problems(model, observed_sha256s)
-    register = committee if committee is not None else Chain(Path(REGISTER_FILE), (), ())
-    accepted = acceptance(register, entry.name, digest)
-    conditions: list[str] = []
-    for kind in required_kinds(model, policy):
-        verdict = verdicts.get(kind)
+def policy_problems(trust: PolicyTrust) -> list[str]:
+    return [f"policy: {problem}" for problem in trust.problems]
+
+
+def lowered_tier_problems(facts: GateFacts) -> list[str]:
+    """A model signed off at a higher tier cannot drop to a lower one by editing its own entry:
+    that needs a governance owner's signed confirmation of the new classification."""
+    subject, gov = facts.subject, facts.governance
+    rank = facts.policy.tier_rank(subject.classification.tier)
+    signed = signed_classifications(gov.committee, subject.model)
+    signed += [(r.classification, f"card review {r.seq}") for r in gov.reviews.chain.records
+               if r.model == subject.model and r.classification and gov.reviews.signers(r.hash).signers]
+    higher = [(c, where) for c, where in signed if facts.policy.tier_rank(c.tier) > rank]
+    if not higher or confirmed_classification(gov.committee, subject, facts.now) is not None:
+        return []
+    top, where = max(higher, key=lambda item: facts.policy.tier_rank(item[0].tier))
+    return [f"risk: {subject.model} was signed off at {top.describe()} ({where}) and now declares "
+            f"{subject.classification.describe()}: a lower tier needs a governance owner's signed "
+            f"confirmation (`aisec committee record --model {subject.model} --decision classify "
+            "--key KEY ...`)"]
+
+
+def evidence_reasons(facts: GateFacts, accepted) -> tuple[list[str], list[str]]:
+    """Reasons from the evidence verdicts, and the conditions of a committee acceptance."""
+    tier = facts.policy.tier_for(facts.model.entry)
+    reasons, conditions = [], []
+    for kind in required_kinds(facts.model, facts.policy):
+        verdict = facts.verdicts.get(kind)
         if insufficient(verdict) and accepted is not None:
             conditions.append(f"{kind}: too little data to judge, accepted by committee record "
-                              f"{accepted.seq} of {accepted.decided_on} ({accepted.who}): "
+                              f"{accepted.seq} of {accepted.decided_on} (signed by "
+                              f"{', '.join(facts.governance.committee.signers(accepted.hash).names)}): "
                               f"{accepted.rationale}")
             verdict = Verdict(kind, Status.PASSED, verdict.reasons, verdict.figures)
         elif insufficient(verdict):
             reasons.append(f"{kind}: needs review: the committee can accept it for this digest "
-                           f"with `aisec committee record --model {entry.name} --decision accept ...`")
-        reasons += evidence_problems(kind, verdict, tier.evidence_max_age_hours, now)
-    finding = committee_finding(register, entry.name, digest, tier_name, tier, now.date(),
-                                remembered.committee)
-    extra = {COMMITTEE_KIND: committee_verdict(finding)}
-    incident = (incident_verdict(incidents, entry.name, reporting, now, remembered.incidents)
-                if incidents is not None else verdicts.get(INCIDENTS_KIND))
-    if incident is not None:
-        extra[INCIDENTS_KIND] = incident
+                           f"with `aisec committee record --model {facts.model.name} --decision accept ...`")
+        reasons += evidence_problems(kind, verdict, tier.evidence_max_age_hours, facts.now)
+    return reasons, conditions
+
+
+def signoffs(facts: GateFacts, finding: CommitteeFinding, reviewers: tuple[str, ...]) -> tuple[str, ...]:
+    """Who verifiably signed what the decision relied on, for the UI, the pack and --json."""
+    gov = facts.governance
+    lines = [f"policy version {gov.policy_trust.version}: signed by "
+             f"{', '.join(gov.policy_trust.signers) or 'nobody verified'}"]
+    lines += [f"card review: {r} (signature verified)" for r in reviewers]
+    record = finding.standing
+    if record is not None:
+        signed = ", ".join(gov.committee.signers(record.hash).names) or "nobody verified"
+        lines.append(f"committee record {record.seq} ({record.decision}): signed by {signed}; "
+                     f"names typed: {record.who}")
+    return tuple(lines)
+
+
+def decide(facts: GateFacts) -> Decision:
+    """The deployment decision from the gathered facts alone."""
+    model, policy, gov, now = facts.model, facts.policy, facts.governance, facts.now
+    subject = facts.subject
+    tier = policy.tiers[subject.classification.tier]
+    reasons: list[str] = policy_problems(gov.policy_trust)
+    if model.entry.risk.eu_ai_act.category is EuAiActCategory.PROHIBITED:
+        reasons.append("EU AI Act: prohibited practice (Art. 5): never deployable")
+    if facts.observed_sha256s is not None:
+        reasons += byte_problems(model, facts.observed_sha256s)
+    accepted = acceptance(gov.committee, subject, policy.committee.quorum, now)
+    evidence_found, conditions = evidence_reasons(facts, accepted)
+    reasons += evidence_found
+    reasons += lowered_tier_problems(facts)
+    finding = committee_finding(gov.committee, subject, tier, policy.committee.quorum, now,
+                                facts.remembered.committee)
+    extra = {COMMITTEE_KIND: committee_verdict(finding),
+             INCIDENTS_KIND: incident_verdict(gov.incidents, model.name, gov.reporting, now,
+                                              facts.remembered.incidents)}
     for verdict in extra.values():
         reasons += governance_problems(verdict)
-    reasons += use_case_problems(use_case, validated_use_cases)
-    reviewers: tuple[str, ...] = ()
-    if card is not None:
-        card_reasons, reviewers = review_problems(model, policy, card, now, remembered)
-        reasons += card_reasons
-        if promotion is not None:
-            reasons += promotion_problems(policy, promotion, digest, card.sha256)
-    evidence = {k: (v.status.value if v else "not assessed") for k, v in {**verdicts, **extra}.items()}
-    return Decision(entry.name, entry.version, tier_name, not reasons, tuple(reasons), evidence,
-                    now.isoformat(), (*finding.conditions, *conditions), use_case, digest,
-                    promotion.environment if promotion else None, card.sha256 if card else "",
-                    reviewers)
+    reasons += use_case_problems(facts.use_case, facts.validated_use_cases)
+    card_reasons, reviewers = review_problems(facts)
+    reasons += card_reasons
+    if facts.promotion is not None and facts.card is not None:
+        reasons += promotion_problems(policy, facts.promotion, subject.digest, facts.card.sha256, now)
+    evidence = {k: (v.status.value if v else "not assessed")
+                for k, v in {**facts.verdicts, **extra}.items()}
+    return Decision(model.name, model.entry.version, subject.classification.tier, not reasons,
+                    tuple(reasons), evidence, now.isoformat(),
+                    (*finding.conditions, *conditions, *gov.policy_trust.warnings),
+                    facts.use_case, subject.digest,
+                    facts.promotion.environment if facts.promotion else None,
+                    facts.card.sha256 if facts.card else "", reviewers, gov.policy_trust.version,
+                    signoffs=signoffs(facts, finding, reviewers))
 
 
 def insufficient(verdict: Verdict | None) -> bool:
@@ -271,12 +369,3 @@ def insufficient(verdict: Verdict | None) -> bool:
             and verdict.figures.get("outcome") == "insufficient")
 
 
-def governance_inputs(inventory_root: Path) -> dict[str, Any]:
-    """`decide()`'s committee, incidents and reporting keywords, read from the inventory.
-    Missing ledgers are empty; a missing regulations.yaml only drops Art. 73 due dates from
-    reasons (blocking never depends on them); an invalid one raises InventoryError."""
-    reporting = None
-    if (inventory_root / REGULATIONS_FILE).exists():
-        reporting = load_regulations(inventory_root).eu_ai_act.serious_incident_reporting
-    return {"committee": load_register(inventory_root),
-            "incidents": load_incidents(inventory_root), "reporting": reporting}

@@ -1,7 +1,10 @@
 """AI incidents: `assets/incidents/incidents.jsonl`, append-only open/update/close events.
 
 The log is a hash-chained ledger like the committee register. An open serious incident blocks
-new deployments of its model (every version) until it is closed. Serious incidents carry an
+new deployments of its model (every version) until it is closed. Opening an incident or raising
+its severity binds whoever recorded it; closing one or lowering its severity counts only when the
+event is signed by a key the policy's keyring lists for an incident handler (and is not dated in
+the future): otherwise the event is ignored and the gate says so. Serious incidents carry an
 EU AI Act Art. 73 reporting deadline computed from the awareness time with the rules in
 `regulations.yaml`: the shortest rule matching the incident's circumstances wins.
 """
@@ -11,14 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from ..cards.schema import named_person
 from ..inventory.schema import NAME_PATTERN, SHA256_PATTERN, Strict
 from ..verdict import Status, Verdict
-from .ledger import Chain, LedgerError, append_record, read_chain
+from ..trust.keyring import INCIDENT_HANDLER, Keyring
+from ..trust.ledger import Chain, LedgerError, Sign, Signed, append_record, read_chain, verify_signatures
+from ..trust.subject import future_problem
 from .regulations import IncidentReporting
 
 INCIDENT_FILE = Path("incidents") / "incidents.jsonl"
@@ -27,6 +32,13 @@ ID_PATTERN = r"^INC-[0-9]{4,}$"
 
 
 Severity = Literal["low", "medium", "high", "serious"]
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "serious": 3}
+PAYLOAD_TYPE = "application/vnd.aisec.incident-event+json"
+
+
+class SignatureEntry(Strict):
+    keyid: str
+    sig: str
 
 
 class IncidentEvent(Strict):
@@ -44,6 +56,7 @@ class IncidentEvent(Strict):
     recorded_at: datetime
     prev_hash: str = Field(pattern=SHA256_PATTERN)
     hash: str = Field(pattern=SHA256_PATTERN)
+    signatures: tuple[SignatureEntry, ...] = ()
 
     @field_validator("what", "actor")
     @classmethod
@@ -101,6 +114,7 @@ class IncidentLog:
     incidents: tuple[Incident, ...]
     problem: str | None = None  # the ledger is broken or an event makes no sense
     head: str = ""
+    ignored: tuple[tuple[str, str], ...] = ()  # (incident id, why an event of it did not count)
 
     def for_model(self, model: str) -> list[Incident]:
         return [i for i in self.incidents if i.model == model]
@@ -114,8 +128,10 @@ class ReportingDeadline:
     unknown_circumstances: tuple[str, ...] = ()
 
 
-def _apply(incidents: dict[str, Incident], event: IncidentEvent) -> None:
-    """Fold one event into the incident states; ValueError when it contradicts them."""
+def _apply(incidents: dict[str, Incident], event: IncidentEvent,
+           permitted: Callable[[IncidentEvent], str | None] | None = None) -> str | None:
+    """Fold one event into the incident states; ValueError when it contradicts them. What
+    `permitted` refuses of a weakening event is ignored; returns why (None: applied in full)."""
     current = incidents.get(event.incident_id)
     if event.event == "open":
         if current:
@@ -128,6 +144,15 @@ def _apply(incidents: dict[str, Incident], event: IncidentEvent) -> None:
         raise ValueError(f"{event.event} of unknown incident {event.incident_id}")
     if not current.is_open:
         raise ValueError(f"{event.event} of {event.incident_id}, which is already closed")
+    refused = permitted(event) if permitted is not None and _weakens(event, current) else None
+    if refused:
+        event_restricting = _restricting_part(event, current)
+        why = f"{event.event} event {event.seq} ({event.actor}) counts as nothing: {refused}"
+        if event_restricting is None:
+            return why
+        event, why = event_restricting, why.replace("counts as nothing", "counts only where it restricts")
+    else:
+        why = None
     incidents[event.incident_id] = replace(
         current, severity=event.severity or current.severity,
         aware_at=event.aware_at or current.aware_at,
@@ -135,21 +160,65 @@ def _apply(incidents: dict[str, Incident], event: IncidentEvent) -> None:
         reported_at=event.reported_at or current.reported_at,
         closed_at=event.recorded_at if event.event == "close" else None,
         events=current.events + (event,))
+    return why
 
 
-def fold(chain: Chain[IncidentEvent]) -> IncidentLog:
+def _weakens(event: IncidentEvent, current: Incident) -> bool:
+    """Closing, a lower severity, a later awareness time (a later Art. 73 deadline) or a claim
+    that the authority was notified: each weakens what the gate enforces, so each needs a
+    handler's signature."""
+    return (event.event == "close"
+            or (event.severity is not None
+                and SEVERITY_RANK[event.severity] < SEVERITY_RANK[current.severity])
+            or (event.aware_at is not None and event.aware_at > current.aware_at)
+            or event.reported_at is not None)
+
+
+def _restricting_part(event: IncidentEvent, current: Incident) -> IncidentEvent | None:
+    """An unsigned update still binds where it restricts (a higher severity, an earlier awareness
+    time, new circumstances); its weakening fields are dropped. A close has no such part."""
+    if event.event == "close":
+        return None
+    severity = event.severity if event.severity and SEVERITY_RANK[event.severity] > SEVERITY_RANK[current.severity] else None
+    aware_at = event.aware_at if event.aware_at and event.aware_at < current.aware_at else None
+    if severity is None and aware_at is None and not event.circumstances:
+        return None
+    return event.model_copy(update={"severity": severity, "aware_at": aware_at, "reported_at": None})
+
+
+def _handler_signed(signed: Signed[IncidentEvent], now: datetime) -> Callable[[IncidentEvent], str | None]:
+    def permitted(event: IncidentEvent) -> str | None:
+        check = signed.signers(event.hash)
+        if not check.with_role(INCIDENT_HANDLER):
+            return (f"closing an incident or lowering its severity (or its deadline) needs the "
+                    f"signature of an incident handler in the policy's keyring ({check.describe()})")
+        return future_problem(event.recorded_at, now)
+    return permitted
+
+
+def fold(signed: Signed[IncidentEvent], now: datetime | None = None) -> IncidentLog:
+    chain, now = signed.chain, now or datetime.now(timezone.utc)
+    permitted = _handler_signed(signed, now)
     incidents: dict[str, Incident] = {}
+    ignored = []
     for number, event in enumerate(chain.records, start=1):
         try:
-            _apply(incidents, event)
+            why = _apply(incidents, event, permitted)
         except ValueError as exc:
             return IncidentLog(tuple(incidents.values()), f"line {number}: {exc}", chain.head)
-    return IncidentLog(tuple(incidents.values()), chain.problem, chain.head)
+        if why:
+            ignored.append((event.incident_id, why))
+    return IncidentLog(tuple(incidents.values()), signed.problem, chain.head, tuple(ignored))
 
 
-def load_incidents(inventory_root: Path) -> IncidentLog:
+def read_events(inventory_root: Path, keyring: Keyring) -> Signed[IncidentEvent]:
+    chain = read_chain(inventory_root / INCIDENT_FILE, IncidentEvent.model_validate)
+    return verify_signatures(chain, PAYLOAD_TYPE, keyring)
+
+
+def load_incidents(inventory_root: Path, keyring: Keyring, now: datetime | None = None) -> IncidentLog:
     """The incidents as of now; a missing file is an empty log."""
-    return fold(read_chain(inventory_root / INCIDENT_FILE, IncidentEvent.model_validate))
+    return fold(read_events(inventory_root, keyring), now)
 
 
 # --- sticky: an open serious incident once seen binds even if its lines disappear ---------------
@@ -182,6 +251,15 @@ def lost_incidents(log: IncidentLog, remembered: Iterable[Incident]) -> list[Inc
     return list(lost.values())
 
 
+def _inventory_keyring(path: Path) -> Keyring:
+    from ..inventory import InventoryError
+    from .policy import load_policy
+    try:
+        return load_policy(path.parents[1]).people
+    except InventoryError as exc:
+        raise LedgerError(f"{path}: the policy's keyring is needed to judge the log: {exc}") from None
+
+
 def _next_id(chain: Chain[IncidentEvent]) -> str:
     return f"INC-{sum(1 for e in chain.records if e.event == 'open') + 1:04d}"
 
@@ -190,9 +268,13 @@ def record_event(path: Path, event: str, *, actor: str, what: str, incident_id: 
                  model: str | None = None, version: str | None = None,
                  severity: str | None = None, aware_at: datetime | None = None,
                  circumstances: Iterable[str] = (), reported_at: datetime | None = None,
-                 now: datetime | None = None) -> IncidentEvent:
-    """Append an open/update/close event; raises LedgerError when it is invalid (nothing written)."""
+                 sign: Sign | None = None, now: datetime | None = None,
+                 keyring: Keyring | None = None) -> IncidentEvent:
+    """Append an open/update/close event; raises LedgerError when it is invalid (nothing written).
+    The log is judged with its signatures checked against `keyring` (default: the inventory's
+    policy), so a close that counts closes the incident for this check too."""
     now = now or datetime.now(timezone.utc)
+    ring = keyring if keyring is not None else _inventory_keyring(path)
     fields: dict[str, Any] = {
         "event": event, "model": model, "version": version, "severity": severity, "what": what,
         "aware_at": aware_at.isoformat() if aware_at else None,
@@ -202,7 +284,7 @@ def record_event(path: Path, event: str, *, actor: str, what: str, incident_id: 
 
     def build(chain: Chain[IncidentEvent]) -> dict[str, Any]:
         fields["incident_id"] = _next_id(chain) if event == "open" else incident_id
-        log = fold(chain)
+        log = fold(verify_signatures(chain, PAYLOAD_TYPE, ring), now)
         probe = IncidentEvent.model_validate({**fields, "seq": 1, "prev_hash": "0" * 64,
                                               "hash": "0" * 64})
         try:
@@ -211,7 +293,7 @@ def record_event(path: Path, event: str, *, actor: str, what: str, incident_id: 
             raise LedgerError(str(exc)) from None
         return fields
 
-    return append_record(path, build, IncidentEvent.model_validate)
+    return append_record(path, build, IncidentEvent.model_validate, sign)
 
 
 def reporting_deadline(incident: Incident, rules: IncidentReporting) -> ReportingDeadline:
@@ -267,6 +349,8 @@ def incident_verdict(log: IncidentLog, model: str, rules: IncidentReporting | No
     reasons = [_blocking_reason(i, s) for i, s in summaries if i.is_open and i.serious]
     reasons += [_blocking_reason(i, incident_summary(i, rules, now)) + LOST_INCIDENT
                 for i in lost_incidents(log, remembered) if i.model == model]
+    ours = {i.id for i, _ in summaries if i.is_open}
+    reasons = [*reasons, *(f"incident {iid}: {why}" for iid, why in log.ignored if iid in ours and reasons)]
     figures = {"open": [s for i, s in summaries if i.is_open],
                "closed": sum(1 for i, _ in summaries if not i.is_open)}
     return Verdict(INCIDENTS_KIND, Status.FAILED if reasons else Status.PASSED, tuple(reasons), figures)

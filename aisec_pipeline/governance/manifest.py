@@ -24,7 +24,7 @@ class DeploymentManifest(Strict):
 
 
 def load_manifest(path: Path) -> DeploymentManifest:
-    """Parse with `yaml.safe_load` and validate; InventoryError names the file and field."""
+    """Parse with the strict YAML loader and validate; InventoryError names the file and field."""
     return load_yaml_model(path, DeploymentManifest)
 
 

@@ -45,9 +45,9 @@ class Remembered:
 
 def restrictions_in(register: Register, log: IncidentLog, reviews: ReviewLog | None = None) -> Remembered:
     """The restrictions these files hold now (only from intact chains: a broken one blocks anyway)."""
-    committee = tuple(r for r in register.records if is_restriction(r)) if register.intact else ()
+    committee = tuple(r for r in register.chain.records if is_restriction(r)) if register.intact else ()
     incidents = tuple(restrictions(log)) if not log.problem else ()
-    changes = (tuple(r for r in reviews.records if r.decision == CHANGES)
+    changes = (tuple(r for r in reviews.chain.records if r.decision == CHANGES)
                if reviews is not None and reviews.intact else ())
     return Remembered(committee, incidents, changes)
 
@@ -89,7 +89,7 @@ def from_records(batches: Iterable[dict[str, Any]]) -> Remembered:
 
 
 def lost_from_register(register: Register, remembered: Remembered) -> list[CommitteeRecord]:
-    present = {r.hash for r in register.records}
+    present = {r.hash for r in register.chain.records}
     return [r for r in remembered.committee if r.hash not in present]
 
 
@@ -98,5 +98,5 @@ def lost_from_log(log: IncidentLog, remembered: Remembered) -> list[Incident]:
 
 
 def lost_from_reviews(reviews: ReviewLog, remembered: Remembered) -> list[CardReview]:
-    present = {r.hash for r in reviews.records}
+    present = {r.hash for r in reviews.chain.records}
     return [r for r in remembered.card_reviews if r.hash not in present]

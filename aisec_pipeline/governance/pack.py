@@ -14,8 +14,9 @@ from html import escape
 from typing import Iterable, Sequence
 
 from ..inventory import Model
-from .committee import DecisionDue, Register, committee_finding
-from .decision import CardUnderReview, Decision
+from ..cards.review import CardUnderReview
+from .committee import DecisionDue, committee_finding, signed_by
+from .decision import Decision, GateFacts, Governance
 from .incidents import IncidentLog, incident_summary
 from .policy import Policy
 from .regulations import IncidentReporting
@@ -67,6 +68,7 @@ class ModelSummary:
     conditions: tuple[str, ...] = ()
     injection_limit: float | None = None  # the tier's max attack success rate, drawn as a line
     card_review: str = "not checked"  # reviewed by ... / never reviewed / changed since / expired
+    committee: str = "not checked"  # the standing committee record and who verifiably signed it
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,8 @@ def build_pack(models: Sequence[ModelSummary], now: datetime) -> str:
                       [(m.name, m.version, m.tier, m.owner, m.status, str(len(m.reasons)))
                        for m in models], "No model in the inventory.")
     due = _table(("model", "decision due", "by"), _due_rows(models), "Nothing due.")
-    reviews = _table(("model", "version", "card review"),
-                     [(m.name, m.version, m.card_review) for m in models], "No model.")
+    reviews = _table(("model", "version", "card review", "committee"),
+                     [(m.name, m.version, m.card_review, m.committee) for m in models], "No model.")
     sections = "".join(_model_section(m) for m in models)
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
@@ -229,7 +231,7 @@ def build_pack(models: Sequence[ModelSummary], now: datetime) -> str:
             f"<style>{STYLE}</style></head><body>"
             f"<h1>AI governance committee pack</h1><p>Generated {escape(now.isoformat())}</p>"
             f"<h2>Models</h2>{overview}<h2>Decisions due or expiring</h2>{due}"
-            f"<h2>Model card reviews</h2>{reviews}"
+            f"<h2>Sign-offs (signatures verified against the policy's keyring)</h2>{reviews}"
             f"{sections}</body></html>")
 
 
@@ -248,29 +250,38 @@ def incident_lines(log: IncidentLog, model: str, rules: IncidentReporting | None
 
 
 def summarise(model: Model, decision: Decision, *, owner: str, policy: Policy,
-              register: Register, incidents: IncidentLog, reporting: IncidentReporting | None,
-              now: datetime, bias_history: Sequence[BiasPoint] = (),
+              governance: Governance, now: datetime, bias_history: Sequence[BiasPoint] = (),
               injection_history: Sequence[InjectionPoint] = (),
               card: CardUnderReview | None = None) -> ModelSummary:
     """A model's pack entry from the governance state and its evidence history."""
-    entry = model.entry
-    tier_name = policy.tier_name(entry)
-    tier = policy.tiers[tier_name]
-    finding = committee_finding(register, entry.name, entry.digest, tier_name, tier,
-                                now.date())
-    return ModelSummary(entry.name, entry.version, tier_name, owner, decision.label,
-                        decision.reasons, tuple(bias_history), tuple(injection_history),
-                        finding.due, incident_lines(incidents, entry.name, reporting, now),
+    facts = GateFacts(model, policy, governance, {}, now, card)
+    tier = policy.tiers[facts.subject.classification.tier]
+    finding = committee_finding(governance.committee, facts.subject, tier, policy.committee.quorum, now)
+    return ModelSummary(model.name, model.entry.version, facts.subject.classification.tier, owner,
+                        decision.label, decision.reasons, tuple(bias_history), tuple(injection_history),
+                        finding.due, incident_lines(governance.incidents, model.name,
+                                                    governance.reporting, now),
                         decision.conditions, tier.injection.max_attack_success_rate,
-                        card_review_state(model, policy, card, now) if card else "not checked")
+                        card_review_state(facts) if card else "not checked",
+                        committee_state(facts, finding))
 
 
-def card_review_state(model: Model, policy: Policy, card: CardUnderReview, now: datetime) -> str:
-    """One line for the pack: who reviewed the card as it is now, or why it needs a review."""
+def card_review_state(facts: GateFacts) -> str:
+    """One line for the pack: who verifiably signed the card's review as it is now, or why it
+    needs one."""
     from .decision import review_problems
-    from .memory import Remembered
 
-    problems, reviewers = review_problems(model, policy, card, now, Remembered())
+    problems, reviewers = review_problems(facts)
     if not problems:
-        return f"reviewed by {', '.join(reviewers)} (card sha256 {card.sha256[:12]})"
+        return f"reviewed, signatures verified: {', '.join(reviewers)} (card sha256 {facts.card.sha256[:12]})"
     return "; ".join(p.removeprefix("model_card: ").split("; record one")[0] for p in problems)
+
+
+def committee_state(facts: GateFacts, finding) -> str:
+    """One line for the pack: the committee's standing word and who verifiably signed it."""
+    record = finding.standing
+    if record is None:
+        return "no committee decision"
+    signers = signed_by(facts.governance.committee, record)
+    return (f"{record.decision} (record {record.seq} of {record.decided_on}); signatures verified: "
+            f"{signers}; names typed: {record.who}")

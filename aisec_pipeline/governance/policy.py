@@ -7,6 +7,7 @@ whether a signature and a committee approval are mandatory.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -15,11 +16,15 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from ..evidence_kinds import GATING_NAMES
 from ..inventory.loader import InventoryError, describe_validation_error, read_yaml
 from ..inventory.schema import Level, ModelKind, RegistryEntry, Strict
+from ..trust.keyring import COMMITTEE_MEMBER, Keyring, Person
+from ..trust.subject import Classification, Subject
 
 POLICY_FILE = Path("policies") / "policy.yaml"
 M = TypeVar("M", bound=BaseModel)
 EVIDENCE_KINDS = GATING_NAMES  # the names a policy may require: the registry's gating kinds
 BIAS_METRICS = ("selection_rate", "tpr", "fnr", "fpr", "precision", "accuracy")
+MAX_HOURS = 24 * 366  # no evidence, review or approval may stand longer than a year
+MAX_DAYS = 366
 
 
 class InjectionPolicy(Strict):
@@ -43,7 +48,7 @@ class InjectionPolicy(Strict):
     max_requests: int = Field(default=5000, ge=1)  # HTTP requests per battery, retries included
     retries: int = Field(default=6, ge=0)  # per request, on 429/502/503/504 or a dropped connection
     max_retry_wait_seconds: float = Field(default=30.0, gt=0)  # a longer Retry-After is a failure
-    timeout_seconds: int = Field(default=900, ge=1)  # floor for the whole battery; it grows with its size
+    timeout_seconds: int = Field(default=900, ge=1, le=MAX_HOURS * 3600)  # floor for the whole battery; it grows with its size
     request_timeout_seconds: int = Field(default=60, ge=1)  # one request to the target
     max_tokens: int = Field(default=150, ge=1)  # per answer: bounds the battery's wall time
     seed: int = 1  # prompt sampling and target sampling, so a rerun asks the same questions
@@ -77,9 +82,9 @@ class BiasPolicy(Strict):
 
 
 class CardReviewPolicy(Strict):
-    required: int = Field(default=1, ge=1)  # approving reviews by distinct named people
-    valid_days: int = Field(default=180, ge=1)  # a review stands this long
-    committee_member: bool = False  # one reviewer must be in `committee.members`
+    required: int = Field(default=1, ge=1)  # approving reviews signed by distinct keyring people
+    valid_days: int = Field(default=180, ge=1, le=MAX_DAYS)  # a review stands this long
+    committee_member: bool = False  # one reviewer must hold the committee_member role
 
 
 class TierPolicy(Strict):
@@ -88,8 +93,8 @@ class TierPolicy(Strict):
     evidence: dict[ModelKind, tuple[str, ...]] = {}
     require_signature: bool = False
     require_committee_approval: bool = False
-    approval_valid_days: int = Field(default=365, ge=1)
-    evidence_max_age_hours: int = Field(default=24 * 30, ge=1)
+    approval_valid_days: int = Field(default=365, ge=1, le=MAX_DAYS)
+    evidence_max_age_hours: int = Field(default=24 * 30, ge=1, le=MAX_HOURS)
     card_review: CardReviewPolicy = CardReviewPolicy()
     injection: InjectionPolicy
     bias: BiasPolicy
@@ -111,26 +116,54 @@ class ProvenancePolicy(Strict):
 
 
 class CommitteePolicy(Strict):
-    members: tuple[str, ...] = ()  # named people; a tier may require one of them to review a card
+    # Distinct committee members (keyring role committee_member) whose signatures a committee
+    # permission (approve, accept, classify) needs; restrictions bind unsigned.
+    quorum: int = Field(default=2, ge=1)
 
-    @field_validator("members")
-    @classmethod
-    def _named_people(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from ..cards.schema import named_person
 
-        for member in value:
-            named_person(member)
-        return value
+class GovernancePolicy(Strict):
+    # Signatures by governance owners (keyring role governance_owner) a new policy version needs,
+    # counted against the owners of the version before it and of the new one (as TUF rotates root).
+    threshold: int = Field(default=2, ge=1)
+
+
+class PromotionRule(Strict):
+    # A deployment to this environment needs a gate-signed approval in the environment before
+    # it, at least this many hours old (0: any age), and, when set, signed by another gate.
+    min_hours_in_previous: float = Field(default=0, ge=0, le=MAX_HOURS)
+    different_gate: bool = False
 
 
 class Policy(Strict):
     provenance: ProvenancePolicy
+    keyring: tuple[Person, ...] = ()  # people are keys: see trust/keyring.py
+    governance: GovernancePolicy = GovernancePolicy()
     committee: CommitteePolicy = CommitteePolicy()
     # Promotion order: a deployment to one needs the same artifact and reviewed card approved in
-    # the one before it.
-    environments: tuple[str, ...] = Field(default=("dev", "staging", "production"), min_length=1)
+    # the one before it. At least one environment comes before the last.
+    environments: tuple[str, ...] = Field(default=("dev", "staging", "production"), min_length=2)
+    promotion: dict[str, PromotionRule] = {}  # target environment -> its rule
     tier_matrix: dict[Level, dict[Level, str]]  # harm -> reversibility -> tier name
-    tiers: dict[str, TierPolicy]
+    tiers: dict[str, TierPolicy]  # listed from least to most scrutiny: a tier's rank is its place
+
+    @field_validator("keyring")
+    @classmethod
+    def _keyring_consistent(cls, value: tuple[Person, ...]) -> tuple[Person, ...]:
+        Keyring(people=value)  # unique names and keys
+        return value
+
+    @model_validator(mode="after")
+    def _environments_distinct(self) -> "Policy":
+        if len(set(self.environments)) != len(self.environments):
+            raise ValueError(f"environments repeat a name: {list(self.environments)}")
+        unknown = sorted(set(self.promotion) - set(self.environments[1:]))
+        if unknown:
+            raise ValueError(f"promotion names {unknown}: only environments after the first "
+                             f"({', '.join(self.environments[1:])}) are promoted to")
+        return self
+
+    def promotion_rule(self, environment: str) -> PromotionRule:
+        return self.promotion.get(environment, PromotionRule())
 
     @model_validator(mode="after")
     def _matrix_complete(self) -> "Policy":
@@ -148,6 +181,23 @@ class Policy(Strict):
 
     def tier_for(self, entry: RegistryEntry) -> TierPolicy:
         return self.tiers[self.tier_name(entry)]
+
+    def subject(self, entry: RegistryEntry) -> Subject:
+        """The model as a permission must name it."""
+        return Subject(entry.name, entry.version, entry.digest, Classification(
+            harm=entry.risk.harm, reversibility=entry.risk.reversibility, tier=self.tier_name(entry)))
+
+    def tier_rank(self, tier: str) -> int:
+        """Higher means more scrutiny (the order of `tiers`); -1 for a tier this policy lacks."""
+        names = list(self.tiers)
+        return names.index(tier) if tier in names else -1
+
+    @cached_property
+    def people(self) -> Keyring:
+        return Keyring(people=self.keyring)
+
+    def committee_members(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.people.with_role(COMMITTEE_MEMBER))
 
     def source_allowed(self, source: str) -> bool:
         from ..provenance.sources import source_allowed

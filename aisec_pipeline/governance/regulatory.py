@@ -18,7 +18,7 @@ from .. import __version__
 from ..inventory import Model
 from ..inventory.schema import ModelKind
 from ..verdict import Verdict
-from .committee import Register, latest_for_digest
+from .committee import Register
 from .decision import Decision
 from .pack import BiasPoint
 from .regulations import COMMITTEE_EVIDENCE, Regulations, Requirement
@@ -74,10 +74,14 @@ def committee_attestation(register: Register | None, model: str, digest: str) ->
     """The committee's latest decision on this exact digest; none from a broken register."""
     if register is None or not register.intact:
         return None
-    record = latest_for_digest(register.records, model, digest)
-    if record is None:
-        return None
-    return Attestation(record.members_present, record.decided_on, record.decision, record.seq)
+    from ..trust.keyring import COMMITTEE_MEMBER
+    signed = [r for r in register.chain.records if r.model == model and r.artifact_sha256 == digest
+              and register.signers(r.hash).with_role(COMMITTEE_MEMBER)]
+    if not signed:
+        return None  # typed names attest nothing
+    record = signed[-1]
+    who = tuple(p.name for p in register.signers(record.hash).with_role(COMMITTEE_MEMBER))
+    return Attestation(who, record.decided_on, record.decision, record.seq)
 
 
 def _row(framework: str, requirement: Requirement, links: Mapping[str, EvidenceLink],

@@ -1,15 +1,18 @@
-"""The deployment_decision asset body: pick the evidence measured on exactly the current inputs,
-let governance decide, record the decision and the restrictions it read."""
+"""The deployment_decision asset body: gather every fact the decision needs once (the evidence
+measured on exactly the current inputs, the verified governance files, the instance's memory),
+let governance decide from that value alone, record the decision and the restrictions it read."""
 
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
 
-from ..cards.review import load_reviews
-from ..governance.decision import (CardUnderReview, Decision, Promotion, decide, governance_inputs,
-                                   required_kinds)
+from ..cards.review import CardUnderReview
+from ..governance.attestation import AttestationError, gate_signer, verify_attestation
+from ..governance.decision import (Decision, GateFacts, PriorApproval, Promotion, decide,
+                                   read_governance, required_kinds)
 from .automation import STATE_KEY, gate_state
 from .evidence import RunInputs, evidence_for, evidence_used, fingerprints, used_metadata
 from .memory import recall, remember
@@ -52,41 +55,61 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
 
 
 def _decide(context, config, inventory, model, observed, versions) -> Decision:
+    """Decide, then sign the decision with this gate's key (a key that cannot sign blocks)."""
+    import dataclasses
+
+    policy = inventory.policy()
+    try:
+        signer = gate_signer(policy.people)
+    except AttestationError as exc:
+        decision = decide(gather(context, config, inventory, model, observed, versions, None))
+        return dataclasses.replace(decision, approved=False, reasons=(*decision.reasons, str(exc)))
+    decision = decide(gather(context, config, inventory, model, observed, versions, signer))
+    if signer is None:
+        return decision
+    return dataclasses.replace(decision, attestation=signer.attest(decision, context.run.run_id))
+
+
+def gather(context, config, inventory, model, observed, versions, signer=None) -> GateFacts:
+    """Every fact the decision needs, read once: evidence by fingerprint, governance files with
+    their signatures verified, restrictions this instance remembers."""
     from .model_assets import asset_key
 
-    policy, run_id = inventory.policy(), context.run.run_id
+    policy, run_id, now = inventory.policy(), context.run.run_id, datetime.now(timezone.utc)
     prints = fingerprints(model, versions)
     verdicts = {kind: evidence_for(context.instance, asset_key(model.name, kind), prints[kind], run_id)
                 if kind in prints else None
                 for kind in required_kinds(model, policy)}
     card = verdicts.get("model_card")
     validated = card.figures.get("validated_use_cases") if card is not None and card.passed else None
-    inputs = governance_inputs(inventory.path)
-    reviews = load_reviews(inventory.path)
-    remembered = remember(context.instance, inputs["committee"], inputs["incidents"], reviews,
-                          recall(context.instance))
-    promotion = (Promotion(config.environment, approved_before(context.instance, model))
+    governance = read_governance(inventory.path, policy, now)
+    remembered = remember(context.instance, governance.committee, governance.incidents,
+                          governance.reviews, recall(context.instance))
+    promotion = (Promotion(config.environment, approved_before(context.instance, model, policy),
+                           signer.person.name if signer else None)
                  if config.environment else None)
-    return decide(model, policy, verdicts, **inputs, use_case=config.use_case,
-                  validated_use_cases=validated, remembered=remembered, observed_sha256s=observed,
-                  card=card_under_review(model, reviews), promotion=promotion)
+    return GateFacts(model, policy, governance, verdicts, now, card_under_review(model),
+                     remembered, observed, config.use_case, validated, promotion)
 
 
-def card_under_review(model, reviews) -> CardUnderReview:
+def card_under_review(model) -> CardUnderReview | None:
     """The card's bytes digest and owner as they are now (the review is bound to these bytes)."""
     from ..cards.parse import parse_card
 
     parsed = parse_card(model.path(model.entry.card))
+    if parsed.sha256 is None:
+        return None
     owner = (parsed.header or {}).get("owner")
     name = owner.get("name") if isinstance(owner, dict) else None
-    return CardUnderReview(parsed.sha256 or "0" * 64, name if isinstance(name, str) else None, reviews)
+    return CardUnderReview(parsed.sha256, name if isinstance(name, str) else None)
 
 
 HISTORY = 500  # decisions per model searched for earlier environments' approvals
 
 
-def recorded_decisions(instance: dg.DagsterInstance, model) -> list[Decision]:
-    """The model's recorded decisions, newest first (at most HISTORY)."""
+def recorded_decisions(instance: dg.DagsterInstance, model, with_runs: bool = False) -> list:
+    """The model's recorded decisions, newest first (at most HISTORY); with `with_runs`, as
+    (decision, id of the run that recorded it) pairs."""
     from .model_assets import asset_key
 
     found = []
@@ -94,16 +117,27 @@ def recorded_decisions(instance: dg.DagsterInstance, model) -> list[Decision]:
                                                   limit=HISTORY).records:
         value = record.asset_materialization.metadata.get(DECISION_KEY)
         try:
-            found.append(Decision.from_dict(value.value))
-        except (AttributeError, KeyError, TypeError):
+            decision = Decision.from_dict(value.value)
+        except (AttributeError, KeyError, TypeError, ValueError):
             continue
+        found.append((decision, record.run_id) if with_runs else decision)
     return found
 
 
-def approved_before(instance: dg.DagsterInstance, model) -> frozenset[tuple[str, str, str]]:
-    """(environment, artifact digest, card digest) of every approved decision recorded here."""
-    return frozenset((d.environment, d.digest, d.card_digest) for d in recorded_decisions(instance, model)
-                     if d.approved and d.environment)
+def approved_before(instance: dg.DagsterInstance, model, policy) -> tuple[PriorApproval, ...]:
+    """Every approval recorded here whose gate signature verifies against the policy's keyring
+    and names the run that recorded it (a hand-written materialization proves nothing)."""
+    from datetime import datetime
+
+    found = []
+    for decision, run_id in recorded_decisions(instance, model, with_runs=True):
+        if not (decision.approved and decision.environment):
+            continue
+        gate, _problem = verify_attestation(decision, policy.people, run_id)
+        if gate is not None:
+            found.append(PriorApproval(decision.environment, decision.digest, decision.card_digest,
+                                       datetime.fromisoformat(decision.decided_at), gate.name))
+    return tuple(found)
 
 
 def decisions_by_environment(instance: dg.DagsterInstance, model) -> dict[str | None, Decision]:
@@ -123,7 +157,12 @@ def decision_metadata(decision: Decision) -> dict:
         "tier": decision.tier,
         "version": decision.version,
         "blocking reasons": dg.MetadataValue.int(len(decision.reasons)),
+        "gate signature": dg.MetadataValue.text(
+            f"signed by {decision.attestation.get('gate', 'a gate key')} (verified on promotion "
+            "and by --remote)" if decision.attestation else "unsigned: this gate has no $AISEC_GATE_KEY"),
         "reasons": decision_reasons(decision),
         "evidence": plain_table(evidence or [{"evidence": "none", "status": ""}]),
+        "sign-offs": plain_table([{"signed": line} for line in decision.signoffs]
+                                 or [{"signed": "nothing verified"}]),
         DECISION_KEY: dg.MetadataValue.json(json.loads(json.dumps(decision.to_dict(), default=str))),
     }

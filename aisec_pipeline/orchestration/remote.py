@@ -290,6 +290,7 @@ class RemoteGate:
         if decision is None or not well_formed(decision):
             return self.blocked(model, f"the {where} recorded a decision that cannot be read")
         problems = mismatches(decision, model, use_case)
+        problems += self.unsigned(decision, run_id)
         if decision.approved and status != "SUCCESS":
             problems.append(f"the {where} ended {status}, so its approval does not stand")
         if not decision.approved and reused and _missing(decision, reused):
@@ -299,6 +300,20 @@ class RemoteGate:
         if not problems:
             return decision
         return dataclasses.replace(decision, approved=False, reasons=(*decision.reasons, *problems))
+
+    def unsigned(self, decision: Decision, run_id: str) -> list[str]:
+        """An approval counts only when the deployment's gate signed it for this run, with a key
+        this checkout's policy lists as a gate: a look-alike server cannot answer "approved"."""
+        if not decision.approved:
+            return []
+        from ..governance.attestation import verify_attestation
+        from ..governance.policy import load_policy
+
+        gate, problem = verify_attestation(decision, load_policy(self.root).people, run_id)
+        if gate is not None:
+            return []
+        return [f"the deployment's approval proves nothing: {problem}; the deployment must sign its "
+                "decisions with a gate key ($AISEC_GATE_KEY) that this inventory's policy lists"]
 
     # --- helpers -------------------------------------------------------------------------------
 

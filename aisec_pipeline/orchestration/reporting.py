@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 import dagster as dg
 
 from ..evidence_kinds import kinds_for
-from ..governance.decision import EVALUATED_AT, Decision, governance_inputs
+from ..governance.decision import EVALUATED_AT, Decision, Governance, read_governance
 from ..governance.pack import BiasPoint, InjectionPoint, ModelSummary, build_pack, summarise
 from ..governance.policy import Policy, load_policy
 from ..inventory import Model, load_inventory
@@ -247,7 +247,7 @@ def write_regulatory_evidence(instance: dg.DagsterInstance, model: Model, root: 
     evidence = {k.name: r for k in kinds_for(model)
                 if (r := latest_recorded(instance, model, k.name)) is not None}
     links = evidence_links(model, evidence, decision, decision_run)
-    matrix = regulatory_matrix(model, load_regulations(root), links, load_register(root))
+    matrix = regulatory_matrix(model, load_regulations(root), links, load_register(root, load_policy(root)))
     verdicts = {k.name: for_current_digest(evidence[k.name].verdict, model.entry.digest)
                 if k.name in evidence else None for k in kinds_for(model)}
     files = {MATRIX_MD: folder / "regulatory-matrix.md", MATRIX_JSON: folder / "regulatory-matrix.json",
@@ -298,17 +298,16 @@ def bom_model(instance: dg.DagsterInstance, model: Model, policy: Policy):
 
 
 def model_summary(instance: dg.DagsterInstance, model: Model, policy: Policy,
-                  governance: dict[str, Any], reviews, now: datetime) -> ModelSummary:
-    """`reviews`: the card review log, read once for the whole pack."""
+                  governance: Governance, now: datetime) -> ModelSummary:
+    """`governance`: the governance files, read and verified once for the whole pack."""
     from .decision import card_under_review
 
     decision, _ = gate_status(instance, model, policy.tier_name(model.entry))
     return summarise(model, decision, owner=owner_text(card_header(model)), policy=policy,
-                     register=governance["committee"], incidents=governance["incidents"],
-                     reporting=governance["reporting"], now=now,
+                     governance=governance, now=now,
                      bias_history=bias_history(instance, model),
                      injection_history=injection_history(instance, model),
-                     card=card_under_review(model, reviews))
+                     card=card_under_review(model))
 
 
 def pack_markdown(summaries: Sequence[ModelSummary]) -> str:
@@ -341,11 +340,9 @@ def bom_report(instance: dg.DagsterInstance, root: Path, now: datetime) -> tuple
 
 def pack_report(instance: dg.DagsterInstance, root: Path, now: datetime) -> tuple[str, dict]:
     """The committee pack HTML for every model in the inventory, and its summary for the UI."""
-    policy, governance = load_policy(root), governance_inputs(root)
-    from ..cards.review import load_reviews
-
-    reviews = load_reviews(root)
-    summaries = [model_summary(instance, m, policy, governance, reviews, now) for m in load_inventory(root)]
+    policy = load_policy(root)
+    governance = read_governance(root, policy, now)
+    summaries = [model_summary(instance, m, policy, governance, now) for m in load_inventory(root)]
     metadata = {"models": len(summaries), "blocked": sum(s.status != "approved" for s in summaries),
                 "summary": dg.MetadataValue.md(pack_markdown(summaries))}
     return build_pack(summaries, now), metadata

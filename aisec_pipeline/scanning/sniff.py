@@ -10,6 +10,7 @@ NPY_MAGIC = b"\x93NUMPY"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 GGUF_MAGIC = b"GGUF"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
+SAFETENSORS_LENGTH_LIMIT = 1 << 32
 
 
 def sniff(head: bytes) -> str:
@@ -24,6 +25,12 @@ def sniff(head: bytes) -> str:
         return "gguf"
     if head.startswith(SEVEN_ZIP_MAGIC):
         return "7z"
+    # safetensors: u64 header length, then a JSON object. Checked before pickle because a length
+    # such as 0x0280 also starts with a pickle PROTO opcode, and before compressed streams because
+    # a length such as 0x0178 also reads as a zlib header. A length of 4 GiB or more is something
+    # else whose ninth byte happens to be "{" (text, a compressed stream): real headers are far smaller.
+    if len(head) > 8 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < SAFETENSORS_LENGTH_LIMIT:
+        return "safetensors"
     from .formats.containers import is_tar, sniff_compressed
     from .formats.onnx_file import sniff_onnx
 
@@ -33,11 +40,6 @@ def sniff(head: bytes) -> str:
         return "tar"
     if sniff_onnx(head):
         return "onnx"
-    # safetensors: u64 header length, then a JSON object. Checked before pickle because a length
-    # such as 0x0280 also starts with a pickle PROTO opcode.
-    # Eight printable bytes would be a header length of exabytes: that is text ('{"a": {...').
-    if len(head) > 8 and head[8:9] == b"{" and not all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head[:8]):
-        return "safetensors"
     if looks_like_pickle(head, complete=len(head) < SNIFF_BYTES):
         return "pickle"
     from .protobuf import sniff_protobuf

@@ -10,7 +10,7 @@ import yaml
 
 from aisec_pipeline.ci_reports import CHECKS
 from aisec_pipeline.evidence_kinds import GATING_NAMES, REGISTRY, gating_kinds_for
-from aisec_pipeline.governance.decision import decide, stamp
+from aisec_pipeline.governance.decision import stamp
 from aisec_pipeline.governance.policy import EVIDENCE_KINDS, POLICY_FILE
 from aisec_pipeline.governance.regulations import EVIDENCE_KINDS as REGULATION_KINDS
 from aisec_pipeline.inventory import load_model
@@ -51,11 +51,10 @@ BROKEN = {
 @pytest.mark.parametrize("how", list(BROKEN))
 def test_every_gating_kind_blocks_when_not_passed(gov_inventory, model_kind, how):
     model = _model_of_kind(gov_inventory, model_kind)
-    policy = gov_inventory.policy()
-    assert decide(model, policy, _passing(model), NOW).approved
+    assert gov_inventory.decide(model, _passing(model), NOW).approved
     for kind in gating_kinds_for(model):
         verdicts = {**_passing(model), kind.name: BROKEN[how](kind.name)}
-        decision = decide(model, policy, verdicts, NOW)
+        decision = gov_inventory.decide(model, verdicts, NOW)
         assert not decision.approved, (model_kind, kind.name, how)
         assert any(r.startswith(kind.name) for r in decision.reasons), decision.reasons
 
@@ -64,7 +63,7 @@ def test_evaluation_data_gates_classifiers(gov_inventory):
     model = _model_of_kind(gov_inventory, ModelKind.CLASSIFIER)
     assert "evaluation_data" in [k.name for k in gating_kinds_for(model)]
     failed = stamp(Verdict("evaluation_data", Status.FAILED, ("column y has nulls",)), NOW)
-    decision = decide(model, gov_inventory.policy(), {**_passing(model), "evaluation_data": failed}, NOW)
+    decision = gov_inventory.decide(model, {**_passing(model), "evaluation_data": failed}, NOW)
     assert not decision.approved
     assert any("evaluation_data" in r and "nulls" in r for r in decision.reasons)
 
@@ -75,10 +74,11 @@ def test_deleting_a_policy_line_never_drops_a_gating_kind(gov_inventory):
     def drop_everything(policy):
         for tier in policy["tiers"].values():
             tier.pop("evidence", None)
-    gov_inventory.edit_yaml(POLICY_FILE, drop_everything)
+    gov_inventory.edit_yaml(POLICY_FILE, drop_everything)  # signed by the governance owners
     verdicts = {**_passing(model)}
     del verdicts["bias_report"]
-    decision = decide(model, gov_inventory.policy(), verdicts, NOW)
+    decision = gov_inventory.decide(model, verdicts, NOW)
+    assert decision.policy_version == 2 and not any(r.startswith("policy") for r in decision.reasons)
     assert not decision.approved and any(r.startswith("bias_report") for r in decision.reasons)
 
 
@@ -95,17 +95,17 @@ def test_an_unknown_kind_in_the_policy_is_refused(gov_inventory):
 
     def typo(policy):
         policy["tiers"]["low"]["evidence"]["other"] = ["artifact_scna"]
-    gov_inventory.edit_yaml(POLICY_FILE, typo)
+    with pytest.raises(InventoryError, match="refusing to sign.*artifact_scna"):
+        gov_inventory.edit_yaml(POLICY_FILE, typo)  # the owners' signing refuses it ...
     with pytest.raises(InventoryError, match="artifact_scna.*known: artifact_scan"):
-        gov_inventory.policy()
+        gov_inventory.policy()  # ... and the gate cannot load it
 
 
 def test_observed_bytes_other_than_the_registry_block(gov_inventory):
     model = gov_inventory.add_model("swapped")
     rel = model.entry.artifacts[0].path
-    decision = decide(model, gov_inventory.policy(), _passing(model), NOW,
-                      observed_sha256s={rel: "f" * 64})
+    decision = gov_inventory.decide(model, _passing(model), NOW, observed_sha256s={rel: "f" * 64})
     assert not decision.approved
     assert any("are not the registry's sha256" in r for r in decision.reasons)
-    assert decide(model, gov_inventory.policy(), _passing(model), NOW,
-                  observed_sha256s={rel: model.entry.artifacts[0].sha256}).approved
+    assert gov_inventory.decide(model, _passing(model), NOW,
+                                observed_sha256s={rel: model.entry.artifacts[0].sha256}).approved

@@ -10,13 +10,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from aisec_pipeline.governance.committee import (REGISTER_FILE, DecisionDue, load_register,
-                                                 record_decision)
-from aisec_pipeline.governance.decision import decide
-from aisec_pipeline.governance.incidents import INCIDENT_FILE, load_incidents, record_event
+from aisec_pipeline.governance.committee import DecisionDue
+from aisec_pipeline.governance.decision import read_governance
+from aisec_pipeline.governance.incidents import INCIDENT_FILE, record_event
 from aisec_pipeline.governance.pack import (BiasPoint, IncidentLine, InjectionPoint, ModelSummary,
                                             build_pack, summarise)
-from aisec_pipeline.governance.regulations import load_regulations
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 MONTHS = [date(2026, m, 1) for m in (8, 9, 10, 11)]
@@ -57,25 +55,50 @@ def test_pack_lists_every_model_with_charts_and_escapes_text():
     assert "default-src 'none'" in html
 
 
+def _summary(inv, model, now, verdicts):
+    policy = inv.policy()
+    decision = inv.decide(model, verdicts, now)
+    return summarise(model, decision, owner="Amara Okafor", policy=policy,
+                     governance=read_governance(inv.root, policy, now), now=now, card=inv.card(model))
+
+
 def test_summarise_builds_a_pack_entry_from_governance_state(gov_inventory, clean_verdicts, now):
     model = gov_inventory.add_model("scored", tier="high")
-    root = gov_inventory.root
-    record_decision(root / REGISTER_FILE, model=model.name, artifact_sha256=model.entry.digest,
-                    decision="approve", rationale="ok", members=["Ada Byron"],
-                    decided_on=now.date() - timedelta(days=170), conditions=["monthly check"])
-    record_event(root / INCIDENT_FILE, "open", actor="Ada Byron", what="bad output", model=model.name,
-                 version="1.0.0", severity="serious", aware_at=now - timedelta(days=1))
-    register, incidents = load_register(root), load_incidents(root)
-    reporting = load_regulations(root).eu_ai_act.serious_incident_reporting
-    decision = decide(model, gov_inventory.policy(), clean_verdicts(), now, committee=register,
-                      incidents=incidents, reporting=reporting)
-    summary = summarise(model, decision, owner="Ada Byron", policy=gov_inventory.policy(),
-                        register=register, incidents=incidents, reporting=reporting, now=now)
+    gov_inventory.record(model, "approve", rationale="ok", members=["Ada Byron"],
+                         decided_on=now.date() - timedelta(days=170), conditions=["monthly check"])
+    record_event(gov_inventory.root / INCIDENT_FILE, "open", actor="Ada Byron", what="bad output",
+                 model=model.name, version="1.0.0", severity="serious",
+                 aware_at=now - timedelta(days=1), now=now - timedelta(hours=20))
+    summary = _summary(gov_inventory, model, now, clean_verdicts())
     assert summary.status == "blocked" and summary.tier == "high"
+    assert any(r.startswith("incidents: incident INC-0001") for r in summary.reasons)
     assert summary.decisions_due[0].due_on == now.date() + timedelta(days=10)
     assert summary.open_incidents[0].report_due == now - timedelta(days=1) + timedelta(days=15)
-    assert summary.conditions == ("monthly check",)
+    assert summary.conditions[0] == "monthly check" and "DEMO keys" in summary.conditions[-1]
     assert summary.injection_limit == gov_inventory.policy().tiers["high"].injection.max_attack_success_rate
+    # Who signed what, verified: the keyring's names, never the typed ones alone.
+    assert summary.committee == ("approve (record 1 of 2026-06-08); signatures verified: Priya Raman, "
+                                 "Helen Okafor; names typed: Ada Byron")
+    assert summary.card_review.startswith("reviewed, signatures verified: Jonas Weber on 2026-11-24, "
+                                          "Priya Raman on 2026-11-24 (card sha256 ")
+    html = build_pack([summary], now)
+    assert "signatures verified: Priya Raman, Helen Okafor; names typed: Ada Byron" in html
+
+
+def test_the_pack_shows_an_unsigned_decision_and_an_unsigned_review_as_unverified(
+        gov_inventory, clean_verdicts, now):
+    model = gov_inventory.add_model("typed", tier="low", reviewed=False)
+    gov_inventory.review(model, "Jonas Weber", signer=None)
+    gov_inventory.record(model, "block", signers=(), rationale="vendor unknown",
+                         members=["Priya Raman", "Helen Okafor"])
+    summary = _summary(gov_inventory, model, now, clean_verdicts())
+    assert summary.status == "blocked"
+    assert summary.committee == ("block (record 1 of 2026-11-01); signatures verified: nobody "
+                                 "verified; names typed: Priya Raman, Helen Okafor")
+    assert "Jonas Weber" in summary.card_review and "not signed" in summary.card_review
+    assert "reviewed, signatures verified" not in summary.card_review
+    html = build_pack([summary], now)
+    assert "signatures verified: nobody verified" in html
 
 
 def _chromium() -> str | None:

@@ -11,8 +11,7 @@ import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from aisec_pipeline.governance.committee import REGISTER_FILE, load_register, record_decision
-from aisec_pipeline.governance.decision import decide
+from aisec_pipeline.governance.committee import load_register
 from aisec_pipeline.governance.pack import BiasPoint
 from aisec_pipeline.governance.regulations import REGULATIONS_FILE, load_regulations
 from aisec_pipeline.governance.regulatory import (ATTESTED, AUTOMATED, MISSING, BomModel,
@@ -47,25 +46,50 @@ def _rows(matrix):
     return {row.id: row for row in matrix.rows}
 
 
+def _register(inv):
+    return load_register(inv.root, inv.policy())
+
+
 def test_rows_are_automated_attested_or_missing(gov_inventory, hiring):
     regulations = load_regulations(gov_inventory.root)
-    record_decision(gov_inventory.root / REGISTER_FILE, model=hiring.name,
-                    artifact_sha256=hiring.entry.digest, decision="approve",
-                    rationale="reviewed", members=["Ada Byron", "Alan Turing"],
-                    decided_on=date(2026, 11, 2))
+    gov_inventory.record(hiring, "approve", members=["Priya Raman", "Helen Okafor"],
+                         decided_on=date(2026, 11, 2))
     matrix = regulatory_matrix(hiring, regulations, _links("artifact_scan", "model_card"),
-                               load_register(gov_inventory.root))
+                               _register(gov_inventory))
     rows = _rows(matrix)
     assert len(matrix.rows) == 9 + 13
     assert rows["Art. 11 + Annex IV"].state == AUTOMATED
     assert rows["Art. 11 + Annex IV"].links[0].run_id == "run-model_card"
     assert rows["Art. 12"].state == MISSING and rows["Art. 12"].lacking == ("run_log",)
     assert rows["Art. 14"].state == ATTESTED
-    assert rows["Art. 14"].attestation.who == ("Ada Byron", "Alan Turing")
+    assert rows["Art. 14"].attestation.who == ("Priya Raman", "Helen Okafor")
     assert rows["Art. 14"].attestation.when == date(2026, 11, 2)
     assert rows["Art. 9"].state == AUTOMATED and "injection_report" in rows["Art. 9"].lacking
     assert rows["Principle 13"].state == MISSING
     assert matrix.applies_from == date(2027, 12, 2)
+
+
+def test_human_oversight_is_attested_by_verified_signatures_not_typed_names(gov_inventory, hiring):
+    regulations = load_regulations(gov_inventory.root)
+    gov_inventory.record(hiring, "approve", signers=(), members=["Ada Byron", "Alan Turing"],
+                         decided_on=date(2026, 11, 2))  # typed names, nobody signed
+    unsigned = _rows(regulatory_matrix(hiring, regulations, {}, _register(gov_inventory)))["Art. 14"]
+    assert unsigned.state == MISSING and unsigned.attestation is None
+    gov_inventory.record(hiring, "approve", members=["Ada Byron", "Alan Turing"],
+                         decided_on=date(2026, 11, 3))  # the same names, signed by the quorum
+    signed = _rows(regulatory_matrix(hiring, regulations, {}, _register(gov_inventory)))["Art. 14"]
+    assert signed.state == ATTESTED and signed.attestation.who == ("Priya Raman", "Helen Okafor")
+
+
+def test_a_tampered_register_attests_nothing(gov_inventory, hiring):
+    from aisec_pipeline.governance.committee import REGISTER_FILE
+    gov_inventory.record(hiring, "approve", decided_on=date(2026, 11, 2))
+    path = gov_inventory.root / REGISTER_FILE
+    path.write_text(path.read_text().replace('"reviewed"', '"rubber-stamped"'))
+    matrix = regulatory_matrix(hiring, load_regulations(gov_inventory.root), {},
+                               _register(gov_inventory))
+    assert _rows(matrix)["Art. 14"].state == MISSING
+    assert any("committee register tampered at line 1" in note for note in matrix.notes)
 
 
 def test_without_committee_record_human_oversight_is_missing(gov_inventory, hiring):
@@ -96,12 +120,14 @@ def test_markdown_and_json_exports(gov_inventory, hiring):
 
 def test_annex_iv_documents_card_evidence_and_gaps(gov_inventory, hiring, clean_verdicts, now):
     matrix = regulatory_matrix(hiring, load_regulations(gov_inventory.root), _links("model_card"))
-    decision = decide(hiring, gov_inventory.policy(), clean_verdicts(), now)
+    decision = gov_inventory.decide(hiring, clean_verdicts(), now)
     card = {k: v for k, v in CARD.items() if k != "training_data"}
     text = annex_iv_markdown(hiring, card, matrix, clean_verdicts(), decision)
     for expected in ("## 1. General description", "Ranks applications", "`shortlist-order`",
                      "under-ranks career breaks", "automatic rejection", hiring.entry.digest,
                      "## 9. Post-market monitoring", "Gate decision: **blocked**",
+                     f"Model card reviewed: sha256 `{gov_inventory.card(hiring).sha256}`, by "
+                     "Jonas Weber on 2026-11-24; Priya Raman on 2026-11-24.",
                      "_Not documented: add `training_data` to the model card._"):
         assert expected in text
 

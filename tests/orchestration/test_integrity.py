@@ -20,10 +20,24 @@ from aisec_pipeline.cli import main
 from fake_llm import FakeLLM
 from gate_runs import gate_in_parallel
 from inventory_builder import add_llm, add_model, new_inventory, safetensors_bytes
+from signing import demo_key
 
 pytestmark = pytest.mark.slow
 
 MEMBERS = ["--member", "Priya Raman", "--member", "Tomasz Nowak"]
+
+
+def approve(root, rationale: str, *extra: str) -> int:
+    """A committee approval signed by the quorum (Priya Raman records, Tomasz Nowak co-signs)."""
+    code = main(["committee", "record", "--model", "clean-model", "--decision", "approve",
+                 "--rationale", rationale, *MEMBERS, "--key", str(demo_key("Priya Raman")),
+                 *extra, "--inventory", str(root)])
+    if code:
+        return code
+    from aisec_pipeline.governance.committee import REGISTER_FILE
+    seq = len((root / REGISTER_FILE).read_text().splitlines())
+    return main(["committee", "sign", str(seq), "--key", str(demo_key("Tomasz Nowak")),
+                 "--inventory", str(root)])
 
 
 @pytest.fixture
@@ -83,8 +97,7 @@ def test_two_inventories_with_different_registers_never_see_each_other_as_tamper
     branch = tmp_path / "branch" / "assets"
     shutil.copytree(inventory, branch)
     for root, rationale in ((inventory, "reviewed on main"), (branch, "reviewed on the branch")):
-        assert main(["committee", "record", "--model", "clean-model", "--decision", "approve",
-                     "--rationale", rationale, *MEMBERS, "--inventory", str(root)]) == 0
+        assert approve(root, rationale) == 0
     for root in (inventory, branch, inventory, branch):
         code, models = gate(root, tmp_path, "clean-model")
         assert code == 0, models["clean-model"]["reasons"]
@@ -176,7 +189,5 @@ def test_incident_actor_must_be_a_named_person(inventory, capsys):
 
 
 def test_committee_decisions_cannot_be_dated_ahead(inventory, capsys):
-    assert main(["committee", "record", "--model", "clean-model", "--decision", "approve",
-                 "--rationale", "ok", *MEMBERS, "--decided-on", "2031-01-01",
-                 "--inventory", str(inventory)]) == 1
+    assert approve(inventory, "ok", "--decided-on", "2031-01-01") == 1
     assert "cannot be dated in the future" in capsys.readouterr().err

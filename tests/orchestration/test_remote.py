@@ -25,6 +25,7 @@ from aisec_pipeline.inventory import load_inventory
 from aisec_pipeline.evidence_kinds import gating_kinds_for
 from aisec_pipeline.orchestration.model_assets import asset_key
 from inventory_builder import add_model, new_inventory, safetensors_bytes
+from signing import demo_key, signer_of, stranger_key
 from postgres_server import free_port, postgres_bin, running_postgres
 from webserver import running_webserver
 
@@ -106,13 +107,26 @@ def checkout(tmp_path):
     return root
 
 
-def decision_for(root: Path, approved: bool = True, **changes) -> dict:
+RUN_ID = "0f0e0d0c-1111-2222-3333-444455556666"  # the run the scripted deployment launches
+
+
+def decision_for(root: Path, approved: bool = True, key=None, run_id: str = RUN_ID, **changes) -> dict:
+    """The decision a deployment records, signed by its gate key (default: the demo gate's;
+    key=False: unsigned)."""
+    import dataclasses
+
+    from aisec_pipeline.governance.attestation import PAYLOAD_TYPE, statement
     model = load_inventory(root)[0]
     decision = Decision(model.name, model.entry.version, "low", approved,
                         () if approved else ("model_card: failed: no model card",),
                         {"artifact_scan": "passed", "model_card": "passed"}, "2026-12-01T00:00:00+00:00",
                         digest=model.entry.digest)
-    return {**decision.to_dict(), **changes}
+    decision = dataclasses.replace(decision, **changes)
+    if key is not False:
+        content = statement(decision, run_id)
+        sign = signer_of(key or demo_key("aisec demo gate"), PAYLOAD_TYPE)
+        decision = dataclasses.replace(decision, attestation={"statement": content, "signatures": [sign(content)]})
+    return decision.to_dict()
 
 
 def gate(root: Path, url: str, tmp_path: Path, *extra: str) -> tuple[int, dict]:
@@ -160,6 +174,19 @@ def test_anything_but_a_matching_approval_blocks(scripted, checkout, tmp_path, s
     code, decision = gate(checkout, scripted(script(decision_for(checkout))), tmp_path)
     assert (code, decision["decision"]) == (1, "blocked")
     assert any(expected in reason for reason in decision["reasons"]), decision["reasons"]
+
+
+@pytest.mark.parametrize("sign, expected", [
+    ({"key": False}, "it carries no gate signature"),
+    ({"key": "stranger"}, "not signed by a gate key in the policy's keyring"),
+    ({"run_id": "another-run"}, "names run 'another-run', not the run"),
+])
+def test_a_look_alike_server_answering_approved_is_blocked(scripted, checkout, tmp_path, sign, expected):
+    if sign.get("key") == "stranger":
+        sign = {"key": stranger_key(tmp_path)}
+    code, decision = gate(checkout, scripted(Script(decision_for(checkout, **sign))), tmp_path)
+    assert (code, decision["decision"]) == (1, "blocked")
+    assert any("approval proves nothing" in r and expected in r for r in decision["reasons"]), decision["reasons"]
 
 
 def test_an_unreachable_deployment_is_not_judged_exit_2_one_line(checkout, tmp_path, capsys):
@@ -234,6 +261,7 @@ def deployment(tmp_path_factory):
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     with running_postgres() as pg_url:
         env = {**os.environ, "DAGSTER_HOME": str(home), "AISEC_INVENTORY": str(root),
+               "AISEC_GATE_KEY": str(demo_key("aisec demo gate")),
                "AISEC_DAGSTER_PG_URL": pg_url.replace("postgresql://", "postgresql+psycopg2://")}
         with open(base / "deployment.log", "w") as log, running_webserver(env, daemon=True, log=log) as url:
             yield url, root
@@ -264,7 +292,7 @@ def test_remote_gate_gives_the_local_gates_outputs_and_exit_code(deployment, tmp
     local_code, local_captured, local_json, local_sarif, local_junit = outputs["local"]
     assert code == local_code
     assert captured.out == local_captured.out
-    same = lambda text: [{k: v for k, v in m.items() if k != "decided_at"}  # noqa: E731
+    same = lambda text: [{k: v for k, v in m.items() if k not in ("decided_at", "attestation")}  # noqa: E731
                          for m in json.loads(text)["models"]]
     assert same(as_json) == same(local_json)
     assert sarif == local_sarif and junit == local_junit

@@ -23,7 +23,8 @@ from aisec_pipeline.orchestration.reporting import (AI_BOM_FILE, AI_BOM_KEY, ANN
                                                     Recorded, bias_history, bias_points, history,
                                                     injection_points)
 from aisec_pipeline.redteam.evidence import InjectionResult, ProbeRow, injection_verdict
-from inventory_builder import add_model, new_inventory, safetensors_bytes, review_card
+from inventory_builder import add_model, new_inventory, review_card, safetensors_bytes
+from signing import demo_key
 
 REPO_ASSETS = Path(__file__).resolve().parents[2] / "assets"
 GOVERNANCE_TESTS = Path(__file__).resolve().parents[1] / "governance"
@@ -68,7 +69,10 @@ def reported(tmp_path_factory):
         root = small_inventory(tmp)
         assert aisec("committee", "record", "--model", "clean-model", "--decision", "approve",
                      "--rationale", "scan and card reviewed", "--member", MEMBERS[0],
-                     "--member", MEMBERS[1], "--inventory", str(root)) == 0
+                     "--member", MEMBERS[1], "--key", str(demo_key(MEMBERS[0])),
+                     "--inventory", str(root)) == 0
+        assert aisec("committee", "sign", "1", "--key", str(demo_key(MEMBERS[1])),
+                     "--inventory", str(root)) == 0
         assert aisec("incident", "open", "--model", "no-card", "--severity", "serious",
                      "--what", "answered a loan query it was never validated for",
                      "--actor", MEMBERS[0], "--inventory", str(root)) == 0

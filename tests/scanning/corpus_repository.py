@@ -116,11 +116,12 @@ def _torch_models(folder: Path) -> dict[str, Path]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.lin(x)
 
-    paths = {name: folder / name for name in ("scripted.pt", "traced.pt", "layers.pt", "own_model.pt")}
+    paths = {name: folder / name for name in ("scripted.pt", "traced.pt", "layers.pt", "own_model.pt", "exported.pt2")}
     torch.jit.save(torch.jit.script(Net()), paths["scripted.pt"])
     Net.__module__, Net.__qualname__ = "mylab.models", "Net"  # as if imported from the user's package
     layers = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Dropout(0.1))
     torch.jit.save(torch.jit.trace(layers.eval(), torch.ones(1, 3)), paths["traced.pt"])
+    torch.export.save(torch.export.export(layers.eval(), (torch.ones(1, 3),)), paths["exported.pt2"])
     torch.save(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
                                    torch.nn.Flatten(), torch.nn.Linear(8, 4)), paths["layers.pt"])
     import sys
@@ -158,7 +159,7 @@ def torch_models(b) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit is deprecated, and its archives are still shipped
         paths = _torch_models(folder)
-    for name in ("scripted.pt", "traced.pt", "layers.pt"):
+    for name in ("scripted.pt", "traced.pt", "layers.pt", "exported.pt2"):
         b.add(f"torch_models/{name}", None, "safe")
     b.add("torch_models/own_model.pt", None, "unsafe", "pickle.untrusted-global")
     b.samples.append(type(b.samples[0])("own_model.pt (trusted)", paths["own_model.pt"], "safe", None,
@@ -182,6 +183,9 @@ def torch_models(b) -> None:
     _rewrite_member(paths["scripted.pt"], b.root / "ts_import.pt", lambda n: own_code(n.rsplit("/", 1)[-1]),
                     lambda data: b"import os\n" + data)
     b.add("ts_import.pt", None, "unsafe", "torchscript.suspicious-code")
+    _rewrite_member(paths["exported.pt2"], b.root / "pt2_evil_inputs.pt2", lambda n: n.endswith("sample_inputs/model.pt"),
+                    lambda _: evil_pickle)
+    b.add("pt2_evil_inputs.pt2", None, "unsafe", "pickle.dangerous-global")
 
 
 STEPS += [torch_models]
@@ -216,6 +220,7 @@ def containers(b) -> None:
     """joblib's compressors, compressed pickles, tar/.nemo and 7z, benign and malicious."""
     import bz2
     import gzip
+    import struct
     import lzma
     import pickle
     import tarfile
@@ -247,6 +252,9 @@ def containers(b) -> None:
         b.add(f"model.pkl.{suffix}", compress(benign), "safe")
         b.add(f"evil.pkl.{suffix}", compress(evil), "unsafe", "pickle.dangerous-global")
     b.add("gz_in_gz.pkl.gz", gzip.compress(gzip.compress(evil)), "unsafe", "pickle.dangerous-global")
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    header += b" " * (0x178 - len(header))  # length 0x0178 starts like a zlib header (0x78 0x01)
+    b.add("zlib_lookalike.safetensors", struct.pack("<Q", len(header)) + header + bytes(8), "safe")
     compressor, zeros = zstandard.ZstdCompressor().compressobj(), bytes(1 << 20)
     bomb = b"".join(compressor.compress(zeros) for _ in range(300)) + compressor.flush()  # 300 MiB from ~10 KB
     b.add("zstd_bomb.zst", bomb, "unsafe", "container.bomb", renamable=False)  # slow to rescan 8 times

@@ -28,7 +28,7 @@ def new_inventory(root: Path) -> Path:
     (root / "policies").mkdir(parents=True)
     (root / "committee").mkdir()
     (root / "models").mkdir()
-    for name in ("policy.yaml", "regulations.yaml"):
+    for name in ("policy.yaml", "regulations.yaml", "policy_log.jsonl"):
         shutil.copy(REPO_POLICIES / name, root / "policies" / name)
     return root
 
@@ -74,16 +74,25 @@ def add_model(root: Path, name: str, artifact: bytes, *, card: str | None = None
 
 
 def review_card(root: Path, name: str, reviewer: str = "Jonas Weber",
-                decision: str = "approve") -> None:
-    """Record a named person's review of the model's card as it is now (the gate requires one)."""
-    from aisec_pipeline.cards.review import REVIEW_FILE, record_review
+                decision: str = "approve", key: Path | None = None) -> None:
+    """Record `reviewer`'s review of the model's card as it is now (the gate requires one),
+    signed with the reviewer's demo key (or `key`)."""
+    from signing import demo_key, signer_of
+
+    from aisec_pipeline.cards.parse import parse_card
+    from aisec_pipeline.cards.review import PAYLOAD_TYPE, REVIEW_FILE, CardUnderReview, record_review
+    from aisec_pipeline.governance.policy import load_policy
     from aisec_pipeline.inventory import load_model
 
     model = load_model(root / "models" / name)
-    card = model.path(model.entry.card).read_bytes()
-    record_review(root / REVIEW_FILE, model=name, card_sha256=hashlib.sha256(card).hexdigest(),
-                  artifact_sha256=model.entry.digest, decision=decision, reviewer=reviewer,
-                  note="read against the training record and the evaluation", owner=None)
+    parsed = parse_card(model.path(model.entry.card))
+    owner = (parsed.header or {}).get("owner", {}).get("name")
+    card = CardUnderReview(parsed.sha256 or hashlib.sha256(b"").hexdigest(), owner)
+    key = key if key is not None else demo_key(reviewer)
+    record_review(root / REVIEW_FILE, subject=load_policy(root).subject(model.entry), card=card,
+                  decision=decision, reviewer=reviewer,
+                  note="read against the training record and the evaluation",
+                  sign=signer_of(key, PAYLOAD_TYPE) if key.exists() else None)
 
 
 def safetensors_bytes(tmp: Path) -> bytes:
