@@ -13,12 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_BLOCKED, EXIT_USAGE = 1, 2
+from ..exits import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
 
-
-def _fail(message: str, code: int = EXIT_BLOCKED) -> int:
-    print(f"aisec: {message}", file=sys.stderr)
-    return code
+_fail = fail
 
 
 def _inventory(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +43,7 @@ def generate_handler(args: argparse.Namespace) -> int:
         "tag:yaml.org,2002:str", text, style="|"), Dumper=yaml.SafeDumper)
     entry["public_keys"] = [Literal(public)]
     print(yaml.safe_dump({"keyring": [entry]}, sort_keys=False))
-    return 0
+    return EXIT_OK
 
 
 def policy_sign_handler(args: argparse.Namespace) -> int:
@@ -84,7 +81,7 @@ def policy_sign_handler(args: argparse.Namespace) -> int:
     trust = verify_policy(args.inventory, pinned_root="")
     state = "in force" if trust.trusted else "; ".join(trust.problems)
     print(f"{person.name} {what} {record.seq} of the policy (record hash {record.hash[:12]}): {state}")
-    return 0
+    return EXIT_OK
 
 
 def policy_verify_handler(args: argparse.Namespace) -> int:
@@ -101,7 +98,7 @@ def policy_verify_handler(args: argparse.Namespace) -> int:
           f"(signed by {', '.join(trust.signers)}); root {trust.root} {pin}")
     for warning in trust.warnings:
         print(f"warning: {warning}")
-    return 0
+    return EXIT_OK
 
 
 def register(subparsers) -> None:
