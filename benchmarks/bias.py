@@ -208,7 +208,7 @@ def part_startup(args, workdir: Path) -> None:
     print("start-up: `aisec bias` on a 10-row CSV (best of 5):")
     print(f"  aisec bias       {cli:.2f} s   (python -c pass: {bare:.2f} s; ratio {cli / bare:.1f}x)")
     run([sys.executable, "-X", "importtime", "-m", "aisec_pipeline.cli", "bias", *common])
-    print("  slowest imports (python -X importtime, cumulative): " + ", ".join(
+    print("  slowest imports (python -X importtime, own time per package): " + ", ".join(
         f"{name} {seconds:.2f} s" for name, seconds in slowest_imports(run.stderr)))
 
 

@@ -2,8 +2,10 @@
 """Rebuild the demo inventory's signed governance files from the declarations below.
 
     scripts/demo_governance.py keys      write the demo people's private keys and print the keyring
-    scripts/demo_governance.py ledgers   rewrite the committee register, card reviews and the
-                                         policy history (root version signed by the governance owners)
+    scripts/demo_governance.py ledgers [INVENTORY]
+                                         rewrite the committee register, card reviews and the
+                                         policy history (root version signed by the governance
+                                         owners) of INVENTORY (default: assets/)
 
 The demo people are fictional and their private keys are PUBLISHED in scripts/demo_keys/
 (derived from their names, so the files are reproducible): they show every decision of the
@@ -125,7 +127,7 @@ POLICY_SIGNERS = ["Priya Raman", "Helen Okafor"]
 POLICY_SIGNED_AT = "2026-11-20T09:00:00+00:00"
 
 
-def write_ledgers() -> None:
+def write_ledgers(inventory: Path = INVENTORY) -> None:
     from aisec_pipeline.cards.parse import parse_card
     from aisec_pipeline.cards.review import PAYLOAD_TYPE as REVIEW_TYPE
     from aisec_pipeline.cards.review import REVIEW_FILE, CardReview
@@ -137,15 +139,15 @@ def write_ledgers() -> None:
     from aisec_pipeline.inventory import load_model
     from aisec_pipeline.inventory.loader import read_yaml
 
-    policy = load_policy(INVENTORY)
+    policy = load_policy(inventory)
     for relative in (REGISTER_FILE, REVIEW_FILE, POLICY_LOG):
-        (INVENTORY / relative).unlink(missing_ok=True)
-    content = read_yaml(INVENTORY / "policies" / "policy.yaml")
-    append(INVENTORY / POLICY_LOG, lambda chain: {"policy": content, "recorded_at": POLICY_SIGNED_AT},
+        (inventory / relative).unlink(missing_ok=True)
+    content = read_yaml(inventory / "policies" / "policy.yaml")
+    append(inventory / POLICY_LOG, lambda chain: {"policy": content, "recorded_at": POLICY_SIGNED_AT},
            PolicyVersion.model_validate, POLICY_SIGNERS, POLICY_TYPE)
 
     def subject_fields(name):
-        model = load_model(INVENTORY / "models" / name)
+        model = load_model(inventory / "models" / name)
         subject = policy.subject(model.entry)
         return model, {"model": name, "version": subject.version, "artifact_sha256": subject.digest,
                        "classification": subject.classification.model_dump(mode="json")}
@@ -153,17 +155,17 @@ def write_ledgers() -> None:
     for name, decision, signers, fields in COMMITTEE:
         _, base = subject_fields(name)
         record = {**base, "decision": decision, "defer_until": None, **fields}
-        append(INVENTORY / REGISTER_FILE, lambda chain, r=record: r, CommitteeRecord.model_validate,
+        append(inventory / REGISTER_FILE, lambda chain, r=record: r, CommitteeRecord.model_validate,
                signers, COMMITTEE_TYPE)
     for name, decision, reviewer, note, recorded_at in REVIEWS:
         model, base = subject_fields(name)
         parsed = parse_card(model.path(model.entry.card))
         record = {**base, "card_sha256": parsed.sha256, "owner": parsed.header["owner"]["name"],
                   "decision": decision, "reviewer": reviewer, "note": note, "recorded_at": recorded_at}
-        append(INVENTORY / REVIEW_FILE, lambda chain, r=record: r, CardReview.model_validate,
+        append(inventory / REVIEW_FILE, lambda chain, r=record: r, CardReview.model_validate,
                [reviewer], REVIEW_TYPE)
     datetime.fromisoformat(POLICY_SIGNED_AT)
-    print(f"wrote {POLICY_LOG}, {REGISTER_FILE}, {REVIEW_FILE} under {INVENTORY}")
+    print(f"wrote {POLICY_LOG}, {REGISTER_FILE}, {REVIEW_FILE} under {inventory}")
 
 
 if __name__ == "__main__":
@@ -171,6 +173,6 @@ if __name__ == "__main__":
     if action == "keys":
         write_keys()
     elif action == "ledgers":
-        write_ledgers()
+        write_ledgers(Path(sys.argv[2]).resolve() if len(sys.argv) > 2 else INVENTORY)
     else:
         sys.exit(__doc__)

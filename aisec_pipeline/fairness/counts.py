@@ -103,9 +103,7 @@ def tally_batches(batches: Iterable, label: str, prediction: str, columns: Seque
     pending: list[tuple[np.ndarray, np.ndarray]] = []
     for batch in batches:
         encoded = [encoder.encode(batch.column(name)) for encoder, name in zip(encoders, names)]
-        representative, rows = _group([(codes, encoder.values) for codes, encoder in zip(encoded, encoders)],
-                                      batch.num_rows)
-        pending.append((np.stack([codes[representative] for codes in encoded], axis=1), rows))
+        pending.append(_distinct(encoded, [len(encoder.values) for encoder in encoders]))
         if sum(len(rows) for _, rows in pending) > _MERGE_ROWS:
             merged, pending = _merge([merged, *pending], encoders), []
     codes, rows = _merge([merged, *pending], encoders)
@@ -123,8 +121,28 @@ def _merge(parts: Sequence[tuple[np.ndarray, np.ndarray]], encoders) -> tuple[np
     weights = np.concatenate([rows for _, rows in parts])
     if not len(weights):
         return stacked, weights
-    representative, rows = _group([(stacked[:, i], e.values) for i, e in enumerate(encoders)], len(stacked), weights)
-    return stacked[representative], rows
+    return _distinct([stacked[:, i] for i in range(stacked.shape[1])], [len(e.values) for e in encoders], weights)
+
+
+def _distinct(codes: Sequence[np.ndarray], sizes: Sequence[int],
+              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(one row of codes per distinct combination, its row count or summed weight). When the
+    combinations fit a dense table, the occupied cells are decoded from their number (no
+    scatter of row positions); otherwise `_group` finds them."""
+    n_rows = len(codes[0])
+    if math.prod(sizes) > max(1 << 16, 4 * n_rows):
+        representative, rows = _group(list(zip(codes, [range(size) for size in sizes])), n_rows, weights)
+        return np.stack([column[representative] for column in codes], axis=1), rows
+    cell = np.zeros(n_rows, dtype=np.int64)
+    for column, size in zip(codes, sizes):
+        cell = cell * size + column
+    rows = _summed(cell, weights, math.prod(sizes))
+    occupied = np.flatnonzero(rows)
+    decoded, rest = [], occupied
+    for size in reversed(sizes):
+        rest, code = np.divmod(rest, size)
+        decoded.append(code)
+    return np.stack(decoded[::-1], axis=1), rows[occupied]
 
 
 class _Encoder:

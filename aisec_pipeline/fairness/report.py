@@ -230,10 +230,16 @@ class BiasReport:
 
     def absent_required(self) -> list[str]:
         """Required segments (declared or protected) the data holds no row of."""
-        columns = {c for grouping in self.rows["grouping"].tolist() for c in grouping}
-        keys = set(self.rows["key"].tolist())
+        return list(self._absent_required)
+
+    @cached_property
+    def _absent_required(self) -> tuple[str, ...]:
         named = dict.fromkeys([*self.declared, *self.rule.protected])
-        return [name for name in named if name not in keys and name not in columns]
+        if not named:
+            return ()
+        columns = {c for grouping in set(self.rows["grouping"].tolist()) for c in grouping}
+        keys = set(self.rows["key"].tolist())
+        return tuple(name for name in named if name not in keys and name not in columns)
 
     # --- the outcome ----------------------------------------------------------------------------
 

@@ -196,7 +196,7 @@ def promotion_problems(policy: Policy, promotion: Promotion, digest: str, card_s
     position = order.index(promotion.environment)
     if position == 0:
         return []
-    previous, rules = order[position - 1], policy.promotion
+    previous, rules = order[position - 1], policy.promotion_rule(promotion.environment)
     same = [p for p in promotion.approved_before
             if (p.environment, p.digest, p.card_digest) == (previous, digest, card_sha256)]
     if not same:

@@ -127,9 +127,9 @@ class GovernancePolicy(Strict):
     threshold: int = Field(default=2, ge=1)
 
 
-class PromotionPolicy(Strict):
-    # A deployment to an environment needs a gate-signed approval in the environment before it,
-    # at least this many hours old (0: any age), and, when set, signed by another gate key.
+class PromotionRule(Strict):
+    # A deployment to this environment needs a gate-signed approval in the environment before
+    # it, at least this many hours old (0: any age), and, when set, signed by another gate.
     min_hours_in_previous: float = Field(default=0, ge=0, le=MAX_HOURS)
     different_gate: bool = False
 
@@ -142,7 +142,7 @@ class Policy(Strict):
     # Promotion order: a deployment to one needs the same artifact and reviewed card approved in
     # the one before it. At least one environment comes before the last.
     environments: tuple[str, ...] = Field(default=("dev", "staging", "production"), min_length=2)
-    promotion: PromotionPolicy = PromotionPolicy()
+    promotion: dict[str, PromotionRule] = {}  # target environment -> its rule
     tier_matrix: dict[Level, dict[Level, str]]  # harm -> reversibility -> tier name
     tiers: dict[str, TierPolicy]  # listed from least to most scrutiny: a tier's rank is its place
 
@@ -156,7 +156,14 @@ class Policy(Strict):
     def _environments_distinct(self) -> "Policy":
         if len(set(self.environments)) != len(self.environments):
             raise ValueError(f"environments repeat a name: {list(self.environments)}")
+        unknown = sorted(set(self.promotion) - set(self.environments[1:]))
+        if unknown:
+            raise ValueError(f"promotion names {unknown}: only environments after the first "
+                             f"({', '.join(self.environments[1:])}) are promoted to")
         return self
+
+    def promotion_rule(self, environment: str) -> PromotionRule:
+        return self.promotion.get(environment, PromotionRule())
 
     @model_validator(mode="after")
     def _matrix_complete(self) -> "Policy":

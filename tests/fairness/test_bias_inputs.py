@@ -7,6 +7,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import importlib.util
+import lzma
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ def compas_csv(compas, tmp_path_factory):
     return path, frame
 
 
-@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress])
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress])
 def test_compressed_csv_is_read_by_content(compas_csv, tmp_path, compress):
     path, frame = compas_csv
     packed = tmp_path / "data.csv.packed"  # the name says nothing: the bytes decide

@@ -289,3 +289,30 @@ def test_a_deeply_nested_line_is_a_broken_chain_not_a_crash(gov_inventory, clean
     decision = gov_inventory.decide(model, clean_verdicts(), now)
     assert not decision.approved
     assert _reasons(decision, "committee register tampered at line 1: JSON nested too deeply")
+
+
+def test_a_deleted_block_before_a_signed_record_is_caught_on_a_fresh_instance(gov_inventory, clean_verdicts, now):
+    """Signed records vouch for the history before them: deleting a block (and renumbering the
+    chain) breaks every later signature, with no instance memory at all."""
+    model = gov_inventory.add_model("deleted-block")
+    gov_inventory.record(model, "block", signers=(), rationale="unsafe")  # an unsigned restriction
+    other = gov_inventory.add_model("later")
+    gov_inventory.record(other, "approve")  # signed: a checkpoint of everything before it
+    path = gov_inventory.root / REGISTER_FILE
+    records = [json.loads(line) for line in path.read_text().splitlines()][1:]
+    previous = "0" * 64
+    for seq, record in enumerate(records, start=1):
+        record["seq"], record["prev_hash"] = seq, previous
+        record["hash"] = previous = record_hash(record)
+    path.write_text("".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in records))
+    decision = gov_inventory.decide(model, clean_verdicts(), now)  # no remembered restrictions
+    assert not decision.approved
+    assert _reasons(decision, "committee register tampered at line 1: the signature of")
+
+
+def test_promotion_rules_name_only_environments_promoted_to(gov_inventory):
+    def typo(policy):
+        policy["promotion"] = {"prod": {"min_hours_in_previous": 24}}
+    gov_inventory.edit_yaml(POLICY_FILE, typo, sign=False)
+    with pytest.raises(InventoryError, match="promotion names"):
+        load_policy(gov_inventory.root)

@@ -217,3 +217,30 @@ def test_a_touched_but_unchanged_file_is_hashed_again_but_not_observed(two_model
     assert quiet.asset_events == [] and quiet.run_requests == []
     assert tick(inventory_definitions(root), instance).asset_events == [], \
         "without a cursor, the instance's observations say what is known"
+
+
+@pytest.mark.slow
+def test_a_decision_older_than_its_window_is_regated_with_its_evidence_remeasured(two_models, dagster_home,
+                                                                                  monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from aisec_pipeline.cli import main
+    from aisec_pipeline.orchestration import automation, evidence
+
+    root = two_models
+    assert main(["gate", "alpha", "beta", "--inventory", str(root)]) == 0
+    instance = dg.DagsterInstance.get()
+    assert tick(inventory_definitions(root), instance).run_requests == []
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz or timezone.utc) + timedelta(days=400)
+
+    monkeypatch.setattr(automation, "datetime", Later)
+    monkeypatch.setattr(evidence, "datetime", Later)
+    later = tick(inventory_definitions(root), instance)
+    assert sorted(r.tags["aisec/model"] for r in later.run_requests) == ["alpha", "beta"]
+    assert {r.tags["aisec/trigger"] for r in later.run_requests} == {"evidence-stale"}
+    assert sorted(k.path[1] for k in later.run_requests[0].asset_selection) == \
+        ["artifact_scan", "deployment_decision", "model_card"], "aged-out evidence is measured again"

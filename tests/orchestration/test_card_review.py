@@ -102,21 +102,29 @@ def test_a_forged_runless_approval_is_not_a_promotion(inventory, tmp_path, dagst
 
 
 def test_policy_time_in_staging_stops_three_gates_in_a_row(inventory, tmp_path, dagster_home, monkeypatch):
+    """The repository's policy wants a day in staging before production: one CI job gating
+    dev, staging and production in a row is refused at production."""
     monkeypatch.setenv("AISEC_GATE_KEY", GATE_KEY)
-    policy = inventory / "policies" / "policy.yaml"
-    data = yaml.safe_load(policy.read_text())
-    data["promotion"]["min_hours_in_previous"] = 24
-    policy.write_text(yaml.safe_dump(data, sort_keys=False))
-    resign_policy(inventory)
     review_card(inventory, "clean-model")
     assert gate(inventory, tmp_path, "--environment", "dev")[0] == 0
-    code, decision = gate(inventory, tmp_path, "--environment", "staging")  # minutes after dev
-    assert code == 1 and any("needs 24 h there first" in r for r in decision["reasons"])
+    assert gate(inventory, tmp_path, "--environment", "staging")[0] == 0
+    code, decision = gate(inventory, tmp_path, "--environment", "production")  # minutes after staging
+    assert code == 1 and any("the policy needs 24 h there first" in r for r in decision["reasons"])
+
+
+def no_waiting(inventory: Path) -> None:
+    """The governance owners sign a policy without the day in staging (for the flow below)."""
+    policy = inventory / "policies" / "policy.yaml"
+    data = yaml.safe_load(policy.read_text())
+    data["promotion"] = {}
+    policy.write_text(yaml.safe_dump(data, sort_keys=False))
+    resign_policy(inventory)
 
 
 def test_production_needs_the_same_digests_approved_in_staging(inventory, tmp_path, dagster_home, capsys,
                                                                monkeypatch):
     monkeypatch.setenv("AISEC_GATE_KEY", GATE_KEY)
+    no_waiting(inventory)
     review_card(inventory, "clean-model")
     code, decision = gate(inventory, tmp_path, "--environment", "production")
     assert code == 1 and any("approved in staging first" in r for r in decision["reasons"])

@@ -87,11 +87,13 @@ def hf_malicious(b) -> None:
         {"name": "default", "template": SAFE_TEMPLATE},
         {"name": "tool_use", "template": "{{ messages|attr('__class__') }}"}]}).encode(),
         "unsafe", "repo.template-injection")
+    b.add("badge_readme.md", b"[![License](https://img.shields.io/badge/x)](https://x)\n# Model\n", "safe", "repo.text")
+    b.add("vocab_keywords.json", b'{"model": {"vocab": {"chat_template": 5, "_target_": 7, "trust_remote_code": 1}}}', "safe")
     b.add("trust_remote_code.json", b'{"pipeline": {"trust_remote_code": true}}', "unsafe", "repo.remote-code")
     b.add("custom_pipelines.json", json.dumps({"custom_pipelines": {"my-task": {"impl": "pipe.MyPipe"}}}).encode(),
           "unsafe", "repo.remote-code")
     b.add("duplicate_key.json", b'{"model_type": "gpt2", "model_type": "evil"}', "error", "error.unparseable-config")
-    b.add("broken.json", b'{"model_type": ', "error", "error.unparseable-config")
+    b.add("broken.json", b'{"model_type": ', "error", "error.unparseable-config", renamable=False)  # unnamed: plain text
     b.add("python_without_suffix", f"import os\nos.mkdir({b.marker('py')!r})\n".encode(), "unsafe", "repo.python-code")
     b.add("hydra_evil.yaml", b"model:\n  _target_: subprocess.run\n  args: [touch, x]\n", "unsafe", "repo.dangerous-target",
           renamable=False)
@@ -116,11 +118,12 @@ def _torch_models(folder: Path) -> dict[str, Path]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.lin(x)
 
-    paths = {name: folder / name for name in ("scripted.pt", "traced.pt", "layers.pt", "own_model.pt")}
+    paths = {name: folder / name for name in ("scripted.pt", "traced.pt", "layers.pt", "own_model.pt", "exported.pt2")}
     torch.jit.save(torch.jit.script(Net()), paths["scripted.pt"])
     Net.__module__, Net.__qualname__ = "mylab.models", "Net"  # as if imported from the user's package
     layers = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Dropout(0.1))
     torch.jit.save(torch.jit.trace(layers.eval(), torch.ones(1, 3)), paths["traced.pt"])
+    torch.export.save(torch.export.export(layers.eval(), (torch.ones(1, 3),)), paths["exported.pt2"])
     torch.save(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
                                    torch.nn.Flatten(), torch.nn.Linear(8, 4)), paths["layers.pt"])
     import sys
@@ -158,7 +161,7 @@ def torch_models(b) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit is deprecated, and its archives are still shipped
         paths = _torch_models(folder)
-    for name in ("scripted.pt", "traced.pt", "layers.pt"):
+    for name in ("scripted.pt", "traced.pt", "layers.pt", "exported.pt2"):
         b.add(f"torch_models/{name}", None, "safe")
     b.add("torch_models/own_model.pt", None, "unsafe", "pickle.untrusted-global")
     b.samples.append(type(b.samples[0])("own_model.pt (trusted)", paths["own_model.pt"], "safe", None,
@@ -182,6 +185,9 @@ def torch_models(b) -> None:
     _rewrite_member(paths["scripted.pt"], b.root / "ts_import.pt", lambda n: own_code(n.rsplit("/", 1)[-1]),
                     lambda data: b"import os\n" + data)
     b.add("ts_import.pt", None, "unsafe", "torchscript.suspicious-code")
+    _rewrite_member(paths["exported.pt2"], b.root / "pt2_evil_inputs.pt2", lambda n: n.endswith("sample_inputs/model.pt"),
+                    lambda _: evil_pickle)
+    b.add("pt2_evil_inputs.pt2", None, "unsafe", "pickle.dangerous-global")
 
 
 STEPS += [torch_models]

@@ -28,9 +28,10 @@ MAX_RAW_MEMBER = 256 << 20  # members read by their local header are held in mem
 # content is still read (with the bits cleared) so a payload cannot hide behind a flag.
 READ_BLOCKING_FLAGS = 0x1 | 0x20 | 0x40
 UNUSUAL_FLAGS = 0x20 | 0x40
-TORCH_FLAVOURS = ("torch-zip", "torchscript")
+TORCH_FLAVOURS = ("torch-zip", "torchscript", "pt2")
+PT2_RAW_FOLDERS = ("data/weights/", "data/constants/")
 TORCHSCRIPT_PICKLES = {"data.pkl", "constants.pkl", "traced_inputs.pkl"}
-TORCH_SMALL_RECORDS = {"extra/producer_info.json", "version", ".format_version", ".storage_alignment", "byteorder",
+TORCH_SMALL_RECORDS = {"extra/producer_info.json", "archive_format", "archive_version", "version", ".format_version", ".storage_alignment", "byteorder",
                        ".data/serialization_id", ".data/version"}
 
 
@@ -63,6 +64,8 @@ def scan(source: Source, ctx: ScanContext) -> str:
 def _flavour(names: list[str]) -> str:
     if _is_torchscript(names):
         return "torchscript"
+    if any(posixpath.basename(name) == "archive_format" for name in names):
+        return "pt2"  # torch.export.save: JSON graph, raw weights, a nested torch zip of sample inputs
     if any(posixpath.basename(name) == "data.pkl" for name in names):
         return "torch-zip"
     if "config.json" in names and any(name.endswith(".h5") or name == "metadata.json" for name in names):
@@ -230,6 +233,8 @@ def _expected_pickle(name: str, flavour: str) -> bool:
 
 def _is_torch_storage(name: str, flavour: str) -> bool:
     folder = posixpath.basename(posixpath.dirname(name))
+    if flavour == "pt2":  # raw tensor bytes, described by the JSON configs beside them
+        return not name.endswith(".json") and any(f"/{raw}" in f"/{name}" for raw in PT2_RAW_FOLDERS)
     return flavour in TORCH_FLAVOURS and (folder == "data" or (flavour == "torchscript" and folder == "traced_inputs"))
 
 
