@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..kind_names import ARTIFACT_SCAN
 from ..verdict import Status, Verdict
 from .context import ScanContext, Source
 from .formats import scan_source
@@ -16,7 +17,7 @@ from .report import BLOCKING_SEVERITIES, FileReport, verdict_of
 from .sniff import SNIFF_BYTES, sniff
 
 HASH_BUFFER = 8 << 20
-VERDICT_KIND = "artifact_scan"
+VERDICT_KIND = ARTIFACT_SCAN
 Progress = Callable[[int, int, Path], None]
 
 

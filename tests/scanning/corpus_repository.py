@@ -282,6 +282,9 @@ def containers(b) -> None:
             for member, data in members.items():
                 archive.writestr(data, member)
         b.add(name, None, verdict, rule)
+    with py7zr.SevenZipFile(b.root / "encrypted.7z", "w", password="secret") as archive:
+        archive.writestr(evil, "model.pkl")
+    b.add("encrypted.7z", None, "unsafe", "zip.encrypted-member")
 
 
 class _Payload:
