@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .governance.policy import Policy
 from .inventory import Model
+from .kind_names import ARTIFACT_SCAN, BIAS_REPORT, EVALUATION_DATA, PRODUCTION_BIAS
 from .verdict import Verdict, combine
 
 
@@ -27,7 +28,7 @@ def assess_artifacts(model: Model, policy: Policy) -> Verdict:
             actual[artifact.path] = report.sha256
     parts = [scan_verdict(reports)] if reports else []
     parts.append(check_provenance(model, policy, policy.tier_for(model.entry), actual))
-    return combine("artifact_scan", parts)
+    return combine(ARTIFACT_SCAN, parts)
 
 
 def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None = None) -> Verdict:
@@ -75,7 +76,7 @@ def assess_evaluation_data(model: Model) -> Verdict:
 
     evaluation = model.entry.evaluation
     if evaluation is None:
-        return Verdict.unassessed("evaluation_data", "the registry entry declares no evaluation data")
+        return Verdict.unassessed(EVALUATION_DATA, "the registry entry declares no evaluation data")
     return load_evaluation_data(model.path(evaluation.data), evaluation)[1]
 
 
@@ -88,7 +89,7 @@ def assess_bias(model: Model, policy: Policy, out_dir: Path) -> Verdict:
 
     evaluation = model.entry.evaluation
     if evaluation is None:
-        return Verdict.unassessed("bias_report", "the registry entry declares no evaluation data")
+        return Verdict.unassessed(BIAS_REPORT, "the registry entry declares no evaluation data")
     bias_policy = policy.tier_for(model.entry).bias
     card_keys = card_split_keys(model.path(model.entry.card), evaluation)  # required, like the entry's
     report = measure_frame(read_table(model.path(evaluation.data)), evaluation, bias_policy, card_keys)
@@ -111,10 +112,10 @@ def assess_production_bias(model: Model, policy: Policy, bias: Verdict | None, s
 
     evaluation, monitoring = model.entry.evaluation, model.entry.monitoring
     if evaluation is None or monitoring is None:
-        return Verdict.unassessed("production_bias", "the registry entry declares no production monitoring")
+        return Verdict.unassessed(PRODUCTION_BIAS, "the registry entry declares no production monitoring")
     baseline = Path(bias.attachments.get("baseline counts", "")) if bias else None
     if baseline is None or not baseline.is_file():
-        return Verdict.unassessed("production_bias", "no baseline: materialize bias_report first")
+        return Verdict.unassessed(PRODUCTION_BIAS, "no baseline: materialize bias_report first")
     log = read_production_log(monitoring, model.folder, [evaluation.label, evaluation.prediction,
                                                          *evaluation.segments])
     result = monitor_production(model.name, log, load_counts(baseline), evaluation, monitoring,

@@ -89,8 +89,9 @@ def battery(target: Target, policy: InjectionPolicy, folder: Path, label: str) -
                          on_progress=lambda p: p.attempts_done % 20 or print("  " + p.line()))
     seconds = time.monotonic() - started
     verdict = injection_verdict(result, policy)
-    print(f"\n{label}: {seconds:.1f} s, verdict {verdict.status.value.upper()}, "
-          f"{scored_attempts(folder / 'reports' / 'battery.report.jsonl')} attempts")
+    print(f"\n{label}: {seconds:.1f} s, verdict {verdict.status.value.upper()} "
+          f"({verdict.figures.get('outcome')}), {sum(row.attempts for row in result.rows)} answers "
+          f"scored, {result.requests} requests")
     for reason in verdict.reasons:
         print(f"  - {reason}")
     for row in result.rows:
@@ -157,10 +158,6 @@ def bare_garak(policy: InjectionPolicy, system_prompt: str, base_url: str,
     subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    check=False, timeout=policy.timeout_seconds)
     return time.monotonic() - started
-
-
-def scored_attempts(report: Path) -> int:
-    return len(read_report(report).attempts)
 
 
 def mean_length(found: dict) -> float:

@@ -8,13 +8,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..kind_names import ARTIFACT_SCAN
 from ..verdict import Status, Verdict
 from .context import ScanContext, Source
 from .formats import scan_source
 from .report import BLOCKING_SEVERITIES, FileReport, verdict_of
 
 HASH_BUFFER = 8 << 20
-VERDICT_KIND = "artifact_scan"
+VERDICT_KIND = ARTIFACT_SCAN
 Progress = Callable[[int, int, Path], None]
 
 

@@ -87,7 +87,7 @@ def test_every_probe_is_sized_from_the_tier_limit(battery):
     assert attempts.pop("aisec.SystemPromptCanary") == 12
     assert set(attempts.values()) == {29}
     assert result.extension == {probe: {"from": 8, "asked": 29} for probe in attempts}
-    assert all(row.upper_bound <= 0.10 for row in result.rows)
+    assert all(row.upper_bound <= 0.10 for row in result.rows if not row.zero_tolerance)
 
 
 def test_the_refusal_that_quotes_the_injection_was_discounted_not_ignored(battery):

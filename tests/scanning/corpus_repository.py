@@ -87,11 +87,13 @@ def hf_malicious(b) -> None:
         {"name": "default", "template": SAFE_TEMPLATE},
         {"name": "tool_use", "template": "{{ messages|attr('__class__') }}"}]}).encode(),
         "unsafe", "repo.template-injection")
+    b.add("badge_readme.md", b"[![License](https://img.shields.io/badge/x)](https://x)\n# Model\n", "safe", "repo.text")
+    b.add("vocab_keywords.json", b'{"model": {"vocab": {"chat_template": 5, "_target_": 7, "trust_remote_code": 1}}}', "safe")
     b.add("trust_remote_code.json", b'{"pipeline": {"trust_remote_code": true}}', "unsafe", "repo.remote-code")
     b.add("custom_pipelines.json", json.dumps({"custom_pipelines": {"my-task": {"impl": "pipe.MyPipe"}}}).encode(),
           "unsafe", "repo.remote-code")
     b.add("duplicate_key.json", b'{"model_type": "gpt2", "model_type": "evil"}', "error", "error.unparseable-config")
-    b.add("broken.json", b'{"model_type": ', "error", "error.unparseable-config")
+    b.add("broken.json", b'{"model_type": ', "error", "error.unparseable-config", renamable=False)  # unnamed: plain text
     b.add("python_without_suffix", f"import os\nos.mkdir({b.marker('py')!r})\n".encode(), "unsafe", "repo.python-code")
     b.add("hydra_evil.yaml", b"model:\n  _target_: subprocess.run\n  args: [touch, x]\n", "unsafe", "repo.dangerous-target",
           renamable=False)
@@ -280,6 +282,9 @@ def containers(b) -> None:
             for member, data in members.items():
                 archive.writestr(data, member)
         b.add(name, None, verdict, rule)
+    with py7zr.SevenZipFile(b.root / "encrypted.7z", "w", password="secret") as archive:
+        archive.writestr(evil, "model.pkl")
+    b.add("encrypted.7z", None, "unsafe", "zip.encrypted-member")
 
 
 class _Payload:

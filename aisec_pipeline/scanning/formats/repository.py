@@ -82,7 +82,7 @@ def scan_text(source: Source, ctx: ScanContext) -> str:
 
         check_template(text, ctx, source.label, rule="repo.template-injection")
         return "chat-template"
-    if stripped[:1] in ("{", "[") or name.endswith(".json"):
+    if name.endswith(".json") or (stripped[:1] in ("{", "[") and _parses_as_json(text)):
         return _scan_json(text, source, ctx)
     if name.endswith(YAML_SUFFIXES):
         return _scan_yaml(text, source, ctx)
@@ -95,6 +95,15 @@ def scan_text(source: Source, ctx: ScanContext) -> str:
     role = TEXT_ROLES.get(name) or ("Markdown" if name.endswith(".md") else "plain text")
     ctx.flag("repo.text", f"{role}: data, not executed by any loader", source.label)
     return "text"
+
+
+def _parses_as_json(text: str) -> bool:
+    """A document that starts with "[" or "{" (a Markdown link, a template) is JSON only if it parses."""
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _looks_like_python(text: str) -> bool:
@@ -178,7 +187,7 @@ def check_config_data(data: Any, ctx: ScanContext, label: str) -> None:
     for where, node in _dicts(data, "$"):
         if node.get("trust_remote_code") is True:
             ctx.flag("repo.remote-code", f"{where}.trust_remote_code is true", label)
-        if "chat_template" in node:
+        if isinstance(node.get("chat_template"), (str, list)):  # a vocabulary may hold the word as a token
             _check_chat_templates(node["chat_template"], ctx, inner(label, f"{where}.chat_template"))
         target = node.get("_target_")
         if isinstance(target, str):
