@@ -13,15 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..exits import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
-
-_fail = fail
-
-
-def _inventory(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--inventory", type=Path,
-                        default=Path(os.environ.get("AISEC_INVENTORY", "assets")),
-                        help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
+from ..exits import EXIT_OK
+from .command import EXIT_BLOCKED, EXIT_USAGE, _fail, _inventory
 
 
 def generate_handler(args: argparse.Namespace) -> int:
