@@ -108,9 +108,9 @@ class ManifestMismatch(Exception):
 
 
 def inventory_root(args) -> Path:
-    from .inventory import default_inventory_root
+    from .inventory import resolve_inventory
 
-    return args.inventory.resolve() if args.inventory else default_inventory_root()
+    return resolve_inventory(args.inventory)
 
 
 def quiet_dagster() -> None:
@@ -321,6 +321,10 @@ def write_json(path: Path, data) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if "inventory" in vars(args):  # one resolver for every command that reads the inventory
+            from .inventory import resolve_inventory
+
+            args.inventory = resolve_inventory(args.inventory)
         return args.handler(args)
     except UsageError as exc:
         print(f"aisec: {exc}", file=sys.stderr)

@@ -10,7 +10,6 @@ Only the standard library is imported here; the governance core is imported by t
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -36,7 +35,6 @@ _fail = fail
 
 def _inventory(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inventory", type=Path,
-                        default=Path(os.environ.get("AISEC_INVENTORY", "assets")),
                         help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
 
 

@@ -6,7 +6,6 @@ recorded; they measure nothing. Only the standard library is imported here.
 """
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -43,9 +42,9 @@ _fail = fail
 
 def _load(args: argparse.Namespace):
     """(root, models), or raises InventoryError."""
-    from ..inventory import load_inventory
+    from ..inventory import load_inventory, resolve_inventory
 
-    root = (args.inventory or Path(os.environ.get("AISEC_INVENTORY", "assets"))).resolve()
+    root = resolve_inventory(args.inventory)
     return root, load_inventory(root)
 
 
