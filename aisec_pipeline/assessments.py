@@ -7,15 +7,20 @@ directly. Heavy libraries are imported inside each function so that loading defi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from .governance.policy import Policy
 from .inventory import Model
 from .kind_names import ARTIFACT_SCAN, BIAS_REPORT, EVALUATION_DATA, PRODUCTION_BIAS
-from .verdict import Verdict, combine
+from .verdict import Status, Verdict, combine
 
 
-def assess_artifacts(model: Model, policy: Policy) -> Verdict:
-    """Content scan of every artifact, then checksum, source allowlist and signature."""
+def assess_artifacts(model: Model, policy: Policy, observed: Mapping[str, str] | None = None) -> Verdict:
+    """Content scan of every artifact, then checksum, source allowlist and signature.
+
+    Each scan reports the sha256 of exactly the bytes it analysed; `observed` (artifact path ->
+    sha256) is what the gate hashed for this run: a scan of other bytes means the file changed
+    while it was being gated, and the scan speaks for neither."""
     from .provenance import check_provenance
     from .scanning import scan_file, scan_verdict
 
@@ -28,7 +33,23 @@ def assess_artifacts(model: Model, policy: Policy) -> Verdict:
             actual[artifact.path] = report.sha256
     parts = [scan_verdict(reports)] if reports else []
     parts.append(check_provenance(model, policy, policy.tier_for(model.entry), actual))
-    return combine(ARTIFACT_SCAN, parts)
+    changed = changed_while_gated(actual, observed or {})
+    if changed:
+        parts.append(Verdict("one_read", Status.UNASSESSED, tuple(changed), {}))
+    verdict = combine(ARTIFACT_SCAN, parts)
+    return Verdict(verdict.kind, verdict.status, verdict.reasons,
+                   {**verdict.figures, SCANNED_KEY: actual}, verdict.attachments)
+
+
+SCANNED_KEY = "scanned_sha256s"  # artifact path -> sha256 of the bytes the scan analysed
+
+
+def changed_while_gated(scanned: Mapping[str, str], observed: Mapping[str, str]) -> list[str]:
+    """A reason per artifact whose scanned bytes are not the bytes the gate hashed."""
+    return [f"artifact changed while it was being gated: {path} was hashed by the gate as "
+            f"{observed[path][:12]} but the scan read {digest[:12] or 'bytes that changed under it'}; "
+            "gate it again once nothing writes the file"
+            for path, digest in scanned.items() if path in observed and observed[path] != digest]
 
 
 def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None = None) -> Verdict:

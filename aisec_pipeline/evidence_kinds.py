@@ -43,6 +43,7 @@ class EvidenceInputs:
     upstream: Mapping[str, Verdict | None] = field(default_factory=dict)
     serve: Callable[[Path, str], ContextManager[str]] | None = None  # serves a local GGUF
     progress: Callable[[str], None] = lambda line: None
+    observed: Mapping[str, str] = field(default_factory=dict)  # artifact path -> sha256 the gate hashed
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class EvidenceKind:
 def _artifact_scan(inputs: EvidenceInputs) -> Verdict:
     from .assessments import assess_artifacts
 
-    return assess_artifacts(inputs.model, inputs.policy)
+    return assess_artifacts(inputs.model, inputs.policy, inputs.observed)
 
 
 def _evaluation_data(inputs: EvidenceInputs) -> Verdict:
