@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "aisec_pipeline"
 
 # Lowest first. Module-name prefixes (dotted, without "aisec_pipeline.").
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("", "verdict", "clock", "lazy")),
+    ("base", ("", "verdict", "clock", "lazy", "kind_names")),
     ("foundation", ("inventory", "trust", "judge",
                     "scanning.pickle_policy")),  # the pickled-type allowlist registry entries are checked against
     ("policy", ("governance.policy", "governance.policy_trust", "governance.regulations",

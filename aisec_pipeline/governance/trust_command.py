@@ -13,18 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_BLOCKED, EXIT_USAGE = 1, 2
-
-
-def _fail(message: str, code: int = EXIT_BLOCKED) -> int:
-    print(f"aisec: {message}", file=sys.stderr)
-    return code
-
-
-def _inventory(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--inventory", type=Path,
-                        default=Path(os.environ.get("AISEC_INVENTORY", "assets")),
-                        help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
+from .command import EXIT_BLOCKED, EXIT_USAGE, _fail, _inventory
 
 
 def generate_handler(args: argparse.Namespace) -> int:

@@ -301,10 +301,15 @@ def unlisted_model_job(root: Path) -> dg.JobDefinition:
     return gate_unlisted_model
 
 
-def kind_selection(kind: str) -> dg.AssetSelection:
-    """Every model's `kind` asset and the decision downstream of it."""
-    evidence = dg.AssetSelection.key_substring(kind)  # keys are [model, kind]
-    return evidence | evidence.downstream(depth=1)
+def kind_selection(kind: str, models: list[Model], downstream: bool = True) -> dg.AssetSelection:
+    """Exactly the `kind` asset of every model it applies to (by key, never by substring: a model
+    named `injection_report_bot` is not an injection report), and the decision downstream of it."""
+    from ..evidence_kinds import BY_NAME
+    from .keys import asset_key
+
+    evidence = dg.AssetSelection.assets(*(asset_key(m.name, kind) for m in models
+                                          if BY_NAME[kind].applies(m)))
+    return evidence | evidence.downstream(depth=1) if downstream else evidence
 
 
 def automation_definitions(models: list[Model], root: Path) -> dg.Definitions:
@@ -313,10 +318,11 @@ def automation_definitions(models: list[Model], root: Path) -> dg.Definitions:
     gate_job = dg.define_asset_job(
         GATE_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.groups("governance"),
         description="Gate registered models: all evidence, then the decision.")
-    injection_job = dg.define_asset_job(INJECTION_JOB, selection=kind_selection("injection_report"),
+    injection_job = dg.define_asset_job(INJECTION_JOB, selection=kind_selection("injection_report", models),
                                         tags={"aisec/evidence": "injection_report", FORCE_TAG: "true"},
                                         description="Re-run every LLM's injection battery (new probes appear).")
-    drift_job = dg.define_asset_job(DRIFT_JOB, selection=dg.AssetSelection.key_substring("production_bias"),
+    drift = kind_selection("production_bias", models, downstream=False)
+    drift_job = dg.define_asset_job(DRIFT_JOB, selection=drift,
                                     description="Compare production predictions with the approved baseline.")
     schedules = [
         dg.ScheduleDefinition(name="daily_production_drift", job=drift_job, cron_schedule="0 6 * * *",

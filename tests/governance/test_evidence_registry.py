@@ -153,3 +153,31 @@ def test_observed_bytes_other_than_the_registry_block(gov_inventory):
     assert any("are not the registry's sha256" in r for r in decision.reasons)
     assert gov_inventory.decide(model, _passing(model), NOW,
                                 observed_sha256s={rel: model.entry.artifacts[0].sha256}).approved
+
+
+def test_kind_names_are_written_once():
+    """Each domain stamps its verdicts with the registry's name (kind_names), never its own copy."""
+    from aisec_pipeline import kind_names
+    from aisec_pipeline.cards.validate import KIND as CARD
+    from aisec_pipeline.fairness.drift import KIND as DRIFT
+    from aisec_pipeline.fairness.validation import KIND as DATA
+    from aisec_pipeline.redteam.evidence import KIND as INJECTION
+    from aisec_pipeline.scanning.scanner import VERDICT_KIND as SCAN
+
+    declared = {value for name, value in vars(kind_names).items() if name.isupper()}
+    assert declared == {k.name for k in REGISTRY}
+    assert {CARD, DRIFT, DATA, INJECTION, SCAN} <= declared
+
+
+def test_every_input_a_kind_reads_maps_to_a_source_asset():
+    """Every READS_* a kind may declare has a source asset (model file or governance file) and a
+    description in the UI: a new input without them would fail here, not in a gate."""
+    from aisec_pipeline import evidence_kinds
+    from aisec_pipeline.orchestration.evidence import GOVERNANCE_INPUTS, MODEL_INPUTS
+    from aisec_pipeline.orchestration.model_assets import INPUT_DESCRIPTIONS
+
+    reads = {value for name, value in vars(evidence_kinds).items() if name.startswith("READS_")}
+    assert reads == READS
+    assert set(MODEL_INPUTS) | set(GOVERNANCE_INPUTS) == reads
+    assert not set(MODEL_INPUTS) & set(GOVERNANCE_INPUTS)
+    assert {"entry", "artifact", *MODEL_INPUTS.values()} <= set(INPUT_DESCRIPTIONS)
