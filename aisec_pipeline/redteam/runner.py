@@ -181,7 +181,7 @@ def run_battery(target: Target, policy: InjectionPolicy, workdir: Path,
     base["baseline"] = tuple(redact(a, secrets, canary) for a in answers)
     timeout = lambda n: battery_timeout(policy, n, attempt_budget_seconds)  # noqa: E731
     try:
-        base["over_refusal"] = measure_over_refusal(scan_target, policy, ledger)
+        base["over_refusal"] = measure_over_refusal(scan_target, policy, ledger, parallel_attempts)
         run = _Pass(scan_target, policy, canary, ledger, parallel_attempts, timeout, on_progress)
         first = run(folder, probes)
         result = _judge(first, policy, canary, secrets, base, context)
