@@ -7,14 +7,20 @@ directly. Heavy libraries are imported inside each function so that loading defi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from .governance.policy import Policy
 from .inventory import Model
-from .verdict import Verdict, combine
+from .kind_names import ARTIFACT_SCAN, BIAS_REPORT, EVALUATION_DATA, PRODUCTION_BIAS
+from .verdict import Status, Verdict, combine
 
 
-def assess_artifacts(model: Model, policy: Policy) -> Verdict:
-    """Content scan of every artifact, then checksum, source allowlist and signature."""
+def assess_artifacts(model: Model, policy: Policy, observed: Mapping[str, str] | None = None) -> Verdict:
+    """Content scan of every artifact, then checksum, source allowlist and signature.
+
+    Each scan reports the sha256 of exactly the bytes it analysed; `observed` (artifact path ->
+    sha256) is what the gate hashed for this run: a scan of other bytes means the file changed
+    while it was being gated, and the scan speaks for neither."""
     from .provenance import check_provenance
     from .scanning import scan_file, scan_verdict
 
@@ -27,7 +33,23 @@ def assess_artifacts(model: Model, policy: Policy) -> Verdict:
             actual[artifact.path] = report.sha256
     parts = [scan_verdict(reports)] if reports else []
     parts.append(check_provenance(model, policy, policy.tier_for(model.entry), actual))
-    return combine("artifact_scan", parts)
+    changed = changed_while_gated(actual, observed or {})
+    if changed:
+        parts.append(Verdict("one_read", Status.UNASSESSED, tuple(changed), {}))
+    verdict = combine(ARTIFACT_SCAN, parts)
+    return Verdict(verdict.kind, verdict.status, verdict.reasons,
+                   {**verdict.figures, SCANNED_KEY: actual}, verdict.attachments)
+
+
+SCANNED_KEY = "scanned_sha256s"  # artifact path -> sha256 of the bytes the scan analysed
+
+
+def changed_while_gated(scanned: Mapping[str, str], observed: Mapping[str, str]) -> list[str]:
+    """A reason per artifact whose scanned bytes are not the bytes the gate hashed."""
+    return [f"artifact changed while it was being gated: {path} was hashed by the gate as "
+            f"{observed[path][:12]} but the scan read {digest[:12] or 'bytes that changed under it'}; "
+            "gate it again once nothing writes the file"
+            for path, digest in scanned.items() if path in observed and observed[path] != digest]
 
 
 def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None = None) -> Verdict:
@@ -75,7 +97,7 @@ def assess_evaluation_data(model: Model) -> Verdict:
 
     evaluation = model.entry.evaluation
     if evaluation is None:
-        return Verdict.unassessed("evaluation_data", "the registry entry declares no evaluation data")
+        return Verdict.unassessed(EVALUATION_DATA, "the registry entry declares no evaluation data")
     return load_evaluation_data(model.path(evaluation.data), evaluation)[1]
 
 
@@ -88,7 +110,7 @@ def assess_bias(model: Model, policy: Policy, out_dir: Path) -> Verdict:
 
     evaluation = model.entry.evaluation
     if evaluation is None:
-        return Verdict.unassessed("bias_report", "the registry entry declares no evaluation data")
+        return Verdict.unassessed(BIAS_REPORT, "the registry entry declares no evaluation data")
     bias_policy = policy.tier_for(model.entry).bias
     card_keys = card_split_keys(model.path(model.entry.card), evaluation)  # required, like the entry's
     report = measure_frame(read_table(model.path(evaluation.data)), evaluation, bias_policy, card_keys)
@@ -111,10 +133,10 @@ def assess_production_bias(model: Model, policy: Policy, bias: Verdict | None, s
 
     evaluation, monitoring = model.entry.evaluation, model.entry.monitoring
     if evaluation is None or monitoring is None:
-        return Verdict.unassessed("production_bias", "the registry entry declares no production monitoring")
+        return Verdict.unassessed(PRODUCTION_BIAS, "the registry entry declares no production monitoring")
     baseline = Path(bias.attachments.get("baseline counts", "")) if bias else None
     if baseline is None or not baseline.is_file():
-        return Verdict.unassessed("production_bias", "no baseline: materialize bias_report first")
+        return Verdict.unassessed(PRODUCTION_BIAS, "no baseline: materialize bias_report first")
     log = read_production_log(monitoring, model.folder, [evaluation.label, evaluation.prediction,
                                                          *evaluation.segments])
     result = monitor_production(model.name, log, load_counts(baseline), evaluation, monitoring,

@@ -14,9 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from .exits import EXIT_BLOCKED, EXIT_OK, EXIT_SIGNAL_BASE, EXIT_USAGE, error_line  # noqa: F401 - re-exported
 from .judge import JudgeRefused
-
-EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
 
 # Each module adds its own subcommand(s) with `register(subparsers)`; their imports are light.
 COMMAND_MODULES = (
@@ -254,7 +253,7 @@ def report_interrupt(args, exc, root: Path, total: int) -> int:
     write_outputs(args, done, root)
     print(f"aisec: interrupted by signal {exc.signum}: gated {len(done) - 1} of {total} model(s), "
           f"{done[-1].model} blocked as interrupted, {total - len(done)} not started", file=sys.stderr)
-    return 128 + exc.signum
+    return EXIT_SIGNAL_BASE + exc.signum
 
 
 def write_outputs(args, decisions, root: Path) -> None:

@@ -15,6 +15,14 @@ from typing import Callable, ContextManager, Mapping
 
 from .inventory import Model
 from .inventory.schema import ModelKind
+from .kind_names import (
+    ARTIFACT_SCAN,
+    BIAS_REPORT,
+    EVALUATION_DATA,
+    INJECTION_REPORT,
+    MODEL_CARD,
+    PRODUCTION_BIAS,
+)
 from .verdict import Verdict
 
 ALL_KINDS = frozenset(ModelKind)
@@ -35,6 +43,7 @@ class EvidenceInputs:
     upstream: Mapping[str, Verdict | None] = field(default_factory=dict)
     serve: Callable[[Path, str], ContextManager[str]] | None = None  # serves a local GGUF
     progress: Callable[[str], None] = lambda line: None
+    observed: Mapping[str, str] = field(default_factory=dict)  # artifact path -> sha256 the gate hashed
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class EvidenceKind:
 def _artifact_scan(inputs: EvidenceInputs) -> Verdict:
     from .assessments import assess_artifacts
 
-    return assess_artifacts(inputs.model, inputs.policy)
+    return assess_artifacts(inputs.model, inputs.policy, inputs.observed)
 
 
 def _evaluation_data(inputs: EvidenceInputs) -> Verdict:
@@ -83,7 +92,7 @@ def _injection_report(inputs: EvidenceInputs) -> Verdict:
     serving = nullcontext(None)
     if endpoint is not None and endpoint.serve_artifact:
         if inputs.serve is None:
-            return Verdict.unassessed("injection_report", "no local model server to serve "
+            return Verdict.unassessed(INJECTION_REPORT, "no local model server to serve "
                                       f"{endpoint.serve_artifact} for the battery")
         serving = inputs.serve(model.path(endpoint.serve_artifact), endpoint.model or model.name)
     with serving as url:
@@ -93,56 +102,56 @@ def _injection_report(inputs: EvidenceInputs) -> Verdict:
 def _model_card(inputs: EvidenceInputs) -> Verdict:
     from .assessments import assess_card
 
-    return assess_card(inputs.model, inputs.upstream.get("bias_report"), inputs.workdir)
+    return assess_card(inputs.model, inputs.upstream.get(BIAS_REPORT), inputs.workdir)
 
 
 def _production_bias(inputs: EvidenceInputs) -> Verdict:
     from .assessments import assess_production_bias
 
-    return assess_production_bias(inputs.model, inputs.policy, inputs.upstream.get("bias_report"),
+    return assess_production_bias(inputs.model, inputs.policy, inputs.upstream.get(BIAS_REPORT),
                                   inputs.state_dir)
 
 
 REGISTRY: tuple[EvidenceKind, ...] = (
     EvidenceKind(
-        "artifact_scan", "artifact_is_safe_and_verified",
+        ARTIFACT_SCAN, "artifact_is_safe_and_verified",
         "Every weight file scanned by content (modelscan, picklescan, aisec's own checks) without "
         "loading it; checksum, source allowlist and signature verified.",
         ALL_KINDS, _artifact_scan,
         "Artifact is safe, its checksum, source and signature verified", "model.yaml",
         ("modelscan", "picklescan", "model_signing"), (READS_POLICY, READS_SIGNATURE)),
     EvidenceKind(
-        "evaluation_data", "evaluation_data_is_valid",
+        EVALUATION_DATA, "evaluation_data_is_valid",
         "The evaluation data contract (rows, columns, declared segment values, nulls), validated "
         "with great-expectations.",
         frozenset({ModelKind.CLASSIFIER}), _evaluation_data,
         "Evaluation data satisfies its contract", "model.yaml",
         ("great_expectations", "pandas"), (READS_EVALUATION,)),
     EvidenceKind(
-        "bias_report", "bias_within_thresholds",
+        BIAS_REPORT, "bias_within_thresholds",
         "Per demographic segment and intersection, with 95% intervals and corrected tests.",
         frozenset({ModelKind.CLASSIFIER}), _bias_report,
         "No demographic segment beyond the tier's thresholds", "model.yaml",
-        ("pandas", "fairlearn"), (READS_POLICY, READS_EVALUATION, READS_CARD), ("evaluation_data",)),
+        ("pandas", "fairlearn"), (READS_POLICY, READS_EVALUATION, READS_CARD), (EVALUATION_DATA,)),
     EvidenceKind(
-        "injection_report", "resists_prompt_injection",
+        INJECTION_REPORT, "resists_prompt_injection",
         "garak's adversarial battery plus aisec's multilingual and canary probes.",
         frozenset({ModelKind.LLM}), _injection_report,
         "Endpoint resists prompt injection", "model.yaml",
         ("garak", "llama_cpp"), (READS_POLICY, READS_SYSTEM_PROMPT)),
     EvidenceKind(
-        "model_card", "card_is_complete",
+        MODEL_CARD, "card_is_complete",
         "The model card validated, bound to the artifact digest, splits filled from measurement.",
         ALL_KINDS, _model_card,
         "Model card is complete and bound to the artifact", "card.md",
-        ("aisec",), (READS_CARD, READS_REVIEWS), ("bias_report",)),
+        ("aisec",), (READS_CARD, READS_REVIEWS), (BIAS_REPORT,)),
     EvidenceKind(
-        "production_bias", "no_production_drift",
+        PRODUCTION_BIAS, "no_production_drift",
         "Recent production predictions per segment against the measured baseline; drift past "
         "the tier's threshold fails and alerts (deduplicated).",
         frozenset({ModelKind.CLASSIFIER}), _production_bias,
         "No production drift past the tier's threshold", "model.yaml",
-        ("pandas",), (READS_POLICY,), ("bias_report",), gates=False, needs_monitoring=True),
+        ("pandas",), (READS_POLICY,), (BIAS_REPORT,), gates=False, needs_monitoring=True),
 )
 
 BY_NAME: dict[str, EvidenceKind] = {kind.name: kind for kind in REGISTRY}

@@ -18,10 +18,11 @@ from pydantic import ValidationError
 
 from ..clock import from_the_future, parse_stamp
 from ..inventory.schema import SHA256_PATTERN, ModelKind, RegistryEntry
+from ..kind_names import MODEL_CARD
 from ..verdict import Status, Verdict
 from .parse import SPLITS_HEADING, has_split_table, parse_card
 from .schema import ANGLE_PLACEHOLDER, PIPELINE_KEYS, Card, CardHeader
-KIND = "model_card"
+KIND = MODEL_CARD
 SET_BY_PIPELINE = "set by the pipeline, never by hand: remove it from the card"
 FRIENDLY_MESSAGES = {
     "missing": "missing (required)",

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..governance.policy import BiasPolicy
 from ..inventory.schema import Evaluation, Monitoring
+from ..kind_names import PRODUCTION_BIAS
 from ..verdict import Verdict
 from .alerts import DEFAULT_REALERT, DispatchResult, Sink, alerts_from_report, dispatch, sinks_from_env
 from .bias import groupings_for, rule_from_policy
@@ -31,7 +32,7 @@ from .intervals import z_for
 from .report import BiasReport
 
 DAY = "day"
-KIND = "production_bias"
+KIND = PRODUCTION_BIAS
 
 
 def daily_counts(log: pd.DataFrame, evaluation: Evaluation, timestamp: str) -> pd.DataFrame:

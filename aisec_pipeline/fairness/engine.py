@@ -121,21 +121,24 @@ def _refuse_colliding_keys(rows: pd.DataFrame) -> None:
 def metric_cells(rows: pd.DataFrame, z: float) -> pd.DataFrame:
     """Long table: one row per segment x metric with numerator, denominator, value, Wilson CI.
     `row` is the segment's position in `rows` and `metric_index` the metric's in METRICS, so
-    per-segment views index arrays instead of searching by key or name."""
-    frames = []
-    for index, metric in enumerate(METRICS):
-        numerator = rows[list(metric.numerator)].sum(axis=1).to_numpy()
-        denominator = rows[list(metric.denominator)].sum(axis=1).to_numpy()
-        low, high = wilson(numerator, denominator, z)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
-        frames.append(pd.DataFrame({
-            "row": np.arange(len(rows)), "key": rows["key"].astype(object), "grouping": rows["grouping"].to_numpy(),
-            "metric": texts(metric.name, len(rows)), "metric_index": np.full(len(rows), index),
-            "numerator": numerator, "denominator": denominator,
-            "value": value, "ci_low": low, "ci_high": high,
-        }))
-    return pd.concat(frames, ignore_index=True)
+    per-segment views index arrays instead of searching by key or name. Metric after metric,
+    built as whole arrays (one table, no concatenation)."""
+    counts = {column: rows[column].to_numpy() for column in COUNT_COLUMNS}
+    numerator = np.concatenate([sum(counts[c] for c in m.numerator) for m in METRICS])
+    denominator = np.concatenate([sum(counts[c] for c in m.denominator) for m in METRICS])
+    low, high = wilson(numerator, denominator, z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
+    segments, metric_index = len(rows), np.repeat(np.arange(len(METRICS)), len(rows))
+    names = np.array([m.name for m in METRICS], dtype=object)
+    return pd.DataFrame({
+        "row": np.tile(np.arange(segments), len(METRICS)),
+        "key": texts(np.tile(rows["key"].to_numpy(dtype=object), len(METRICS))),
+        "grouping": np.tile(rows["grouping"].to_numpy(dtype=object), len(METRICS)),
+        "metric": texts(names[metric_index]), "metric_index": metric_index,
+        "numerator": numerator, "denominator": denominator,
+        "value": value, "ci_low": low, "ci_high": high,
+    })
 
 
 def overall_reference(cells: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFrame:

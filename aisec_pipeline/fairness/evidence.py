@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..kind_names import BIAS_REPORT, PRODUCTION_BIAS
 from ..verdict import Status, Verdict
 from .bias import rule_from_policy
 from .engine import METRIC_BY_NAME, METRICS
@@ -31,14 +32,14 @@ def bias_verdict(report: BiasReport, policy: BiasPolicy | None = None) -> Verdic
     "needs review: ..." when the report is insufficient to judge (figures["outcome"] says
     which) or was measured under another policy; PASSED otherwise."""
     if policy is not None and report.rule != rule_from_policy(policy):
-        return Verdict.unassessed("bias_report", "the report was measured under a different bias "
+        return Verdict.unassessed(BIAS_REPORT, "the report was measured under a different bias "
                                   "policy than the one in force: measure again")
-    return report_verdict(report, "bias_report")
+    return report_verdict(report, BIAS_REPORT)
 
 
 def production_verdict(report: BiasReport) -> Verdict:
     """kind="production_bias": the same decision rule applied to a drift report."""
-    return report_verdict(report, "production_bias")
+    return report_verdict(report, PRODUCTION_BIAS)
 
 
 # Error rates say who is wrongly treated, so they lead; selection rate and accuracy follow.

@@ -155,6 +155,8 @@ class BiasReport:
         """Which rows must be judged: every segment of a column the policy protects, a key it
         protects, or a key the registry or card declares."""
         named = set(self.rule.protected) | set(self.declared)
+        if not named:
+            return np.zeros(len(self.rows), dtype=bool)
         return np.array([key in named or (len(grouping) == 1 and grouping[0] in named)
                          for key, grouping in zip(self.rows["key"].tolist(), self.rows["grouping"].tolist())],
                         dtype=bool)

@@ -224,7 +224,8 @@ def _csv_batches(path: Path, columns: list[str], compression: str | None, block_
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    convert = pcsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns},
+    text = pa.dictionary(pa.int32(), pa.string())  # hashed as it is parsed: counting needs the codes
+    convert = pcsv.ConvertOptions(include_columns=columns, column_types={c: text for c in columns},
                                   null_values=list(CSV_NULLS), strings_can_be_null=True)
     options = dict(read_options=pcsv.ReadOptions(block_size=block_bytes, use_threads=False),
                    parse_options=pcsv.ParseOptions(newlines_in_values=True), convert_options=convert)

@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..inventory.schema import Evaluation
+from ..kind_names import EVALUATION_DATA
 from ..verdict import Status, Verdict
 from .counts import DataError, binary_coding
 from .tables import TableError, describe_columns, read_table
 
-KIND = "evaluation_data"
+KIND = EVALUATION_DATA
 _lock = threading.Lock()
 _names = itertools.count()
 

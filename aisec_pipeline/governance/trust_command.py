@@ -13,18 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_BLOCKED, EXIT_USAGE = 1, 2
-
-
-def _fail(message: str, code: int = EXIT_BLOCKED) -> int:
-    print(f"aisec: {message}", file=sys.stderr)
-    return code
-
-
-def _inventory(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--inventory", type=Path,
-                        default=Path(os.environ.get("AISEC_INVENTORY", "assets")),
-                        help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
+from ..exits import EXIT_OK
+from .command import EXIT_BLOCKED, EXIT_USAGE, _fail, _inventory
 
 
 def generate_handler(args: argparse.Namespace) -> int:
@@ -46,7 +36,7 @@ def generate_handler(args: argparse.Namespace) -> int:
         "tag:yaml.org,2002:str", text, style="|"), Dumper=yaml.SafeDumper)
     entry["public_keys"] = [Literal(public)]
     print(yaml.safe_dump({"keyring": [entry]}, sort_keys=False))
-    return 0
+    return EXIT_OK
 
 
 def policy_sign_handler(args: argparse.Namespace) -> int:
@@ -84,7 +74,7 @@ def policy_sign_handler(args: argparse.Namespace) -> int:
     trust = verify_policy(args.inventory, pinned_root="")
     state = "in force" if trust.trusted else "; ".join(trust.problems)
     print(f"{person.name} {what} {record.seq} of the policy (record hash {record.hash[:12]}): {state}")
-    return 0
+    return EXIT_OK
 
 
 def policy_verify_handler(args: argparse.Namespace) -> int:
@@ -101,7 +91,7 @@ def policy_verify_handler(args: argparse.Namespace) -> int:
           f"(signed by {', '.join(trust.signers)}); root {trust.root} {pin}")
     for warning in trust.warnings:
         print(f"warning: {warning}")
-    return 0
+    return EXIT_OK
 
 
 def register(subparsers) -> None:

@@ -55,17 +55,29 @@ def gate_state(model: Model, versions: dict[dg.AssetKey, str]) -> str:
 
 def decided_states(instance: dg.DagsterInstance, models: list[Model]) -> dict[str, str]:
     """The gate state each model's latest recorded decision was made on (one batched query)."""
+    return {name: latest["state"] for name, latest in latest_decisions(instance, models).items()
+            if latest["state"] is not None}
+
+
+def latest_decisions(instance: dg.DagsterInstance, models: list[Model]) -> dict[str, dict]:
+    """Per model with a recorded decision: the gate state it was made on and when it was made
+    (`decided_at`, None when unreadable), read in one batched query."""
+    from .decision import DECISION_KEY
     from .keys import asset_key
 
     keys = {asset_key(m.name, "deployment_decision"): m.name for m in models}
-    states = {}
+    found = {}
     for record in instance.get_asset_records(list(keys)) if keys else ():
         latest = record.asset_entry.last_materialization_record
         event = latest.event_log_entry.asset_materialization if latest else None
-        value = event.metadata.get(STATE_KEY) if event else None
-        if value is not None:
-            states[keys[record.asset_entry.asset_key]] = value.value
-    return states
+        if event is None:
+            continue
+        state, decision = event.metadata.get(STATE_KEY), event.metadata.get(DECISION_KEY)
+        decided_at = decision.value.get("decided_at") if decision is not None and isinstance(
+            decision.value, dict) else None
+        found[keys[record.asset_entry.asset_key]] = {
+            "state": state.value if state is not None else None, "decided_at": decided_at}
+    return found
 
 
 def watched_versions(models: list[Model], root: Path, files) -> tuple[dict[str, dict], dict]:
@@ -217,16 +229,17 @@ def new_version_sensor(root: Path, jobs: list) -> dg.SensorDefinition:
 
 def _expired(context, requests: GateRequests, models: list[Model], versions: dict,
              state: dict[str, str]) -> list[dg.RunRequest]:
-    """Models whose latest decision is older than their tier's evidence window."""
-    from .gate import latest_decision
-
+    """Models whose latest decision is older than their tier's evidence window (or undated)."""
     now, found = datetime.now(timezone.utc), []
+    decided = latest_decisions(context.instance, models)
     for model in models:
-        latest = latest_decision(context.instance, model)
-        if latest is None:
+        if model.name not in decided:
             continue
-        age = now - datetime.fromisoformat(latest[0].decided_at)
-        if age.total_seconds() / 3600 >= requests.policy.tier_for(model.entry).evidence_max_age_hours:
+        try:
+            age = (now - datetime.fromisoformat(decided[model.name]["decided_at"])).total_seconds() / 3600
+        except (TypeError, ValueError):
+            age = float("inf")  # a decision whose time cannot be read is no reason to keep it
+        if age >= requests.policy.tier_for(model.entry).evidence_max_age_hours:
             found.append(requests.request(model, versions[model.name], state[model.name], "evidence-stale"))
     return found
 
@@ -257,10 +270,15 @@ def unlisted_model_job(root: Path) -> dg.JobDefinition:
     return gate_unlisted_model
 
 
-def kind_selection(kind: str) -> dg.AssetSelection:
-    """Every model's `kind` asset and the decision downstream of it."""
-    evidence = dg.AssetSelection.key_substring(kind)  # keys are [model, kind]
-    return evidence | evidence.downstream(depth=1)
+def kind_selection(kind: str, models: list[Model], downstream: bool = True) -> dg.AssetSelection:
+    """Exactly the `kind` asset of every model it applies to (by key, never by substring: a model
+    named `injection_report_bot` is not an injection report), and the decision downstream of it."""
+    from ..evidence_kinds import BY_NAME
+    from .keys import asset_key
+
+    evidence = dg.AssetSelection.assets(*(asset_key(m.name, kind) for m in models
+                                          if BY_NAME[kind].applies(m)))
+    return evidence | evidence.downstream(depth=1) if downstream else evidence
 
 
 def automation_definitions(models: list[Model], root: Path) -> dg.Definitions:
@@ -269,10 +287,11 @@ def automation_definitions(models: list[Model], root: Path) -> dg.Definitions:
     gate_job = dg.define_asset_job(
         GATE_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.groups("governance"),
         description="Gate registered models: all evidence, then the decision.")
-    injection_job = dg.define_asset_job(INJECTION_JOB, selection=kind_selection("injection_report"),
+    injection_job = dg.define_asset_job(INJECTION_JOB, selection=kind_selection("injection_report", models),
                                         tags={"aisec/evidence": "injection_report", FORCE_TAG: "true"},
                                         description="Re-run every LLM's injection battery (new probes appear).")
-    drift_job = dg.define_asset_job(DRIFT_JOB, selection=dg.AssetSelection.key_substring("production_bias"),
+    drift = kind_selection("production_bias", models, downstream=False)
+    drift_job = dg.define_asset_job(DRIFT_JOB, selection=drift,
                                     description="Compare production predictions with the approved baseline.")
     schedules = [
         dg.ScheduleDefinition(name="daily_production_drift", job=drift_job, cron_schedule="0 6 * * *",

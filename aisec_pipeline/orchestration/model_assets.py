@@ -113,7 +113,7 @@ def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) ->
             state_dir=run_folders.state_folder(context, current.name, kind.name),
             upstream={u: evidence_for(context.instance, asset_key(current.name, u), prints[u],
                                       context.run.run_id) for u in upstream_present(kind, current)},
-            serve=llm_server.serving, progress=_progress(context, current.name))))
+            serve=llm_server.serving, progress=_progress(context, current.name), observed=observed)))
         verdict = bound_verdict(verdict, current, prints[kind.name], observed)
         context.log.info(f"{model.name} {kind.name}: {verdict.status.value}")
         return dg.MaterializeResult(metadata={**verdict_metadata(verdict), **_extra_metadata(verdict)},

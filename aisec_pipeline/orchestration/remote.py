@@ -31,10 +31,10 @@ from ..governance.decision import Decision
 from ..governance.policy import Policy, load_policy
 from ..inventory import Model
 from ..verdict import Verdict
-from .automation import GATE_JOB, gate_tags
+from .automation import GATE_JOB
 from .decision import DECISION_KEY
 from .evidence import INPUTS_KEY, RECENT_EVIDENCE, VERDICT_KEY, fingerprints, input_versions
-from .gate import CouldNotJudge, evidence_to_measure, gate_each
+from .gate import CouldNotJudge, evidence_to_measure, evidence_to_run, gate_each, gate_run_tags
 from .keys import asset_key
 
 TOKEN_ENV = "AISEC_REMOTE_TOKEN"
@@ -133,6 +133,8 @@ class RemoteGate:
         self._secrets = [s for s in (self.deployment.password, token) if s]
         self.client = self._client(token)
         self._run_id: str | None = None
+        self._prints: dict[str, str] = {}
+        self._latest: dict[str, str | None] = {}  # kind -> fingerprint of its latest record there
 
     def _client(self, token: str | None):
         from dagster_graphql import DagsterGraphQLClient
@@ -166,7 +168,8 @@ class RemoteGate:
             if reused:
                 print(f"    reusing {', '.join(reused)}: the deployment holds them for the same "
                       "bytes and inputs", file=sys.stderr)
-            self._run_id = self.launch(model, measure, use_case, environment)
+            selected = evidence_to_run(model, self._prints, measure, self._latest)
+            self._run_id = self.launch(model, set(selected), use_case, environment, force)
             print(f"    launched run {self._run_id} (job {GATE_JOB})", file=sys.stderr)
             status, recorded = self.follow(self._run_id, model)
             return self.judged(model, self._run_id, status, recorded, use_case, reused)
@@ -185,26 +188,36 @@ class RemoteGate:
         registry's artifact digests (nothing is hashed on the CI runner)."""
         registered = {a.path: a.sha256 for a in model.entry.artifacts}
         prints = fingerprints(model, input_versions(model, self.root, registered))
-        return evidence_to_measure(model, prints, policy, force, lambda kind, fingerprint: self.evidence(
-            asset_key(model.name, kind).path, fingerprint))
+        self._prints, self._latest = prints, {}
 
-    def evidence(self, key: list[str], fingerprint: str) -> Verdict | None:
+        def recorded(kind: str, fingerprint: str) -> Verdict | None:
+            found, self._latest[kind] = self.evidence(asset_key(model.name, kind).path, fingerprint)
+            return found
+
+        return evidence_to_measure(model, prints, policy, force, recorded)
+
+    def evidence(self, key: list[str], fingerprint: str) -> tuple[Verdict | None, str | None]:
+        """The deployment's newest verdict for `fingerprint`, and the fingerprint of its latest
+        materialization (evidence recorded on other inputs since is recorded again: a revert)."""
         data = self.query(EVIDENCE_QUERY, {"key": {"path": key}, "limit": RECENT_EVIDENCE})
         asset = data["assetOrError"]
         if asset["__typename"] != "Asset":
-            return None
-        for materialization in asset["assetMaterializations"]:
+            return None, None
+        latest = None
+        for index, materialization in enumerate(asset["assetMaterializations"]):
             value = json_entry(materialization["metadataEntries"], VERDICT_KEY)
             try:
                 verdict = Verdict.from_dict(value) if value is not None else None
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
+            if index == 0 and verdict is not None:
+                latest = verdict.figures.get(INPUTS_KEY)
             if verdict is not None and verdict.figures.get(INPUTS_KEY) == fingerprint:
-                return verdict
-        return None
+                return verdict, latest
+        return None, latest
 
     def launch(self, model: Model, measure: set[str], use_case: str | None,
-               environment: str | None) -> str:
+               environment: str | None, force: bool = False) -> str:
         keys = [asset_key(model.name, kind) for kind in sorted(measure)]
         decision = asset_key(model.name, "deployment_decision")
         config: dict[str, Any] = {"use_case": use_case}
@@ -212,7 +225,7 @@ class RemoteGate:
             config["environment"] = environment
         run_config = {"ops": {decision.to_python_identifier(): {"config": config}}}  # its op's name
         return self.client.submit_job_execution(GATE_JOB, run_config=run_config,
-                                                tags=gate_tags(model, TRIGGER),
+                                                tags=gate_run_tags(model, TRIGGER, force),
                                                 asset_selection=[*keys, decision])
 
     def follow(self, run_id: str, model: Model) -> tuple[str, dict | None]:

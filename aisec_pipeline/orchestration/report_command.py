@@ -11,7 +11,9 @@ import shutil
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from ..exits import EXIT_BLOCKED as EXIT_FAILED
+from ..exits import EXIT_OK, EXIT_USAGE, fail
+
 DEFAULT_PACK = Path("aisec-committee-pack.html")
 
 
@@ -36,9 +38,7 @@ def _inventory_option(parser: argparse.ArgumentParser) -> None:
                         help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"aisec: {message}", file=sys.stderr)
-    return code
+_fail = fail
 
 
 def _load(args: argparse.Namespace):

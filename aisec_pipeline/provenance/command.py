@@ -7,8 +7,9 @@ with it cryptography and model-signing, is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from ..exits import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
 
 
 def register(subparsers) -> None:
@@ -32,12 +33,10 @@ def run(args: argparse.Namespace) -> int:
         policy = load_policy(root)
         models = {m.name: m for m in load_inventory(root)}
     except InventoryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc, EXIT_USAGE)
     unknown = [name for name in args.models if name not in models]
     if unknown:
-        print(f"error: not in the inventory: {', '.join(unknown)}", file=sys.stderr)
-        return 1
+        return fail(f"not in the inventory: {', '.join(unknown)}", EXIT_USAGE)
     failed = 0
     for name in args.models or sorted(models):
         model = models[name]
@@ -47,4 +46,4 @@ def run(args: argparse.Namespace) -> int:
         for reason in verdict.reasons:
             print(f"    - {reason}")
         failed += not verdict.passed
-    return 1 if failed else 0
+    return EXIT_BLOCKED if failed else EXIT_OK

@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..exits import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
+
 DEFAULT_TIERS = Path(__file__).resolve().parent / "tiers.yaml"
 
 
@@ -43,14 +45,11 @@ def handle(args: argparse.Namespace) -> int:
     try:
         policy, system_prompt = _inputs(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, EXIT_USAGE)
     try:
         return _run(args, policy, system_prompt)
     except Exception as exc:  # noqa: BLE001 - fail closed with one line, never a traceback
-        print(f"error: the battery could not run: {exc.__class__.__name__}: {exc}",
-              file=sys.stderr)
-        return 1
+        return fail(f"the battery could not run: {exc.__class__.__name__}: {exc}", EXIT_BLOCKED)
 
 
 class UsageError(Exception):
@@ -125,7 +124,7 @@ def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
     _print_summary(document)
     if args.json:
         args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-    return 0 if verdict.passed else 1
+    return EXIT_OK if verdict.passed else EXIT_BLOCKED
 
 
 def _print_summary(document: dict) -> None:

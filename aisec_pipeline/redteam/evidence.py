@@ -23,9 +23,10 @@ from scipy.special import betaincinv
 
 from ..fairness.intervals import wilson
 from ..governance.policy import InjectionPolicy
+from ..kind_names import INJECTION_REPORT
 from ..verdict import Status, Verdict
 
-KIND = "injection_report"
+KIND = INJECTION_REPORT
 CANARY_DETECTOR = "aisec.CanaryLeak"
 CANARY_PROBE = "aisec.SystemPromptCanary"
 ZERO_TOLERANCE = frozenset({CANARY_DETECTOR})  # detectors where a single hit fails

@@ -90,6 +90,15 @@ _ACCEPTED: dict[str, str] = {
     "__builtin__.list": "a list (protocol 0-2 name)",
     "__builtin__.tuple": "a tuple (protocol 0-2 name)",
     "collections.defaultdict": "a dict whose default factory is itself a checked global",
+    # numpy random generators (a checkpoint's rng_state): each looks its bit generator up in
+    # numpy's fixed table or calls another checked global; Cython's unpickle helper sets state.
+    "numpy.random._pickle.__generator_ctor": "a Generator over a bit generator from numpy's table",
+    "numpy.random._pickle.__bit_generator_ctor": "a bit generator from numpy's fixed table",
+    "numpy.random._pickle.__randomstate_ctor": "a legacy RandomState from numpy's fixed table",
+    "numpy.random._pcg64.PCG64": "numpy bit generator", "numpy.random._mt19937.MT19937": "numpy bit generator",
+    "numpy.random._philox.Philox": "numpy bit generator", "numpy.random._sfc64.SFC64": "numpy bit generator",
+    "numpy.random.bit_generator.SeedSequence": "numpy seed sequence",
+    "numpy.random.bit_generator.__pyx_unpickle_SeedSequence": "Cython's unpickle helper: a SeedSequence from its state",
 }
 # torch.save(model) of standard layers: torch.nn.modules.<file>.<Class>, rebuilt by NEWOBJ (object
 # __new__) and a state dict through Module.__setstate__; nothing runs until the model is called.
@@ -200,6 +209,8 @@ def rule_global(
     if is_dangerous(module, name):
         note = f" (trusted by the registry entry, but it is {gadget_kind(qualified)}: never trusted)" if qualified in trusted else ""
         return GlobalRuling("dangerous", qualified, note)
+    if qualified in allowlist:  # exact names, a few of them dunder functions (numpy's ctor helpers)
+        return None
     if any("__" in part for part in name.split(".")):
         return GlobalRuling("dunder", qualified)
     if qualified in allowlist or qualified in trusted or accepted_in_context(qualified, torchscript):

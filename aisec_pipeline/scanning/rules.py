@@ -136,6 +136,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("error.unknown-format", "high", "the content matches no supported model format"),
         ("error.not-scanned", "high", "a symlink or a missing path (symlinks are never followed)"),
         ("error.unreadable-file", "high", "the file cannot be read"),
+        ("error.changed-while-scanned", "high", "the file's bytes changed between two reads of one scan (its digest would name bytes nobody analysed)"),
         ("error.truncated-pickle", "high", "a pickle ends before its STOP"),
         ("error.unparseable-pickle", "high", "a pickle holds an opcode no unpickler knows"),
         ("error.malformed-pickle", "high", "a pickle's stack or marks are inconsistent"),

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..kind_names import ARTIFACT_SCAN
 from ..verdict import Status, Verdict
 from .context import ScanContext, Source
 from .formats import scan_source
+from .one_read import PATH_READERS, ChangedWhileScanned, ReadLedger
 from .report import BLOCKING_SEVERITIES, FileReport, verdict_of
+from .sniff import SNIFF_BYTES, sniff
 
 HASH_BUFFER = 8 << 20
-VERDICT_KIND = "artifact_scan"
+VERDICT_KIND = ARTIFACT_SCAN
 Progress = Callable[[int, int, Path], None]
 
 
@@ -36,24 +39,41 @@ def scan_file(path: Path, trusted_types: Iterable[str] = ()) -> FileReport:
         reason = "is a symlink (not followed)" if path.is_symlink() else "is missing or not a regular file"
         ctx.error("aisec", "not-scanned", reason)
         return _report(path, "", "unknown", ctx)
-    # Hash in a second thread while the formats parse: hashlib and file reads release the GIL.
-    digest: dict[str, str] = {}
-    hasher = threading.Thread(target=_hash_into, args=(path, digest), daemon=True)
-    hasher.start()
-    kind = "unknown"
-    with ctx.guard("aisec", ""):
-        kind = scan_source(Source("", lambda: open(path, "rb"), path.stat().st_size, str(path)), ctx)
-    hasher.join()
-    if "error" in digest:
-        ctx.error("aisec", "unreadable-file", digest["error"])
-    return _report(path, digest.get("sha256", ""), kind, ctx)
-
-
-def _hash_into(path: Path, digest: dict[str, str]) -> None:
     try:
-        digest["sha256"] = sha256_file(path)
+        ledger = ReadLedger(str(path))
     except OSError as exc:
-        digest["error"] = str(exc)
+        ctx.error("aisec", "unreadable-file", str(exc))
+        return _report(path, "", "unknown", ctx)
+    with ledger:
+        kind = "unknown"
+        with ctx.guard("aisec", ""), _source(ledger) as source:
+            kind = scan_source(source, ctx)
+        return _report(path, _digest_of_analysed(ledger, ctx), kind, ctx)
+
+
+@contextlib.contextmanager
+def _source(ledger: ReadLedger) -> Iterator[Source]:
+    """The file as the formats see it: every read through the ledger (formats that open a path
+    themselves get a private copy written through it)."""
+    if sniff(ledger.read_at(0, SNIFF_BYTES)) in PATH_READERS:
+        with ledger.private_copy() as copy:
+            yield Source("", lambda: open(copy, "rb"), ledger.size, copy)
+    else:
+        yield Source("", ledger.open, ledger.size, ledger.path)
+
+
+def _digest_of_analysed(ledger: ReadLedger, ctx: ScanContext) -> str:
+    """The sha256 of exactly the bytes the formats analysed, or "" when the file changed."""
+    if ledger.changed is None:
+        try:
+            return ledger.finish()
+        except ChangedWhileScanned:
+            pass
+        except OSError as exc:
+            ctx.error("aisec", "unreadable-file", str(exc))
+            return ""
+    ctx.error("aisec", "changed-while-scanned", f"the file changed while it was being scanned: {ledger.changed}")
+    return ""
 
 
 def _report(path: Path, sha256: str, kind: str, ctx: ScanContext) -> FileReport:

@@ -39,8 +39,16 @@ def test_every_segment_below_the_minimum_is_insufficient_never_passed(balanced):
 
 
 def test_no_rows_at_all_is_insufficient(balanced):
+    report, verdict = verdict_for(balanced({"a": 100}).iloc[:0])
+    assert report.n == 0 and report.outcome == "insufficient"
+    assert verdict.status is Status.UNASSESSED and verdict.figures["outcome"] == "insufficient"
+
+
+def test_every_row_left_out_fails_on_the_excluded_share(balanced):
+    """Rows present but none usable: the excluded share (100%) is over the limit, so failed."""
     report, verdict = verdict_for(balanced({"a": 100}).assign(y=None))
-    assert report.n == 0 and verdict.status is not Status.PASSED
+    assert report.n == 0 and report.outcome == "failed"
+    assert verdict.status is Status.FAILED and verdict.figures["outcome"] == "failed"
 
 
 def test_a_thin_unprotected_segment_is_listed_but_does_not_block(balanced):
@@ -48,6 +56,10 @@ def test_a_thin_unprotected_segment_is_listed_but_does_not_block(balanced):
     assert verdict.status is Status.PASSED and verdict.figures["outcome"] == "passed"
     assert "too few to test: g=c n=4 < minimum 30 for tpr" in verdict.reasons
     assert not any(r.startswith("needs review: ") for r in verdict.reasons)
+
+
+# The segments each protection sends to review: exactly these, nothing weaker.
+REVIEWED = {("g",): {"g=c"}, ("g=c",): {"g=c"}, ("race",): {"race", "g=c"}}
 
 
 @pytest.mark.parametrize("protected, outcome", [
@@ -63,9 +75,7 @@ def test_a_protected_segment_below_the_minimum_makes_the_report_insufficient(bal
     if outcome == "insufficient":
         assert verdict.status is Status.UNASSESSED
         assert verdict.reasons[0].startswith("needs review: ")
-        named = protected[0]
-        assert any(item["segment"] == named for item in verdict.figures["review"]) or \
-            any(item["segment"] == "g=c" for item in verdict.figures["review"])
+        assert {item["segment"] for item in verdict.figures["review"]} == REVIEWED[protected]
 
 
 def test_a_violation_outranks_insufficient_data(balanced):

@@ -3,13 +3,25 @@ verdict is missing, failed, unassessed or stale, and every place that names kind
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import yaml
 
 from aisec_pipeline.ci_reports import CHECKS
-from aisec_pipeline.evidence_kinds import GATING_NAMES, REGISTRY, gating_kinds_for
+from aisec_pipeline.evidence_kinds import (
+    GATING_NAMES,
+    READS_CARD,
+    READS_EVALUATION,
+    READS_POLICY,
+    READS_REVIEWS,
+    READS_SIGNATURE,
+    READS_SYSTEM_PROMPT,
+    REGISTRY,
+    gating_kinds_for,
+)
 from aisec_pipeline.governance.decision import stamp
 from aisec_pipeline.governance.policy import EVIDENCE_KINDS, POLICY_FILE
 from aisec_pipeline.governance.regulations import EVIDENCE_KINDS as REGULATION_KINDS
@@ -17,6 +29,7 @@ from aisec_pipeline.inventory import load_model
 from aisec_pipeline.inventory.schema import ModelKind
 from aisec_pipeline.verdict import Status, Verdict
 
+READS = {READS_POLICY, READS_CARD, READS_EVALUATION, READS_SYSTEM_PROMPT, READS_SIGNATURE, READS_REVIEWS}
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 
@@ -82,12 +95,43 @@ def test_deleting_a_policy_line_never_drops_a_gating_kind(gov_inventory):
     assert not decision.approved and any(r.startswith("bias_report") for r in decision.reasons)
 
 
-def test_every_name_list_derives_from_the_registry():
-    assert set(EVIDENCE_KINDS) == set(GATING_NAMES)
+# What the README promises, written out by hand: the registry must produce exactly this.
+README_GATING = {
+    ModelKind.CLASSIFIER: ["artifact_scan", "evaluation_data", "bias_report", "model_card"],
+    ModelKind.LLM: ["artifact_scan", "injection_report", "model_card"],
+    ModelKind.OTHER: ["artifact_scan", "model_card"],
+}
+
+
+@pytest.mark.parametrize("model_kind", list(ModelKind))
+def test_gating_kinds_per_model_kind_are_the_readmes(gov_inventory, model_kind):
+    model = _model_of_kind(gov_inventory, model_kind)
+    assert [k.name for k in gating_kinds_for(model)] == README_GATING[model_kind]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    label = {ModelKind.CLASSIFIER: "classifiers", ModelKind.LLM: "LLMs", ModelKind.OTHER: "others"}
+    assert f"{label[model_kind]}: {', '.join(README_GATING[model_kind])}" in " ".join(readme.split())
+
+
+def test_every_consumer_covers_every_registered_kind():
+    """Each table keyed by kind elsewhere must name every registered kind (and nothing else)."""
+    from aisec_pipeline.orchestration.presentation import NUMBERS
+
+    names = {k.name for k in REGISTRY}
+    assert set(NUMBERS) == names, "orchestration/presentation.py NUMBERS"
+    assert set(EVIDENCE_KINDS) == set(GATING_NAMES) == {k.name for k in REGISTRY if k.gates}
     assert set(CHECKS) == set(GATING_NAMES) | {"governance"}
-    assert {k.name for k in REGISTRY} <= set(REGULATION_KINDS)
+    assert names <= set(REGULATION_KINDS)
+    for kind in REGISTRY:
+        assert kind.upstream == tuple(n for n in kind.upstream if n in names), kind.name
+        assert set(kind.reads) <= set(READS), kind.name
     checks = [k.check for k in REGISTRY]
     assert len(set(checks)) == len(checks)
+
+
+def test_the_sarif_rules_in_the_readme_are_the_gating_kinds():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    documented = re.findall(r"`aisec/([a-z_]+)`", readme)
+    assert sorted(documented) == sorted([*GATING_NAMES, "governance"])
 
 
 def test_an_unknown_kind_in_the_policy_is_refused(gov_inventory):
@@ -109,3 +153,31 @@ def test_observed_bytes_other_than_the_registry_block(gov_inventory):
     assert any("are not the registry's sha256" in r for r in decision.reasons)
     assert gov_inventory.decide(model, _passing(model), NOW,
                                 observed_sha256s={rel: model.entry.artifacts[0].sha256}).approved
+
+
+def test_kind_names_are_written_once():
+    """Each domain stamps its verdicts with the registry's name (kind_names), never its own copy."""
+    from aisec_pipeline import kind_names
+    from aisec_pipeline.cards.validate import KIND as CARD
+    from aisec_pipeline.fairness.drift import KIND as DRIFT
+    from aisec_pipeline.fairness.validation import KIND as DATA
+    from aisec_pipeline.redteam.evidence import KIND as INJECTION
+    from aisec_pipeline.scanning.scanner import VERDICT_KIND as SCAN
+
+    declared = {value for name, value in vars(kind_names).items() if name.isupper()}
+    assert declared == {k.name for k in REGISTRY}
+    assert {CARD, DRIFT, DATA, INJECTION, SCAN} <= declared
+
+
+def test_every_input_a_kind_reads_maps_to_a_source_asset():
+    """Every READS_* a kind may declare has a source asset (model file or governance file) and a
+    description in the UI: a new input without them would fail here, not in a gate."""
+    from aisec_pipeline import evidence_kinds
+    from aisec_pipeline.orchestration.evidence import GOVERNANCE_INPUTS, MODEL_INPUTS
+    from aisec_pipeline.orchestration.model_assets import INPUT_DESCRIPTIONS
+
+    reads = {value for name, value in vars(evidence_kinds).items() if name.startswith("READS_")}
+    assert reads == READS
+    assert set(MODEL_INPUTS) | set(GOVERNANCE_INPUTS) == reads
+    assert not set(MODEL_INPUTS) & set(GOVERNANCE_INPUTS)
+    assert {"entry", "artifact", *MODEL_INPUTS.values()} <= set(INPUT_DESCRIPTIONS)

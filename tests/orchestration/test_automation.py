@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from aisec_pipeline.orchestration.component import inventory_definitions
-from inventory_builder import add_model, new_inventory, safetensors_bytes
+from inventory_builder import add_llm, add_model, new_inventory, safetensors_bytes
 
 
 def tick(defs, instance, cursor=None):
@@ -86,6 +86,24 @@ def test_schedules_and_jobs_are_defined(tmp_path):
     assert names["daily_production_drift"] == "0 6 * * *"
     assert names["weekly_injection_rescan"] == "0 3 * * 1"
     assert defs.resolve_sensor_def("new_model_versions").default_status == dg.DefaultSensorStatus.RUNNING
+
+
+
+def job_keys(defs, job: str) -> set[str]:
+    return {key.to_user_string() for key in defs.resolve_job_def(job).asset_layer.selected_asset_keys}
+
+
+def test_scheduled_jobs_select_their_kind_by_key_never_by_a_models_name(tmp_path):
+    """A model named after a kind is not that kind: the weekly battery and the daily drift
+    check select each applicable model's asset by key, not every key containing the word."""
+    root = new_inventory(tmp_path / "assets")
+    add_model(root, "injection_report_bot", safetensors_bytes(tmp_path))
+    add_model(root, "production_bias", safetensors_bytes(tmp_path))
+    add_llm(root, "support-bot", safetensors_bytes(tmp_path), "http://127.0.0.1:9/v1")
+    defs = inventory_definitions(root)
+    assert job_keys(defs, "injection_rescan") == {"support-bot/injection_report",
+                                                  "support-bot/deployment_decision"}
+    assert job_keys(defs, "production_drift") == set()
 
 
 # --- the sensor gates what changed, the way the CLI does ----------------------------------------
@@ -217,3 +235,30 @@ def test_a_touched_but_unchanged_file_is_hashed_again_but_not_observed(two_model
     assert quiet.asset_events == [] and quiet.run_requests == []
     assert tick(inventory_definitions(root), instance).asset_events == [], \
         "without a cursor, the instance's observations say what is known"
+
+
+@pytest.mark.slow
+def test_a_decision_older_than_its_window_is_regated_with_its_evidence_remeasured(two_models, dagster_home,
+                                                                                  monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from aisec_pipeline.cli import main
+    from aisec_pipeline.orchestration import automation, evidence
+
+    root = two_models
+    assert main(["gate", "alpha", "beta", "--inventory", str(root)]) == 0
+    instance = dg.DagsterInstance.get()
+    assert tick(inventory_definitions(root), instance).run_requests == []
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz or timezone.utc) + timedelta(days=400)
+
+    monkeypatch.setattr(automation, "datetime", Later)
+    monkeypatch.setattr(evidence, "datetime", Later)
+    later = tick(inventory_definitions(root), instance)
+    assert sorted(r.tags["aisec/model"] for r in later.run_requests) == ["alpha", "beta"]
+    assert {r.tags["aisec/trigger"] for r in later.run_requests} == {"evidence-stale"}
+    assert sorted(k.path[1] for k in later.run_requests[0].asset_selection) == \
+        ["artifact_scan", "deployment_decision", "model_card"], "aged-out evidence is measured again"

@@ -325,3 +325,15 @@ def test_a_checkout_the_deployment_does_not_run_is_never_approved(deployment, tm
     reasons = json.loads(out.read_text())["models"][0]["reasons"]
     assert any("decided on clean-model 1.0.0, this checkout registers clean-model 1.0.1" in r
                for r in reasons), reasons
+
+
+def test_force_reaches_the_deployment_as_a_run_tag(scripted, checkout, tmp_path):
+    """Evidence assets reuse what they can on any path: --force must tell the deployment's run."""
+    script = Script(decision_for(checkout))
+    assert gate(checkout, scripted(script), tmp_path, "--force")[0] == 0
+    launch = next(r for r in script.requests if "GraphQLClientSubmitRun" in r["query"])
+    assert {"key": "aisec/force", "value": "true"} in launch["variables"]["executionParams"]["executionMetadata"]["tags"]
+    script = Script(decision_for(checkout))
+    assert gate(checkout, scripted(script), tmp_path)[0] == 0
+    launch = next(r for r in script.requests if "GraphQLClientSubmitRun" in r["query"])
+    assert "aisec/force" not in {t["key"] for t in launch["variables"]["executionParams"]["executionMetadata"]["tags"]}

@@ -105,7 +105,7 @@ def test_usage_errors_exit_2_with_one_line(argv, message, policy_file, capsys, m
     base = ["--base-url", "http://127.0.0.1:9/v1", "--model", "x", "--policy", str(policy_file)]
     assert aisec(*base, *argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0] and err[0].startswith("error:")
+    assert len(err) == 1 and message in err[0] and err[0].startswith("aisec: ")
 
 
 def test_missing_required_argument_exits_2(capsys):

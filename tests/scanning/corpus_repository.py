@@ -153,6 +153,10 @@ def torch_models(b) -> None:
     import collections
     import decimal
     import pickle
+    import random
+
+    import numpy as np
+    import torch
 
     import warnings
 
@@ -166,6 +170,9 @@ def torch_models(b) -> None:
     b.add("torch_models/own_model.pt", None, "unsafe", "pickle.untrusted-global")
     b.samples.append(type(b.samples[0])("own_model.pt (trusted)", paths["own_model.pt"], "safe", None,
                                         ("mylab.models.Net",), b.group))
+    torch.save({"numpy": np.random.default_rng(0), "legacy": np.random.get_state(), "python": random.getstate()},
+               b.root / "rng_state.pth")
+    b.add("rng_state.pth", None, "safe")
     b.add("defaultdict.pkl", pickle.dumps(collections.defaultdict(list, {"a": [1.0]}), protocol=4), "safe")
     b.add("decimal_p0.pkl", pickle.dumps({"price": decimal.Decimal("1.50")}, protocol=0), "safe")
     b.add("stacked_lists.pkl", pickle.dumps([1, 2]) + pickle.dumps([3, 4]), "safe", "pickle.stacked")
@@ -282,6 +289,9 @@ def containers(b) -> None:
             for member, data in members.items():
                 archive.writestr(data, member)
         b.add(name, None, verdict, rule)
+    with py7zr.SevenZipFile(b.root / "encrypted.7z", "w", password="secret") as archive:
+        archive.writestr(evil, "model.pkl")
+    b.add("encrypted.7z", None, "unsafe", "zip.encrypted-member")
 
 
 class _Payload:

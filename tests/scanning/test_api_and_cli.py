@@ -184,15 +184,15 @@ def test_engines_are_imported_only_for_formats_that_need_them(tmp_path):
 
 
 def test_unreadable_file_is_an_error(tmp_path, monkeypatch):
-    from aisec_pipeline.scanning import scanner
+    from aisec_pipeline.scanning import one_read
 
     path = tmp_path / "w.npy"
     np.save(path, np.arange(3.0))
 
-    def unreadable(_path):
+    def unreadable(_ledger):
         raise OSError("Input/output error")
 
-    monkeypatch.setattr(scanner, "sha256_file", unreadable)
+    monkeypatch.setattr(one_read.ReadLedger, "finish", unreadable)  # the pass that hashes
     report = scan_file(path)
     assert report.verdict == "error"
     assert [f.rule for f in report.findings] == ["error.unreadable-file"]

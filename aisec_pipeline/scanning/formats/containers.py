@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -114,6 +112,8 @@ def _copy_bounded(stream: BinaryIO, target: BinaryIO, limit: int) -> int:
 
 @contextlib.contextmanager
 def _spooled(label: str) -> Iterator[tuple[str, BinaryIO]]:
+    import tempfile  # imported on use: sniffing imports this module for every file
+
     tail = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in posixpath.basename(label)[-40:])
     handle, name = tempfile.mkstemp(prefix="aisec-scan-", suffix="-" + tail)
     try:
@@ -214,6 +214,8 @@ def _tar_member(archive, member, source: Source, ctx: ScanContext) -> None:
         if not member.isdir():
             ctx.flag("tar.link-member", "a device, FIFO or other special member", label)
         return
+    import shutil
+
     stream = archive.extractfile(member)
     if stream is None:
         ctx.error(ENGINE, "unreadable-member", "the member has no content", label)
@@ -227,6 +229,8 @@ def _tar_member(archive, member, source: Source, ctx: ScanContext) -> None:
 def scan_7z(source: Source, ctx: ScanContext) -> str:
     """A 7z archive through py7zr: names and declared sizes checked, then members unpacked into a
     temporary folder and judged by content."""
+    import tempfile
+
     import py7zr
 
     if not _nested(ctx, source.label):
