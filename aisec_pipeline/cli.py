@@ -14,9 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from .exits import EXIT_BLOCKED, EXIT_OK, EXIT_SIGNAL_BASE, EXIT_USAGE, error_line  # noqa: F401 - re-exported
 from .judge import JudgeRefused
-
-EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
 
 # Each module adds its own subcommand(s) with `register(subparsers)`; their imports are light.
 COMMAND_MODULES = (
@@ -109,9 +108,9 @@ class ManifestMismatch(Exception):
 
 
 def inventory_root(args) -> Path:
-    from .inventory import default_inventory_root
+    from .inventory import resolve_inventory
 
-    return args.inventory.resolve() if args.inventory else default_inventory_root()
+    return resolve_inventory(args.inventory)
 
 
 def quiet_dagster() -> None:
@@ -254,7 +253,7 @@ def report_interrupt(args, exc, root: Path, total: int) -> int:
     write_outputs(args, done, root)
     print(f"aisec: interrupted by signal {exc.signum}: gated {len(done) - 1} of {total} model(s), "
           f"{done[-1].model} blocked as interrupted, {total - len(done)} not started", file=sys.stderr)
-    return 128 + exc.signum
+    return EXIT_SIGNAL_BASE + exc.signum
 
 
 def write_outputs(args, decisions, root: Path) -> None:
@@ -322,6 +321,10 @@ def write_json(path: Path, data) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if "inventory" in vars(args):  # one resolver for every command that reads the inventory
+            from .inventory import resolve_inventory
+
+            args.inventory = resolve_inventory(args.inventory)
         return args.handler(args)
     except UsageError as exc:
         print(f"aisec: {exc}", file=sys.stderr)

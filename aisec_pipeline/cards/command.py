@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..exits import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
+
 ENTRY_FILE = "model.yaml"
 
 
@@ -44,21 +46,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_review(args: argparse.Namespace) -> int:
     from ..governance.policy import load_policy
-    from ..inventory import InventoryError, default_inventory_root
+    from ..inventory import InventoryError, resolve_inventory
     from ..inventory.loader import MODELS_DIR, load_model
     from .parse import parse_card
 
-    root = args.inventory.resolve() if args.inventory else default_inventory_root()
+    root = resolve_inventory(args.inventory)
     try:
         model = load_model(root / MODELS_DIR / args.model)
         policy = load_policy(root)
     except InventoryError as exc:
-        print(f"aisec: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
+        return fail(str(exc).splitlines()[0], EXIT_USAGE)
     parsed = parse_card(model.path(model.entry.card))
     if parsed.sha256 is None:
-        print(f"aisec: {'; '.join(parsed.problems)}", file=sys.stderr)
-        return 2
+        return fail("; ".join(parsed.problems), EXIT_USAGE)
     owner = (parsed.header or {}).get("owner")
     name = owner.get("name") if isinstance(owner, dict) else None
     return _record(args, root, policy, model, parsed.sha256, name if isinstance(name, str) else None)
@@ -82,12 +82,11 @@ def _record(args, root: Path, policy, model, card_sha256: str, owner: str | None
                                card=CardUnderReview(card_sha256, owner), decision=args.decision,
                                reviewer=reviewer, note=args.note, sign=sign)
     except (LedgerError, SigningError) as exc:
-        print(f"aisec: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc, EXIT_BLOCKED)
     signed = "signed" if person else "unsigned"
     print(f"recorded {review.decision} of {model.name}'s card (sha256 {review.card_sha256}) by "
           f"{review.reviewer} ({signed}) as review {review.seq}")
-    return 0
+    return EXIT_OK
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -97,13 +96,12 @@ def run_validate(args: argparse.Namespace) -> int:
     try:
         entry = _load_entry(entry_path) if entry_path else None
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, EXIT_USAGE)
     result = validate_card(args.card, entry, published=args.published)
     if args.json and not _write_json(args.json, result.to_dict()):
-        return 2
+        return EXIT_USAGE
     _print_result(result, entry_path)
-    return 0 if result.valid else 1
+    return EXIT_OK if result.valid else EXIT_BLOCKED
 
 
 def _entry_next_to(card: Path) -> Path | None:
@@ -130,7 +128,7 @@ def _write_json(path: Path, data: dict) -> bool:
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         return True
     except OSError as exc:
-        print(f"error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        fail(f"cannot write {path}: {exc.strerror or exc}")
         return False
 
 

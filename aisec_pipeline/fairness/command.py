@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from itertools import combinations
 from pathlib import Path
+
+from ..exits import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
 
 
 def register(subparsers) -> None:
@@ -46,23 +47,20 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     usage = _usage_error(args)
     if usage:
-        print(f"aisec bias: error: {usage}", file=sys.stderr)
-        return 2
+        return fail(f"bias: {usage}", EXIT_USAGE)
     from .counts import DataError
     from .tables import TableError
 
     try:
         report = _measure(args)
     except (TableError, DataError) as exc:
-        print(f"aisec bias: invalid data: {exc}", file=sys.stderr)
-        return 1
+        return fail(f"bias: invalid data: {exc}", EXIT_BLOCKED)
     except Exception as exc:  # noqa: BLE001 - fail closed: one line, never "passed"
-        print(f"aisec bias: could not measure: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return fail(f"bias: could not measure: {type(exc).__name__}: {exc}", EXIT_BLOCKED)
     _print_report(report)
     if args.json_path and not _write_json(args.json_path, report.to_json()):
-        return 1
-    return 0 if report.outcome == "passed" else 1
+        return EXIT_BLOCKED
+    return EXIT_OK if report.outcome == "passed" else EXIT_BLOCKED
 
 
 def _usage_error(args: argparse.Namespace) -> str | None:
@@ -128,7 +126,7 @@ def json_text(result: dict) -> str:
     fields = []
     for key, value in result.items():
         if isinstance(value, list) and value:
-            items = ",\n".join(f"    {encode(item)}" for item in value)
+            items = "    " + ",\n    ".join(map(encode, value))
             fields.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
         else:
             fields.append(f"  {json.dumps(key)}: {json.dumps(value)}")
@@ -149,7 +147,7 @@ def _write_json(path: Path, result: dict) -> bool:
     try:
         path.write_text(json_text(result), encoding="utf-8")
     except OSError as exc:
-        print(f"aisec bias: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        fail(f"bias: cannot write {path}: {exc.strerror or exc}")
         return False
     return True
 

@@ -10,14 +10,13 @@ Only the standard library is imported here; the governance core is imported by t
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from ..exits import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
+
 SEVERITIES = ("low", "medium", "high", "serious")
-EXIT_BLOCKED, EXIT_USAGE = 1, 2
 MODEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")  # the registry's name pattern
 
 
@@ -31,14 +30,11 @@ def aware_datetime(text: str) -> datetime:
 aware_datetime.__name__ = "date-time with time zone"  # argparse names the type in its error
 
 
-def _fail(message: str, code: int = EXIT_BLOCKED) -> int:
-    print(f"aisec: {message}", file=sys.stderr)
-    return code
+_fail = fail
 
 
 def _inventory(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inventory", type=Path,
-                        default=Path(os.environ.get("AISEC_INVENTORY", "assets")),
                         help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
 
 
@@ -109,7 +105,7 @@ def record_handler(args: argparse.Namespace) -> int:
     if record.decision in ("approve", "accept"):
         print(f"it counts once {policy.committee.quorum} committee members have signed it: "
               f"`aisec committee sign {record.seq} --key KEY`")
-    return 0
+    return EXIT_OK
 
 
 def sign_handler(args: argparse.Namespace) -> int:
@@ -130,7 +126,7 @@ def sign_handler(args: argparse.Namespace) -> int:
     signers = load_register(args.inventory, policy).signers(record.hash)
     print(f"record {record.seq} ({record.decision} of {record.model}) signed by {person.name}; "
           f"now {signers.describe()}")
-    return 0
+    return EXIT_OK
 
 
 def _remembered():
@@ -197,7 +193,7 @@ def verify_handler(args: argparse.Namespace) -> int:
     print(f"{args.inventory / REGISTER_FILE}: intact, every signature by a keyring key verifies, "
           f"{len(register.chain.records)} record(s), head {register.chain.head}; nothing this "
           "instance has seen is missing")
-    return 0
+    return EXIT_OK
 
 
 def incident_verify_handler(args: argparse.Namespace) -> int:
@@ -224,7 +220,7 @@ def incident_verify_handler(args: argparse.Namespace) -> int:
     if problems:
         return _fail(f"{path}: " + "; ".join(problems))
     print(f"{path}: intact, {len(log.incidents)} incident(s); nothing this instance has seen is missing")
-    return 0
+    return EXIT_OK
 
 
 def _reporting(root: Path):
@@ -306,7 +302,7 @@ def incident_handler(args: argparse.Namespace) -> int:
         _print_incident(root, event.incident_id)
     except tuple(errors) as exc:
         return _report(exc, errors)
-    return 0
+    return EXIT_OK
 
 
 def list_handler(args: argparse.Namespace) -> int:
@@ -325,7 +321,7 @@ def list_handler(args: argparse.Namespace) -> int:
                 _print_incident(args.inventory, incident.id)
     except tuple(errors) as exc:
         return _report(exc, errors)
-    return 0
+    return EXIT_OK
 
 
 def _register_committee(subparsers) -> None:

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..exits import EXIT_OK
 from .command import EXIT_BLOCKED, EXIT_USAGE, _fail, _inventory
 
 
@@ -35,7 +36,7 @@ def generate_handler(args: argparse.Namespace) -> int:
         "tag:yaml.org,2002:str", text, style="|"), Dumper=yaml.SafeDumper)
     entry["public_keys"] = [Literal(public)]
     print(yaml.safe_dump({"keyring": [entry]}, sort_keys=False))
-    return 0
+    return EXIT_OK
 
 
 def policy_sign_handler(args: argparse.Namespace) -> int:
@@ -73,7 +74,7 @@ def policy_sign_handler(args: argparse.Namespace) -> int:
     trust = verify_policy(args.inventory, pinned_root="")
     state = "in force" if trust.trusted else "; ".join(trust.problems)
     print(f"{person.name} {what} {record.seq} of the policy (record hash {record.hash[:12]}): {state}")
-    return 0
+    return EXIT_OK
 
 
 def policy_verify_handler(args: argparse.Namespace) -> int:
@@ -90,7 +91,7 @@ def policy_verify_handler(args: argparse.Namespace) -> int:
           f"(signed by {', '.join(trust.signers)}); root {trust.root} {pin}")
     for warning in trust.warnings:
         print(f"warning: {warning}")
-    return 0
+    return EXIT_OK
 
 
 def register(subparsers) -> None:

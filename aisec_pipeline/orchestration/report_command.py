@@ -6,12 +6,13 @@ recorded; they measure nothing. Only the standard library is imported here.
 """
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from ..exits import EXIT_BLOCKED as EXIT_FAILED
+from ..exits import EXIT_OK, EXIT_USAGE, fail
+
 DEFAULT_PACK = Path("aisec-committee-pack.html")
 
 
@@ -36,16 +37,14 @@ def _inventory_option(parser: argparse.ArgumentParser) -> None:
                         help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"aisec: {message}", file=sys.stderr)
-    return code
+_fail = fail
 
 
 def _load(args: argparse.Namespace):
     """(root, models), or raises InventoryError."""
-    from ..inventory import load_inventory
+    from ..inventory import load_inventory, resolve_inventory
 
-    root = (args.inventory or Path(os.environ.get("AISEC_INVENTORY", "assets"))).resolve()
+    root = resolve_inventory(args.inventory)
     return root, load_inventory(root)
 
 

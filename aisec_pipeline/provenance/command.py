@@ -7,8 +7,9 @@ with it cryptography and model-signing, is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from ..exits import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
 
 
 def register(subparsers) -> None:
@@ -24,20 +25,18 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..governance.policy import load_policy
-    from ..inventory import InventoryError, default_inventory_root, load_inventory
+    from ..inventory import InventoryError, load_inventory, resolve_inventory
     from .check import check_provenance
 
-    root = (args.inventory or default_inventory_root()).resolve()
+    root = resolve_inventory(args.inventory)
     try:
         policy = load_policy(root)
         models = {m.name: m for m in load_inventory(root)}
     except InventoryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc, EXIT_USAGE)
     unknown = [name for name in args.models if name not in models]
     if unknown:
-        print(f"error: not in the inventory: {', '.join(unknown)}", file=sys.stderr)
-        return 1
+        return fail(f"not in the inventory: {', '.join(unknown)}", EXIT_USAGE)
     failed = 0
     for name in args.models or sorted(models):
         model = models[name]
@@ -47,4 +46,4 @@ def run(args: argparse.Namespace) -> int:
         for reason in verdict.reasons:
             print(f"    - {reason}")
         failed += not verdict.passed
-    return 1 if failed else 0
+    return EXIT_BLOCKED if failed else EXIT_OK

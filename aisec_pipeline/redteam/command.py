@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..exits import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
+
 DEFAULT_TIERS = Path(__file__).resolve().parent / "tiers.yaml"
 
 
@@ -29,7 +31,9 @@ def register(subparsers) -> None:
     prompt.add_argument("--system-prompt", help="the deployed system prompt")
     prompt.add_argument("--system-prompt-file", type=Path, help="file holding the system prompt")
     parser.add_argument("--api-key-env", help="environment variable holding the API key")
-    parser.add_argument("--tier", choices=("low", "medium", "high"), default="medium")
+    parser.add_argument("--tier", default="medium",
+                        help="a tier of the loaded policy (default: medium; the shipped tiers are "
+                             "low, medium, high; a --policy file may name others)")
     parser.add_argument("--json", type=Path, help="write the result as JSON to this file")
     parser.add_argument("--policy", type=Path,
                         help="an inventory's policy file (e.g. assets/policies/policy.yaml); "
@@ -43,14 +47,11 @@ def handle(args: argparse.Namespace) -> int:
     try:
         policy, system_prompt = _inputs(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, EXIT_USAGE)
     try:
         return _run(args, policy, system_prompt)
     except Exception as exc:  # noqa: BLE001 - fail closed with one line, never a traceback
-        print(f"error: the battery could not run: {exc.__class__.__name__}: {exc}",
-              file=sys.stderr)
-        return 1
+        return fail(f"the battery could not run: {exc.__class__.__name__}: {exc}", EXIT_BLOCKED)
 
 
 class UsageError(Exception):
@@ -60,7 +61,8 @@ class UsageError(Exception):
 def _inputs(args: argparse.Namespace):
     tiers = load_tiers(args.policy)
     if args.tier not in tiers:
-        raise UsageError(f"{args.policy or DEFAULT_TIERS} defines no tier {args.tier!r}")
+        raise UsageError(f"{args.policy or DEFAULT_TIERS} defines no tier {args.tier!r} "
+                         f"(its tiers: {', '.join(tiers)})")
     if args.api_key_env and not os.environ.get(args.api_key_env):
         raise UsageError(f"the API key variable {args.api_key_env} is not set")
     system_prompt = args.system_prompt or ""
@@ -125,7 +127,7 @@ def _run(args: argparse.Namespace, policy, system_prompt: str) -> int:
     _print_summary(document)
     if args.json:
         args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-    return 0 if verdict.passed else 1
+    return EXIT_OK if verdict.passed else EXIT_BLOCKED
 
 
 def _print_summary(document: dict) -> None:

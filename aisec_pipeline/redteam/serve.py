@@ -37,6 +37,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from ..exits import EXIT_OK, fail
 from .processes import stop_process_group
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -248,13 +249,11 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             while server.running():
                 time.sleep(0.5)
-            print(f"error: the server stopped: {server._log_tail()}", file=sys.stderr)
-            return 1
+            return fail(f"the server stopped: {server._log_tail()}")
     except ServeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc)
     except KeyboardInterrupt:
-        return 0
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..exits import EXIT_BLOCKED, EXIT_OK, fail
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("scan", help="scan model artifacts for unsafe content (never loads them)")
@@ -30,10 +32,9 @@ def handle(args: argparse.Namespace) -> int:
             payload = {"files": [r.to_dict() for r in reports]}
             args.json.write_text(json.dumps(payload, indent=2) + "\n")
     except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
-        print(f"aisec scan: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return fail(f"scan: {type(exc).__name__}: {exc}", EXIT_BLOCKED)
     print(_table(reports))
-    return 0 if reports and all(r.verdict == "safe" for r in reports) else 1
+    return EXIT_OK if reports and all(r.verdict == "safe" for r in reports) else EXIT_BLOCKED
 
 
 def _progress(index: int, total: int, path: Path) -> None:

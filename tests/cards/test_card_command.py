@@ -52,7 +52,7 @@ def test_usage_errors_exit_2(write_card, header, tmp_path):
     bad_entry.write_text("name: x\n", encoding="utf-8")
     run = aisec_card("validate", "card.md", "--entry", "bad.yaml", cwd=tmp_path)
     assert run.returncode == 2
-    assert run.stderr.startswith("error: ") and len(run.stderr.strip().splitlines()) == 1
+    assert run.stderr.startswith("aisec: ") and len(run.stderr.strip().splitlines()) == 1
     assert "Traceback" not in run.stderr
     run = aisec_card("validate", "card.md", "--entry", "missing.yaml", cwd=tmp_path)
     assert run.returncode == 2 and "file not found" in run.stderr

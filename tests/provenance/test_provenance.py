@@ -256,4 +256,5 @@ def test_command_exit_codes(model_folder: Path, capsys) -> None:
     (model_folder / "artifacts" / "extra.bin").write_bytes(b"x")
     assert run_command("--inventory", str(inventory), "demo-model") == 1
     assert "signature does not verify" in capsys.readouterr().out
-    assert run_command("--inventory", str(inventory), "no-such-model") == 1
+    assert run_command("--inventory", str(inventory), "no-such-model") == 2  # usage: nothing judged
+    assert capsys.readouterr().err == "aisec: not in the inventory: no-such-model\n"
