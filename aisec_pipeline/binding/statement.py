@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model_folder", type=Path)
     parser.add_argument("--key", type=Path, required=True, help="the producer's private key file")
     args = parser.parse_args(argv)
+    from ..exits import EXIT_BLOCKED, EXIT_OK, fail
     from ..inventory import load_model
     from ..inventory.loader import InventoryError
     from ..trust.keys import KeyFileError, load_signer
@@ -114,9 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InventoryError(f"{args.model_folder}: the registry entry declares no evaluation data")
         print(write_statement(model, load_signer(args.key)))
     except (InventoryError, KeyFileError, OSError) as exc:
-        print(f"aisec: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return fail(str(exc), EXIT_BLOCKED)
+    return EXIT_OK
 
 
 if __name__ == "__main__":
