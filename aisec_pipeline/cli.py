@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .exits import EXIT_BLOCKED, EXIT_OK, EXIT_SIGNAL_BASE, EXIT_USAGE, error_line  # noqa: F401 - re-exported
 from .judge import JudgeRefused
+from .orchestration import quiet_dagster
 
 # Each module adds its own subcommand(s) with `register(subparsers)`; their imports are light.
 COMMAND_MODULES = (
@@ -111,14 +112,6 @@ def inventory_root(args) -> Path:
     from .inventory import resolve_inventory
 
     return resolve_inventory(args.inventory)
-
-
-def quiet_dagster() -> None:
-    """Keep the gate's output to the decisions: Dagster's beta/deprecation notices are for us."""
-    import warnings
-
-    warnings.filterwarnings("ignore", module="dagster")
-    warnings.filterwarnings("ignore", message=".*(beta|deprecated).*")
 
 
 def run_gate(args) -> int:

@@ -131,11 +131,12 @@ def sign_handler(args: argparse.Namespace) -> int:
 
 def _remembered():
     """What the Dagster instance ($DAGSTER_HOME) has seen; the shell is imported only here."""
-    from ..cli import quiet_dagster
-    quiet_dagster()
-    from ..orchestration.gate import dagster_instance
-    from ..orchestration.memory import recall
-    return recall(dagster_instance())
+    from ..orchestration import quiet_dagster
+
+    quiet_dagster()  # before Dagster is first imported
+    from ..orchestration.memory import recall_from_instance
+
+    return recall_from_instance()
 
 
 def _not_extending(chain, base_path: Path | None, parse) -> list[str]:

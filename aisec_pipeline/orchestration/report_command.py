@@ -51,7 +51,7 @@ def _load(args: argparse.Namespace):
 def _materialize(args: argparse.Namespace, choose) -> tuple[int, dict | None, list]:
     """Load the inventory, pick the models and asset keys with `choose(models)`, run them.
     Returns (exit code, files per asset key, models)."""
-    from ..cli import quiet_dagster
+    from . import quiet_dagster
 
     quiet_dagster()
     from ..inventory import InventoryError
