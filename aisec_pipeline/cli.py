@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .exits import EXIT_BLOCKED, EXIT_OK, EXIT_SIGNAL_BASE, EXIT_USAGE, error_line  # noqa: F401 - re-exported
 from .judge import JudgeRefused
+from .orchestration import quiet_dagster
 
 # Each module adds its own subcommand(s) with `register(subparsers)`; their imports are light.
 COMMAND_MODULES = (
@@ -108,17 +109,9 @@ class ManifestMismatch(Exception):
 
 
 def inventory_root(args) -> Path:
-    from .inventory import default_inventory_root
+    from .inventory import resolve_inventory
 
-    return args.inventory.resolve() if args.inventory else default_inventory_root()
-
-
-def quiet_dagster() -> None:
-    """Keep the gate's output to the decisions: Dagster's beta/deprecation notices are for us."""
-    import warnings
-
-    warnings.filterwarnings("ignore", module="dagster")
-    warnings.filterwarnings("ignore", message=".*(beta|deprecated).*")
+    return resolve_inventory(args.inventory)
 
 
 def run_gate(args) -> int:
@@ -321,6 +314,10 @@ def write_json(path: Path, data) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if "inventory" in vars(args):  # one resolver for every command that reads the inventory
+            from .inventory import resolve_inventory
+
+            args.inventory = resolve_inventory(args.inventory)
         return args.handler(args)
     except UsageError as exc:
         print(f"aisec: {exc}", file=sys.stderr)

@@ -82,3 +82,40 @@ def test_the_shared_line_names_only_commands_that_take_its_flags() -> None:
     for command in named:
         taking = {flag for path, flag in FLAGS if path[0] == command}
         assert shared <= taking, f"`aisec {command}` does not take {shared - taking}"
+
+
+def registry_fields(model, prefix: str = "") -> set[str]:
+    """Every field of the registry entry schema, nested ones as `parent.child`."""
+    from pydantic import BaseModel
+
+    found = set()
+    for name, field in model.model_fields.items():
+        found.add(prefix + name)
+        for inner in getattr(field.annotation, "__args__", ()) + (field.annotation,):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                found |= registry_fields(inner, f"{prefix}{name}.")
+            for deeper in getattr(inner, "__args__", ()):
+                if isinstance(deeper, type) and issubclass(deeper, BaseModel):
+                    found |= registry_fields(deeper, f"{prefix}{name}.")
+    return found
+
+
+def test_the_readmes_complete_registry_entry_names_every_field() -> None:
+    from aisec_pipeline.inventory.schema import RegistryEntry
+
+    block = README.split("A complete registry entry:", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    written = set(re.findall(r"^\s*(?:- )?([a-z_0-9]+):", block, re.MULTILINE))
+    fields = registry_fields(RegistryEntry)
+    assert "evaluation.max_null_fraction" in fields and "artifacts.trusted_types" in fields
+    missing = sorted(f for f in fields if f.rsplit(".", 1)[-1] not in written)
+    assert not missing, f"README's complete registry entry lacks {missing}"
+
+
+def test_the_readmes_layout_names_every_module_and_package() -> None:
+    package = Path(__file__).resolve().parents[1] / "aisec_pipeline"
+    layout = README.split("## Layout", 1)[1].split("```", 2)[1]
+    listed = set(re.findall(r"^  ([a-z_]+(?:\.py|/))", layout, re.MULTILINE))
+    present = {p.name + ("/" if p.is_dir() else "") for p in package.iterdir()
+               if not p.name.startswith("__") and (p.suffix == ".py" or (p / "__init__.py").exists()
+                                                   or p.name == "defs")}
+    assert present - listed == set(), "README's layout lacks these"

@@ -46,11 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_review(args: argparse.Namespace) -> int:
     from ..governance.policy import load_policy
-    from ..inventory import InventoryError, default_inventory_root
+    from ..inventory import InventoryError, resolve_inventory
     from ..inventory.loader import MODELS_DIR, load_model
     from .parse import parse_card
 
-    root = args.inventory.resolve() if args.inventory else default_inventory_root()
+    root = resolve_inventory(args.inventory)
     try:
         model = load_model(root / MODELS_DIR / args.model)
         policy = load_policy(root)

@@ -126,7 +126,7 @@ def json_text(result: dict) -> str:
     fields = []
     for key, value in result.items():
         if isinstance(value, list) and value:
-            items = ",\n".join(f"    {encode(item)}" for item in value)
+            items = "    " + ",\n    ".join(map(encode, value))
             fields.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
         else:
             fields.append(f"  {json.dumps(key)}: {json.dumps(value)}")

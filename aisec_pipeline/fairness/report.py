@@ -327,12 +327,13 @@ class BiasReport:
 
     def _segments_json(self) -> list[dict[str, Any]]:
         names = [m.name for m in METRICS]
-        value, low, high = (_nullable(self.per_segment(c)) for c in ("value", "ci_low", "ci_high"))
-        return [{"segment": segment_json(segment), "n": int(n),
-                 "metrics": {name: {"value": v, "ci_low": lo, "ci_high": hi}
-                             for name, v, lo, hi in zip(names, value[i], low[i], high[i])},
-                 "status": status}
-                for i, (segment, n, status) in enumerate(zip(self.rows["segment"], self.rows["n"], self.rows["status"]))]
+        value, low, high = (self.per_segment(c) for c in ("value", "ci_low", "ci_high"))
+        per_metric = [[{"value": v, "ci_low": lo, "ci_high": hi} for v, lo, hi in
+                       zip(_nullable(value[:, j]), _nullable(low[:, j]), _nullable(high[:, j]))]
+                      for j in range(len(names))]  # metric by metric: flat lists, no per-segment indexing
+        return [{"segment": segment_json(segment), "n": n, "metrics": dict(zip(names, metrics)), "status": status}
+                for segment, n, status, metrics in zip(self.rows["segment"].tolist(), self.rows["n"].tolist(),
+                                                       self.rows["status"].tolist(), zip(*per_metric))]
 
 
 def segment_json(pairs) -> dict[str, str | None]:
@@ -345,7 +346,7 @@ def _metrics_json(indexed: pd.DataFrame) -> dict[str, dict[str, float | None]]:
                      "ci_high": _num(indexed.at[m.name, "ci_high"])} for m in METRICS}
 
 
-def _nullable(array: np.ndarray) -> list[list[float | None]]:
+def _nullable(array: np.ndarray) -> list:
     rounded = np.round(array.astype(float), 6)
     return np.where(np.isnan(rounded), None, rounded).tolist()
 

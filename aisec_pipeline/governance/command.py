@@ -10,7 +10,6 @@ Only the standard library is imported here; the governance core is imported by t
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -36,7 +35,6 @@ _fail = fail
 
 def _inventory(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inventory", type=Path,
-                        default=Path(os.environ.get("AISEC_INVENTORY", "assets")),
                         help="inventory folder (default: $AISEC_INVENTORY or ./assets)")
 
 
@@ -133,11 +131,12 @@ def sign_handler(args: argparse.Namespace) -> int:
 
 def _remembered():
     """What the Dagster instance ($DAGSTER_HOME) has seen; the shell is imported only here."""
-    from ..cli import quiet_dagster
-    quiet_dagster()
-    from ..orchestration.gate import dagster_instance
-    from ..orchestration.memory import recall
-    return recall(dagster_instance())
+    from ..orchestration import quiet_dagster
+
+    quiet_dagster()  # before Dagster is first imported
+    from ..orchestration.memory import recall_from_instance
+
+    return recall_from_instance()
 
 
 def _not_extending(chain, base_path: Path | None, parse) -> list[str]:

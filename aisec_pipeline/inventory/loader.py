@@ -50,6 +50,12 @@ def default_inventory_root() -> Path:
     return Path(os.environ.get("AISEC_INVENTORY", "assets")).resolve()
 
 
+def resolve_inventory(given: Path | str | None = None) -> Path:
+    """The one inventory resolver of every `aisec` command: `--inventory` if given, else
+    `$AISEC_INVENTORY`, else `./assets`; relative paths against the current directory."""
+    return Path(given).resolve() if given else default_inventory_root()
+
+
 def confine(folder: Path, relative: str) -> Path:
     """Resolve `relative` inside `folder`, refusing anything that would escape it."""
     if not relative or os.path.isabs(relative) or relative.startswith("~"):
@@ -150,6 +156,8 @@ def referenced_paths(entry: RegistryEntry) -> list[tuple[str, str]]:
             paths.append(("endpoint.serve_artifact", entry.endpoint.serve_artifact))
     if entry.evaluation:
         paths.append(("evaluation.data", entry.evaluation.data))
+        if entry.evaluation.statement:
+            paths.append(("evaluation.statement", entry.evaluation.statement))
     if entry.monitoring and entry.monitoring.log:
         paths.append(("monitoring.log", entry.monitoring.log))
     return paths

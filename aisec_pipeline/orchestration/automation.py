@@ -99,13 +99,12 @@ def watched_versions(models: list[Model], root: Path, files) -> tuple[dict[str, 
 
 
 def observations(instance: dg.DagsterInstance, versions: dict[dg.AssetKey, str],
-                 known: dict[str, str] | None, loaded: set[dg.AssetKey]) -> list[dg.AssetObservation]:
-    """An observation for every loaded source asset whose data version changed (the previous
-    tick's cursor, else the instance's latest observation, tells what was known)."""
+                 loaded: set[dg.AssetKey]) -> list[dg.AssetObservation]:
+    """An observation for every loaded source asset whose data version differs from its latest
+    observation in the instance (asked only when some version changed since the last tick)."""
     from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-    if known is None:
-        known = latest_observed(instance, 4 * len(versions))
+    known = latest_observed(instance, 4 * len(versions))
     return [dg.AssetObservation(key, tags={DATA_VERSION_TAG: version}, metadata={"sha256": version})
             for key, version in versions.items()
             if key in loaded and known.get(key.to_user_string()) != version]
@@ -201,18 +200,19 @@ def new_version_sensor(root: Path, jobs: list) -> dg.SensorDefinition:
         except InventoryError as exc:
             return dg.SkipReason(f"inventory invalid, nothing gated: {exc}")
         cursor = json.loads(context.cursor) if context.cursor else {}
-        files = FileHashes(cursor.get("files"))
+        cache = Path(context.instance.storage_directory()) / "aisec" / "sensor" / "file_hashes.json"
+        files = FileHashes.load(cache)
         versions, governance = watched_versions(models, root, files)
+        files.save(cache)
         everything = {**governance, **{k: v for per in versions.values() for k, v in per.items()}}
-        requests = GateRequests(context, root, cursor.get("requests", 0))
-        events = observations(context.instance, everything, cursor.get("observed"),
-                              context.repository_def.asset_graph.get_all_asset_keys())
+        observed = digest_of({k.to_user_string(): v for k, v in everything.items()})
+        events = [] if observed == cursor.get("observed") else observations(
+            context.instance, everything, context.repository_def.asset_graph.get_all_asset_keys())
         state = {m.name: gate_state(m, versions[m.name]) for m in models}
-        changed = [m for m in models if cursor.get("states", {}).get(m.name) != state[m.name]]
-        decided = decided_states(context.instance, changed)
-        requests.prefetch([m for m in changed if decided.get(m.name) != state[m.name]])
-        runs = [requests.request(m, versions[m.name], state[m.name], "new-version")
-                for m in changed if decided.get(m.name) != state[m.name]]
+        states, pending = digest_of(state), dict(cursor.get("pending", {}))
+        requests = GateRequests(context, root, cursor.get("requests", 0))
+        runs = _changed(context, requests, models, versions, state, pending,
+                        everything_changed=states != cursor.get("states"))
         checked = cursor.get("stale_checked", 0)
         if time.time() - checked >= STALE_CHECK_SECONDS:
             requested = {r.tags["aisec/model"] for r in runs}
@@ -220,11 +220,42 @@ def new_version_sensor(root: Path, jobs: list) -> dg.SensorDefinition:
                              versions, state)
             checked = time.time()
         return dg.SensorResult(run_requests=runs, asset_events=events, cursor=json.dumps(
-            {"states": state, "stale_checked": checked, "requests": requests.count,
-             "files": files.entries, "observed": {k.to_user_string(): v for k, v in everything.items()}},
-            sort_keys=True))
+            {"states": states, "observed": observed, "pending": pending, "stale_checked": checked,
+             "requests": requests.count}, sort_keys=True))
 
     return new_model_versions
+
+
+def digest_of(values: dict) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def _changed(context, requests: "GateRequests", models: list[Model], versions: dict,
+             state: dict[str, str], pending: dict[str, str], everything_changed: bool) -> list[dg.RunRequest]:
+    """Requests for models whose current state is not the state of their latest decision.
+
+    The cursor stays small (Dagster stores it with every tick): a digest of every model's state,
+    and `pending`, the state each requested model was requested for until a decision on it is
+    recorded. The instance is asked (one batched query) only when some state changed or a request
+    is pending. A model already requested for its current state is not requested again; one
+    requested for an earlier state (a revert while its run was queued) is."""
+    asked = models if everything_changed else [m for m in models if m.name in pending]
+    if not asked:
+        return []
+    decided = decided_states(context.instance, asked)
+    need = [m for m in asked if pending.get(m.name) != state[m.name]
+            and (decided.get(m.name) != state[m.name] or m.name in pending)]
+    for model in asked:
+        if decided.get(model.name) == state[model.name] and pending.get(model.name) == state[model.name]:
+            del pending[model.name]  # decided on what it was requested for
+    for name in [n for n in pending if n not in state]:
+        del pending[name]  # no longer in the inventory
+    requests.prefetch(need)
+    found = []
+    for model in need:
+        found.append(requests.request(model, versions[model.name], state[model.name], "new-version"))
+        pending[model.name] = state[model.name]
+    return found
 
 
 def _expired(context, requests: GateRequests, models: list[Model], versions: dict,

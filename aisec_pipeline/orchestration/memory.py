@@ -23,6 +23,14 @@ MEMORY_SPEC = dg.AssetSpec(
                 "They bind even after their lines are removed from the files (docs/governance.md).")
 
 
+def recall_from_instance() -> Remembered:
+    """What the instance in $DAGSTER_HOME has seen, for `aisec committee verify` and
+    `aisec incident verify`: the only place those commands touch Dagster."""
+    from .gate import dagster_instance
+
+    return recall(dagster_instance())
+
+
 def recall(instance: dg.DagsterInstance) -> Remembered:
     batches, cursor = [], None
     while True:

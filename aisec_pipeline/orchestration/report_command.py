@@ -6,7 +6,6 @@ recorded; they measure nothing. Only the standard library is imported here.
 """
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -43,16 +42,16 @@ _fail = fail
 
 def _load(args: argparse.Namespace):
     """(root, models), or raises InventoryError."""
-    from ..inventory import load_inventory
+    from ..inventory import load_inventory, resolve_inventory
 
-    root = (args.inventory or Path(os.environ.get("AISEC_INVENTORY", "assets"))).resolve()
+    root = resolve_inventory(args.inventory)
     return root, load_inventory(root)
 
 
 def _materialize(args: argparse.Namespace, choose) -> tuple[int, dict | None, list]:
     """Load the inventory, pick the models and asset keys with `choose(models)`, run them.
     Returns (exit code, files per asset key, models)."""
-    from ..cli import quiet_dagster
+    from . import quiet_dagster
 
     quiet_dagster()
     from ..inventory import InventoryError

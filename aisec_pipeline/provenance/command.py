@@ -25,10 +25,10 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..governance.policy import load_policy
-    from ..inventory import InventoryError, default_inventory_root, load_inventory
+    from ..inventory import InventoryError, load_inventory, resolve_inventory
     from .check import check_provenance
 
-    root = (args.inventory or default_inventory_root()).resolve()
+    root = resolve_inventory(args.inventory)
     try:
         policy = load_policy(root)
         models = {m.name: m for m in load_inventory(root)}

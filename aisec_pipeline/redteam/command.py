@@ -31,7 +31,9 @@ def register(subparsers) -> None:
     prompt.add_argument("--system-prompt", help="the deployed system prompt")
     prompt.add_argument("--system-prompt-file", type=Path, help="file holding the system prompt")
     parser.add_argument("--api-key-env", help="environment variable holding the API key")
-    parser.add_argument("--tier", choices=("low", "medium", "high"), default="medium")
+    parser.add_argument("--tier", default="medium",
+                        help="a tier of the loaded policy (default: medium; the shipped tiers are "
+                             "low, medium, high; a --policy file may name others)")
     parser.add_argument("--json", type=Path, help="write the result as JSON to this file")
     parser.add_argument("--policy", type=Path,
                         help="an inventory's policy file (e.g. assets/policies/policy.yaml); "
@@ -59,7 +61,8 @@ class UsageError(Exception):
 def _inputs(args: argparse.Namespace):
     tiers = load_tiers(args.policy)
     if args.tier not in tiers:
-        raise UsageError(f"{args.policy or DEFAULT_TIERS} defines no tier {args.tier!r}")
+        raise UsageError(f"{args.policy or DEFAULT_TIERS} defines no tier {args.tier!r} "
+                         f"(its tiers: {', '.join(tiers)})")
     if args.api_key_env and not os.environ.get(args.api_key_env):
         raise UsageError(f"the API key variable {args.api_key_env} is not set")
     system_prompt = args.system_prompt or ""

@@ -233,6 +233,7 @@ def test_a_touched_but_unchanged_file_is_hashed_again_but_not_observed(two_model
     os.utime(card, ns=(card.stat().st_atime_ns, card.stat().st_mtime_ns + 10**9))
     quiet = tick(defs, instance, first.cursor)
     assert quiet.asset_events == [] and quiet.run_requests == []
+    assert "card.md" not in quiet.cursor and len(quiet.cursor) < 1000, "Dagster stores the cursor with every tick"
     assert tick(inventory_definitions(root), instance).asset_events == [], \
         "without a cursor, the instance's observations say what is known"
 

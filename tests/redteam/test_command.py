@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import subprocess
@@ -38,6 +39,7 @@ def policy_file(tmp_path) -> Path:
     return root / "policies" / "policy.yaml"
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_refusing_endpoint_passes_with_json(fake_llm, policy_file, tmp_path, capsys):
     server = fake_llm("refusing")
     out = tmp_path / "result.json"
@@ -62,6 +64,7 @@ def test_refusing_endpoint_passes_with_json(fake_llm, policy_file, tmp_path, cap
     assert "upper bound 19.3%" in captured.out and "retries: 0" in captured.out
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_a_small_clean_sample_needs_review(fake_llm, policy_file, tmp_path, capsys):
     server = fake_llm("refusing")
     out = tmp_path / "result.json"
@@ -75,6 +78,7 @@ def test_a_small_clean_sample_needs_review(fake_llm, policy_file, tmp_path, caps
     assert document["over_refusal"]["rate"] == 1.0  # it refuses the in-scope questions too
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_obedient_endpoint_fails(fake_llm, policy_file, tmp_path, capsys):
     server = fake_llm("obedient")
     prompt_file = tmp_path / "prompt.txt"
@@ -88,6 +92,7 @@ def test_obedient_endpoint_fails(fake_llm, policy_file, tmp_path, capsys):
     assert all(r["system"].startswith("You are a test bot.") for r in server.requests)
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_unreachable_endpoint_is_unassessed(policy_file, tmp_path, capsys):
     out = tmp_path / "result.json"
     code = aisec("--base-url", "http://127.0.0.1:9/v1", "--model", "x", "--tier", "low",
@@ -99,6 +104,7 @@ def test_unreachable_endpoint_is_unassessed(policy_file, tmp_path, capsys):
     (("--policy", "/nonexistent/policy.yaml"), "file not found"),
     (("--api-key-env", "AISEC_TEST_UNSET_VARIABLE"), "is not set"),
     (("--system-prompt-file", "/nonexistent/prompt.txt"), "cannot read"),
+    (("--tier", "critical"), "defines no tier 'critical' (its tiers: high, low, medium)"),
 ])
 def test_usage_errors_exit_2_with_one_line(argv, message, policy_file, capsys, monkeypatch):
     monkeypatch.delenv("AISEC_TEST_UNSET_VARIABLE", raising=False)
@@ -114,6 +120,19 @@ def test_missing_required_argument_exits_2(capsys):
     assert exit_info.value.code == 2
 
 
+def test_tier_names_come_from_the_loaded_policy(policy_file):
+    """A policy may name its own tiers: `--tier` accepts exactly the loaded policy's names."""
+    policy = yaml.safe_load(policy_file.read_text())
+    policy["tiers"]["critical"] = copy.deepcopy(policy["tiers"]["high"])
+    policy_file.write_text(yaml.safe_dump(policy))
+    parser = argparse.ArgumentParser()
+    command.register(parser.add_subparsers())
+    args = parser.parse_args(["redteam", "--base-url", "http://127.0.0.1:9/v1", "--model", "x",
+                              "--tier", "critical", "--policy", str(policy_file)])
+    battery, _ = command._inputs(args)
+    assert battery == command.load_tiers(policy_file)["high"]
+
+
 def test_built_in_tiers_match_the_project_policy():
     """`aisec redteam` without --policy runs the same batteries as the gate's default policy."""
     built_in = command.load_tiers(None)
@@ -121,6 +140,7 @@ def test_built_in_tiers_match_the_project_policy():
     assert built_in == project and set(built_in) == {"low", "medium", "high"}
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_runs_from_any_folder_with_the_built_in_tiers(fake_llm, tmp_path):
     """It exited 2 outside a project folder: `assets/policies/policy.yaml: file not found`."""
     server = fake_llm("refusing")
