@@ -104,19 +104,43 @@ def assess_evaluation_data(model: Model) -> Verdict:
 BASELINE_FILE = "baseline_counts.parquet"
 
 
-def assess_bias(model: Model, policy: Policy, out_dir: Path) -> Verdict:
-    """Per segment and intersection; the measured counts are kept as the production baseline."""
+def assess_bias(model: Model, policy: Policy, out_dir: Path, scan: Verdict | None = None) -> Verdict:
+    """Per segment and intersection; the measured counts are kept as the production baseline.
+    The predictions judged must be bound to the artifact (`binding/`): re-scored by it after
+    `scan` (its artifact_scan on this digest) passed, or by a signed producer statement."""
+    from .binding.bind import bind_predictions
     from .fairness import bias_verdict, card_split_keys, measure_frame, read_table, save_counts
+    from .provenance.digest import sha256_file
 
     evaluation = model.entry.evaluation
     if evaluation is None:
         return Verdict.unassessed(BIAS_REPORT, "the registry entry declares no evaluation data")
     bias_policy = policy.tier_for(model.entry).bias
     card_keys = card_split_keys(model.path(model.entry.card), evaluation)  # required, like the entry's
-    report = measure_frame(read_table(model.path(evaluation.data)), evaluation, bias_policy, card_keys)
+    data = model.path(evaluation.data)
+    evaluation_sha256 = sha256_file(data)
+    frame = read_table(data)
+    if sha256_file(data) != evaluation_sha256:
+        return Verdict.unassessed(BIAS_REPORT, f"evaluation file changed while it was being gated: "
+                                  f"{evaluation.data}; gate it again once nothing writes it")
+    report = measure_frame(frame, evaluation, bias_policy, card_keys)
     save_counts(report.counts, out_dir / BASELINE_FILE)
-    return with_inline_figures(bias_verdict(report, bias_policy),
-                               {"baseline counts": str(out_dir / BASELINE_FILE)})
+    measured = with_inline_figures(bias_verdict(report, bias_policy),
+                                   {"baseline counts": str(out_dir / BASELINE_FILE)})
+    return with_binding(measured, bind_predictions(model, policy.people, frame, evaluation_sha256, scan))
+
+
+def with_binding(bias: Verdict, binding: Verdict) -> Verdict:
+    """The bias verdict, no better than its binding; the report says which binding held. An
+    unbound report is never "insufficient" (which a committee may accept): it is unbound."""
+    from .verdict import worst_status
+
+    figures = {**bias.figures, "prediction_binding": binding.figures,
+               "predictions_bound_by": binding.figures.get("summary") or "not bound: " + "; ".join(binding.reasons)}
+    if not binding.passed:
+        figures["outcome"] = "unbound"
+    return Verdict(bias.kind, worst_status(bias.status, binding.status), bias.reasons + binding.reasons,
+                   figures, bias.attachments)
 
 
 def with_inline_figures(verdict: Verdict, files: dict[str, str], **extra) -> Verdict:
@@ -153,9 +177,12 @@ def assess_injection(model: Model, policy: Policy, base_url: str | None, workdir
     """The tier's battery against the deployed endpoint (or `base_url` where it is served locally)."""
     from .redteam.evidence import injection_verdict
     from .redteam.runner import run_battery
+    from .redteam.serve import SLOTS
     from .redteam.target import target_from_model
 
     injection_policy = policy.tier_for(model.entry).injection
+    # A model served here answers SLOTS requests at once: more would wait in its queue against
+    # the request timeout. A deployed endpoint gets the policy's concurrency.
     result = run_battery(target_from_model(model, base_url), injection_policy, workdir,
-                         on_progress=on_progress)
+                         on_progress=on_progress, parallel_attempts=SLOTS if base_url else None)
     return injection_verdict(result, injection_policy)

@@ -82,7 +82,7 @@ def _evaluation_data(inputs: EvidenceInputs) -> Verdict:
 def _bias_report(inputs: EvidenceInputs) -> Verdict:
     from .assessments import assess_bias
 
-    return assess_bias(inputs.model, inputs.policy, inputs.workdir)
+    return assess_bias(inputs.model, inputs.policy, inputs.workdir, inputs.upstream.get(ARTIFACT_SCAN))
 
 
 def _injection_report(inputs: EvidenceInputs) -> Verdict:
@@ -132,7 +132,8 @@ REGISTRY: tuple[EvidenceKind, ...] = (
         "Per demographic segment and intersection, with 95% intervals and corrected tests.",
         frozenset({ModelKind.CLASSIFIER}), _bias_report,
         "No demographic segment beyond the tier's thresholds", "model.yaml",
-        ("pandas", "fairlearn"), (READS_POLICY, READS_EVALUATION, READS_CARD), (EVALUATION_DATA,)),
+        ("pandas", "fairlearn", "skops"), (READS_POLICY, READS_EVALUATION, READS_CARD),
+        (EVALUATION_DATA, ARTIFACT_SCAN)),
     EvidenceKind(
         INJECTION_REPORT, "resists_prompt_injection",
         "garak's adversarial battery plus aisec's multilingual and canary probes.",
@@ -158,7 +159,7 @@ BY_NAME: dict[str, EvidenceKind] = {kind.name: kind for kind in REGISTRY}
 # Engine name (as in `engines`) -> the distribution whose version is part of the code version.
 ENGINE_DISTRIBUTIONS = {"modelscan": "modelscan", "picklescan": "picklescan",
                         "model_signing": "model-signing", "great_expectations": "great-expectations",
-                        "pandas": "pandas", "fairlearn": "fairlearn", "garak": "garak",
+                        "pandas": "pandas", "fairlearn": "fairlearn", "skops": "skops", "garak": "garak",
                         "llama_cpp": "llama-cpp-python"}
 
 

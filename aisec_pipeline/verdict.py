@@ -56,6 +56,10 @@ class Verdict:
 _SEVERITY = {Status.PASSED: 0, Status.UNASSESSED: 1, Status.FAILED: 2}
 
 
+def worst_status(*statuses: Status) -> Status:
+    return max(statuses, key=_SEVERITY.__getitem__)
+
+
 def combine(kind: str, parts: list[Verdict]) -> Verdict:
     """One verdict from several: the worst status wins, every reason and figure is kept."""
     if not parts:

@@ -168,11 +168,25 @@ def write_ledgers(inventory: Path = INVENTORY) -> None:
     print(f"wrote {POLICY_LOG}, {REGISTER_FILE}, {REVIEW_FILE} under {inventory}")
 
 
+# model -> the producer (its owner) who signs that its evaluation file holds its predictions
+STATEMENTS = {"credit-default": "Lukas Brenner", "compas-recidivism": "Amara Okafor"}
+
+
+def write_statements(inventory: Path = INVENTORY) -> None:
+    from aisec_pipeline.binding.statement import write_statement
+    from aisec_pipeline.inventory import load_model
+
+    for name, producer in STATEMENTS.items():
+        print(f"wrote {write_statement(load_model(inventory / 'models' / name), signer(producer))}")
+
+
 if __name__ == "__main__":
     action = sys.argv[1] if len(sys.argv) > 1 else ""
     if action == "keys":
         write_keys()
     elif action == "ledgers":
         write_ledgers(Path(sys.argv[2]).resolve() if len(sys.argv) > 2 else INVENTORY)
+    elif action == "statements":
+        write_statements(Path(sys.argv[2]).resolve() if len(sys.argv) > 2 else INVENTORY)
     else:
         sys.exit(__doc__)

@@ -156,6 +156,8 @@ def referenced_paths(entry: RegistryEntry) -> list[tuple[str, str]]:
             paths.append(("endpoint.serve_artifact", entry.endpoint.serve_artifact))
     if entry.evaluation:
         paths.append(("evaluation.data", entry.evaluation.data))
+        if entry.evaluation.statement:
+            paths.append(("evaluation.statement", entry.evaluation.statement))
     if entry.monitoring and entry.monitoring.log:
         paths.append(("monitoring.log", entry.monitoring.log))
     return paths

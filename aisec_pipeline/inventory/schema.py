@@ -125,6 +125,10 @@ class Evaluation(Strict):
     intersections: tuple[tuple[str, ...], ...] = ()
     max_null_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
     min_rows: int = Field(default=100, ge=1)
+    # Whose output the prediction column is: the artifact's (re-scored by the gate when it can run
+    # the artifact safely) or a deployed tool's (bound only by a signed producer statement).
+    predictions_from: Literal["artifact", "deployed_tool"] = "artifact"
+    statement: str | None = None  # the producer's signed statement (default: DATA.statement.json)
 
     @model_validator(mode="after")
     def _intersections_use_declared_segments(self) -> "Evaluation":

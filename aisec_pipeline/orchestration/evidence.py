@@ -89,8 +89,10 @@ def model_inputs(model: Model) -> dict[str, list[Path]]:
     """The model's own source inputs (name -> files); the artifact's bytes are hashed apart."""
     entry = model.entry
     files = {"entry": [model.entry_file], "card": [model.path(entry.card)]}
-    if entry.evaluation:
-        files["evaluation_file"] = [model.path(entry.evaluation.data)]
+    if entry.evaluation:  # the data and the producer's statement binding it to the artifact
+        from ..binding.statement import statement_path
+
+        files["evaluation_file"] = [model.path(entry.evaluation.data), statement_path(model)]
     if entry.endpoint:
         files["system_prompt"] = [model.path(entry.endpoint.system_prompt_file)]
     if entry.provenance.signature:

@@ -40,6 +40,18 @@ def rewrite_rows(folder: Path, keep) -> None:
     path = folder / "data" / "evaluation.csv"
     frame = pd.read_csv(path, dtype=str)
     frame[keep(frame)].to_csv(path, index=False)
+    resign_statement(folder)
+
+
+def resign_statement(folder: Path) -> None:
+    """The producer signs the edited file (binding it to the artifact), so what is judged here is
+    the segment rule alone; an unsigned edit is blocked by the binding (tests/binding)."""
+    from signing import demo_key
+
+    from aisec_pipeline.binding.statement import write_statement
+    from aisec_pipeline.trust.keys import load_signer
+
+    write_statement(load_model(folder), load_signer(demo_key("Lukas Brenner")))
 
 
 def gate_evidence(folder: Path, policy, tmp_path: Path):
