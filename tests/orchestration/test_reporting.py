@@ -188,7 +188,9 @@ def test_committee_pack_renders_in_headless_chromium(reported):
     assert "<svg" in dom and "<circle" in dom  # the credit model's bias per segment
     assert "answered a loan query it was never validated for" in dom  # the open incident
     assert "Amara Okafor" in dom and "(no owner on the card)" in dom
-    assert "Model card reviews" in dom and "reviewed by Jonas Weber on " in dom
+    assert "Sign-offs (signatures verified against the policy's keyring)" in dom
+    assert "reviewed, signatures verified: Jonas Weber on " in dom
+    assert "approve (record 1 of " in dom and "signatures verified: Priya Raman, Tomasz Nowak" in dom
 
 
 @pytest.mark.slow
