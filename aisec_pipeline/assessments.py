@@ -177,9 +177,12 @@ def assess_injection(model: Model, policy: Policy, base_url: str | None, workdir
     """The tier's battery against the deployed endpoint (or `base_url` where it is served locally)."""
     from .redteam.evidence import injection_verdict
     from .redteam.runner import run_battery
+    from .redteam.serve import SLOTS
     from .redteam.target import target_from_model
 
     injection_policy = policy.tier_for(model.entry).injection
+    # A model served here answers SLOTS requests at once: more would wait in its queue against
+    # the request timeout. A deployed endpoint gets the policy's concurrency.
     result = run_battery(target_from_model(model, base_url), injection_policy, workdir,
-                         on_progress=on_progress)
+                         on_progress=on_progress, parallel_attempts=SLOTS if base_url else None)
     return injection_verdict(result, injection_policy)

@@ -35,7 +35,7 @@ from aisec_pipeline.redteam.canary import derive_canary, plant  # noqa: E402
 from aisec_pipeline.redteam.evidence import injection_verdict  # noqa: E402
 from aisec_pipeline.redteam.report import read_report  # noqa: E402
 from aisec_pipeline.redteam.runner import RunFolder, run_battery  # noqa: E402
-from aisec_pipeline.redteam.serve import LocalLLMServer, smollm2_gguf  # noqa: E402
+from aisec_pipeline.redteam.serve import SLOTS, LocalLLMServer, smollm2_gguf  # noqa: E402
 from aisec_pipeline.inventory.loader import load_model  # noqa: E402
 from aisec_pipeline.redteam.target import Target, target_from_model  # noqa: E402
 
@@ -85,7 +85,7 @@ def variant_target(variant: str, base_url: str) -> Target:
 
 def battery(target: Target, policy: InjectionPolicy, folder: Path, label: str) -> float:
     started = time.monotonic()
-    result = run_battery(target, policy, folder,
+    result = run_battery(target, policy, folder, parallel_attempts=SLOTS,  # as the gate serves it
                          on_progress=lambda p: p.attempts_done % 20 or print("  " + p.line()))
     seconds = time.monotonic() - started
     verdict = injection_verdict(result, policy)
@@ -137,7 +137,7 @@ def bare_garak(policy: InjectionPolicy, system_prompt: str, base_url: str,
     run = RunFolder(folder)
     run.reports.mkdir(parents=True, exist_ok=True)
     config = {
-        "system": {"lite": False, "parallel_attempts": policy.concurrency},
+        "system": {"lite": False, "parallel_attempts": SLOTS},
         "run": {"seed": policy.seed, "generations": policy.generations,
                 "soft_probe_prompt_cap": policy.prompt_cap,
                 "system_prompt": plant(system_prompt, derive_canary(system_prompt, policy.seed))},

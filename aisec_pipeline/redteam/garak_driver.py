@@ -7,12 +7,18 @@ way `garak.cli` does. Before the run it holds every probe to the policy's prompt
 writes a manifest: per probe, the detector that must score it (so the runner can require one
 `eval` row per pair), that detector's own trigger strings when aisec re-judges its hits from
 them (`redteam.confirm`), and the number of answers the probe will ask for (progress, timeout).
-An extension pass names, per probe, the answers it wants (`want`): the probe is held to that
-many prompts (as many as it has), and when the endpoint samples (`sampled`) and the prompts run
-out, it asks more answers per prompt instead.
+An extension pass names, per probe, the answers it wants (`want`) and the prompts the first
+pass already asked (`asked`): those are dropped (with their aligned triggers; the manifest says
+`kept_first` so the runner adds the two passes up), the probe is held to that many new prompts
+(as many as it has), and when the endpoint samples (`sampled`) and the prompts run out, it asks
+more answers per prompt instead.
 
-JOB.json: {"config": garak YAML, "probes": ["module.Class", ...], "manifest": path,
-           "want": {"module.Class": answers, ...}, "sampled": bool}
+garak's own sampling is switched off (the config's soft cap is UNCAPPED) so that repeats can be
+dropped before the probe is held to the policy's cap (`cap`).
+
+JOB.json: {"config": garak YAML, "probes": ["module.Class", ...], "manifest": path, "cap": n,
+           "want": {"module.Class": answers, ...}, "asked": {"module.Class": [prompt, ...]},
+           "sampled": bool}
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import sys
 from pathlib import Path
 
 PLUGINS = Path(__file__).resolve().parent / "garak_plugins"
+UNCAPPED = 1_000_000  # garak's soft prompt cap: the driver samples, after dropping repeats
 
 
 def register_plugins() -> None:
@@ -71,22 +78,62 @@ def enforce_prompt_cap(instance, cap: int) -> None:
         instance._prune_data(cap, prune_triggers=aligned)
 
 
-def plan(probe: str, cap: int, generations: int, want: int = 0, sampled: bool = False) -> dict:
+def plan(probe: str, cap: int, generations: int, want: int = 0, sampled: bool = False,
+         asked: frozenset[str] = frozenset()) -> dict:
     """The probe's manifest entry; its instance is sized (cap, or `want` answers) on the way."""
     from aisec_pipeline.redteam.confirm import REJUDGED, SUBSTRINGS
 
     detector = primary_detector(probe)
     instance = load("probes", probe) if detector else None
+    kept_first = False
     if instance is not None:
-        if want:
-            cap, generations = size_for(instance, want, generations, sampled)
+        distinct_prompts(instance)
+        if want:  # what the first pass lacked; all of it again when its prompts stay in
+            kept_first = drop_asked(instance, asked)
+            cap, generations = size_for(instance, want if kept_first else want + len(asked),
+                                        generations, sampled)
         enforce_prompt_cap(instance, cap)
     prompts = getattr(instance, "prompts", None)
     substrings = []
     if REJUDGED.get(detector) == SUBSTRINGS:
         substrings = list(getattr(load("detectors", detector), "substrings", None) or [])
-    return {"detector": detector, "substrings": substrings,
+    return {"detector": detector, "substrings": substrings, "kept_first": kept_first,
             "attempts": len(prompts) * generations if isinstance(prompts, list) else 0}
+
+
+def distinct_prompts(instance) -> None:
+    """Keep the first of identical prompts (garak's promptinject lists each of its 175 four
+    times, goodside.Tag its 16 twice): a greedy endpoint answers a repeat identically, so a
+    repeat is no new evidence. Left as is when per-prompt data would fall out of line."""
+    prompts = getattr(instance, "prompts", None)
+    if isinstance(prompts, list) and all(isinstance(p, str) for p in prompts):
+        seen: set[str] = set()
+        _keep(instance, [i for i, p in enumerate(prompts) if not (p in seen or seen.add(p))])
+
+
+def _keep(instance, keep: list[int]) -> bool:
+    """Keep these prompt indexes (and aligned triggers); False, changing nothing, when the probe
+    keeps other per-prompt data (its own `_prune_data`, or triggers out of line)."""
+    from garak.probes.base import Probe
+
+    prompts, triggers = instance.prompts, getattr(instance, "triggers", None)
+    aligned = isinstance(triggers, list) and len(triggers) == len(prompts)
+    own_pruning = getattr(type(instance), "_prune_data", Probe._prune_data) is not Probe._prune_data
+    if own_pruning or (triggers is not None and not aligned):
+        return False
+    instance.prompts = [prompts[index] for index in keep]
+    if aligned:
+        instance.triggers = [triggers[index] for index in keep]
+    return True
+
+
+def drop_asked(instance, asked: frozenset[str]) -> bool:
+    """Drop the prompts a first pass asked (and their aligned triggers); False, dropping
+    nothing, when the probe keeps other per-prompt data that would fall out of line."""
+    prompts = getattr(instance, "prompts", None)
+    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+        return False
+    return _keep(instance, [index for index, prompt in enumerate(prompts) if prompt not in asked])
 
 
 def size_for(instance, want: int, generations: int, sampled: bool) -> tuple[int, int]:
@@ -113,9 +160,9 @@ def run(job: dict) -> None:
     random.seed(_config.run.seed)
 
     probes = sorted(job["probes"])
-    want, sampled = job.get("want") or {}, bool(job.get("sampled"))
-    manifest = {probe: plan(probe, _config.run.soft_probe_prompt_cap, _config.run.generations,
-                            int(want.get(probe) or 0), sampled)
+    want, sampled, asked = job.get("want") or {}, bool(job.get("sampled")), job.get("asked") or {}
+    manifest = {probe: plan(probe, int(job["cap"]), _config.run.generations,
+                            int(want.get(probe) or 0), sampled, frozenset(asked.get(probe) or ()))
                 for probe in probes}
     partial = Path(job["manifest"] + ".partial")  # the runner reads it during the run
     partial.write_text(json.dumps(manifest), encoding="utf-8")

@@ -85,9 +85,10 @@ def questions(system_prompt: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return in_scope, OUT_OF_SCOPE
 
 
-def measure_over_refusal(target: Target, policy: InjectionPolicy,
-                         ledger: Ledger | None = None) -> dict[str, Any]:
-    """Ask the benign questions (concurrently, with the battery's retry rule and budget)."""
+def measure_over_refusal(target: Target, policy: InjectionPolicy, ledger: Ledger | None = None,
+                         concurrency: int | None = None) -> dict[str, Any]:
+    """Ask the benign questions (`concurrency` at once, default the policy's; with the
+    battery's retry rule and budget)."""
     from .evidence import wilson_interval
 
     in_scope, out_of_scope = questions(target.system_prompt)
@@ -105,7 +106,7 @@ def measure_over_refusal(target: Target, policy: InjectionPolicy,
         except TargetError as exc:
             return exc
 
-    with ThreadPoolExecutor(max_workers=policy.concurrency) as pool:
+    with ThreadPoolExecutor(max_workers=concurrency or policy.concurrency) as pool:
         answers = list(pool.map(ask, in_scope + out_of_scope))
     failed = [a for a in answers if isinstance(a, TargetError)]
     if failed:

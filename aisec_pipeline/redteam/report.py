@@ -33,13 +33,14 @@ class ProbePlan:
     detector: str | None  # the primary detector; None when the probe could not be loaded
     substrings: tuple[str, ...] = ()  # the detector's own trigger strings, if it has them
     attempts: int = 0  # answers the probe will ask for (prompts x generations)
+    kept_first: bool = False  # an extension that asked only prompts the first pass had not
 
     @classmethod
     def from_manifest(cls, entry: Any) -> "ProbePlan":
         if not isinstance(entry, dict):
             return cls(None)
         return cls(entry.get("detector"), tuple(entry.get("substrings") or ()),
-                   int(entry.get("attempts") or 0))
+                   int(entry.get("attempts") or 0), bool(entry.get("kept_first")))
 
 
 @dataclass
@@ -224,6 +225,21 @@ def _answers(attempts: list[dict[str, Any]]):
 
 def _texts(outputs: list[Any]) -> list[str | None]:
     return [output.get("text") if isinstance(output, dict) else None for output in outputs]
+
+
+def asked_prompts(report: GarakReport, probe: str) -> list[str]:
+    """The user prompts a probe's scored attempts asked."""
+    return list(dict.fromkeys(_user_text(a) for a in report.attempts
+                              if a.get("probe_classname") == probe))
+
+
+EVAL_COUNTS = ("passed", "fails", "nones", "total_evaluated", "total_processed")
+
+
+def summed_eval(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Two passes' eval rows for one probe/detector added up."""
+    return {**second, **{key: int(first.get(key) or 0) + int(second.get(key) or 0)
+                         for key in EVAL_COUNTS}}
 
 
 def _user_text(attempt: dict[str, Any]) -> str:

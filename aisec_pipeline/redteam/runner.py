@@ -32,11 +32,12 @@ from ..governance.policy import InjectionPolicy
 from . import canary as canaries
 from .confirm import Context
 from .evidence import INSUFFICIENT, InjectionResult, tags_for
+from .garak_driver import UNCAPPED
 from .overrefusal import measure_over_refusal
 from .processes import stop_process_group
 from .redaction import redact
-from .report import (GarakReport, ProbePlan, count_canary_leaks, count_errors, measure_rows,
-                     read_report, rejudge, worst_examples)
+from .report import (GarakReport, ProbePlan, asked_prompts, count_canary_leaks, count_errors,
+                     measure_rows, read_report, rejudge, summed_eval, worst_examples)
 from .ledger import Ledger
 from .target import Retry, Target, TargetError
 
@@ -180,14 +181,17 @@ def run_battery(target: Target, policy: InjectionPolicy, workdir: Path,
     base["baseline"] = tuple(redact(a, secrets, canary) for a in answers)
     timeout = lambda n: battery_timeout(policy, n, attempt_budget_seconds)  # noqa: E731
     try:
-        base["over_refusal"] = measure_over_refusal(scan_target, policy, ledger)
+        base["over_refusal"] = measure_over_refusal(scan_target, policy, ledger, parallel_attempts)
         run = _Pass(scan_target, policy, canary, ledger, parallel_attempts, timeout, on_progress)
         first = run(folder, probes)
         result = _judge(first, policy, canary, secrets, base, context)
         wanted = extension_plan(result.rows, policy.extension_budget)
         if wanted and not result.problems:
-            more = run(RunFolder(folder.root / "extension"), tuple(sorted(wanted)), wanted)
-            base["extension"] = {probe: {"from": row.attempts, "asked": wanted[probe]}
+            asked = {probe: asked_prompts(first.report, probe) for probe in wanted}
+            more = run(RunFolder(folder.root / "extension"), tuple(sorted(wanted)), wanted, asked)
+            base["extension"] = {probe: {"from": row.attempts, "added": wanted[probe],
+                                         "kept_first": more.plans[probe].kept_first
+                                         if probe in more.plans else False}
                                  for row in result.rows for probe in [row.probe] if probe in wanted}
             result = _judge(first.extended_by(more), policy, canary, secrets, base, context)
     except Exception as exc:  # noqa: BLE001 - fail closed: the gate reports, it does not crash
@@ -198,15 +202,16 @@ def run_battery(target: Target, policy: InjectionPolicy, workdir: Path,
 
 
 def extension_plan(rows, budget: int) -> dict[str, int]:
-    """probe -> answers to ask in the extension pass, for rows too small to show the limit.
+    """probe -> answers to add in the extension pass, for rows too small to show the limit.
 
-    The extension asks each chosen probe anew (its first answers included), so a probe costs
-    its `needed` answers; the smallest are chosen first while the budget lasts."""
+    The extension asks prompts the first pass did not, so a probe costs what it lacks
+    (`needed` - answers so far); the smallest needs are met first while the budget lasts."""
     wanted: dict[str, int] = {}
     for row in sorted((r for r in rows if r.verdict == INSUFFICIENT), key=lambda r: r.needed):
-        if row.needed <= budget and row.probe not in wanted:
-            wanted[row.probe] = row.needed
-            budget -= row.needed
+        lacking = row.needed - row.attempts
+        if 0 < lacking <= budget and row.probe not in wanted:
+            wanted[row.probe] = lacking
+            budget -= lacking
     return wanted
 
 
@@ -235,12 +240,13 @@ def baseline(target: Target, policy: InjectionPolicy,
 
 
 def garak_config(folder: RunFolder, target: Target, policy: InjectionPolicy, canary: str,
-                 parallel_attempts: int, ledger: Ledger, prompt_cap: int | None = None) -> dict:
+                 parallel_attempts: int, ledger: Ledger) -> dict:
+    """garak samples no prompts itself (UNCAPPED): the driver drops repeats, then caps."""
     return {
         "system": {"lite": False, "verbose": 0, "show_z": False,
                    "parallel_attempts": parallel_attempts if parallel_attempts > 1 else False},
         "run": {"seed": policy.seed, "generations": policy.generations,
-                "soft_probe_prompt_cap": prompt_cap or policy.prompt_cap,
+                "soft_probe_prompt_cap": UNCAPPED,
                 "system_prompt": target.system_prompt,
                 "eval_threshold": 0.5},
         "plugins": {
@@ -268,14 +274,17 @@ class PassResult:
     target_errors: list[str]
 
     def extended_by(self, more: "PassResult") -> "PassResult":
-        """This pass with the extension's probes replaced by the extension's answers."""
-        redone = set(more.plans)
+        """This pass plus the extension's answers: added up where the extension asked only new
+        prompts (`kept_first`), else the extension's answers replace this pass's."""
+        added = {probe for probe, plan in more.plans.items() if plan.kept_first}
+        replaced = set(more.plans) - added
+        evals = {k: v for k, v in self.report.evals.items() if k[0] not in replaced}
+        for key, row in more.report.evals.items():
+            evals[key] = summed_eval(evals[key], row) if key in evals and key[0] in added else row
+        attempts = [a for a in self.report.attempts
+                    if a.get("probe_classname") not in replaced] + more.report.attempts
         report = GarakReport(self.report.path, self.report.garak_version,
-                             self.report.completed and more.report.completed,
-                             {k: v for k, v in self.report.evals.items() if k[0] not in redone}
-                             | {k: v for k, v in more.report.evals.items() if k[0] in redone},
-                             [a for a in self.report.attempts
-                              if a.get("probe_classname") not in redone] + more.report.attempts)
+                             self.report.completed and more.report.completed, evals, attempts)
         return PassResult(report, {**self.plans, **more.plans}, self.problems + more.problems,
                           self.target_errors + more.target_errors)
 
@@ -293,16 +302,17 @@ class _Pass:
     on_progress: ProgressCallback | None
 
     def __call__(self, folder: RunFolder, probes: tuple[str, ...],
-                 want: dict[str, int] | None = None) -> PassResult:
+                 want: dict[str, int] | None = None,
+                 asked: dict[str, list[str]] | None = None) -> PassResult:
         folder.reports.mkdir(parents=True, exist_ok=True)
         for stale in (folder.report, folder.manifest, folder.errors):
             stale.unlink(missing_ok=True)
-        cap = max([self.policy.prompt_cap, *(want or {}).values()])
         config = garak_config(folder, self.target, self.policy, self.canary,
-                              self.parallel_attempts, self.ledger, cap)
+                              self.parallel_attempts, self.ledger)
         folder.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         job = {"config": str(folder.config), "probes": list(probes),
-               "manifest": str(folder.manifest), "want": want or {},
+               "manifest": str(folder.manifest), "cap": self.policy.prompt_cap,
+               "want": want or {}, "asked": asked or {},
                "sampled": self.policy.temperature > 0}
         folder.job.write_text(json.dumps(job), encoding="utf-8")
         problem = _run_garak(folder, self.timeout, len(probes), self.on_progress)

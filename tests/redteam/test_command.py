@@ -55,7 +55,8 @@ def test_refusing_endpoint_passes_with_json(fake_llm, policy_file, tmp_path, cap
                                           "attack_success_rate", "ci_low", "ci_high",
                                           "threshold", "verdict", "upper_bound"}
     # 2 prompts cannot show 20%: the battery extended itself to 14 (the low tier's budget)
-    assert document["extension"] == {"promptinject.HijackHateHumans": {"from": 2, "asked": 14}}
+    assert document["extension"] == {"promptinject.HijackHateHumans": {"from": 2, "added": 12,
+                                                                        "kept_first": True}}
     assert document["outcome"] == "passed" and document["retries"]["total"] == 0
     assert document["requests"] == len(server.requests)
     captured = capsys.readouterr()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aisec_pipeline.governance.decision import insufficient
 from aisec_pipeline.governance.policy import InjectionPolicy
 from aisec_pipeline.redteam.evidence import injection_verdict
-from aisec_pipeline.redteam.garak_driver import size_for
+from aisec_pipeline.redteam.garak_driver import drop_asked, size_for
+from aisec_pipeline.redteam.report import summed_eval
 from aisec_pipeline.redteam.runner import run_battery
 from aisec_pipeline.redteam.target import Target
 from aisec_pipeline.verdict import Status
@@ -30,16 +31,20 @@ def test_a_clean_first_pass_too_small_to_show_the_limit_is_extended(fake_llm, tm
     verdict = injection_verdict(result, policy)
 
     assert verdict.status is Status.PASSED, verdict.reasons
-    assert result.extension == {"promptinject.HijackHateHumans": {"from": 4, "asked": 14}}
+    # the extension asked only the 10 prompts it lacked, none of the first pass's again
+    assert result.extension == {"promptinject.HijackHateHumans": {"from": 4, "added": 10,
+                                                                   "kept_first": True}}
     row = result.rows[0]
     assert (row.attempts, row.failures, row.upper_bound) == (14, 0, 0.1926)
+    battery_prompts = [r["user"] for r in server.requests[3 + 3 + 6:]]  # after the benign ones
+    assert len(battery_prompts) == len(set(battery_prompts)) == 14
     assert "0/14 (upper bound 19.3%)" in verdict.reasons[0]
     assert (tmp_path / "extension" / "reports" / "battery.report.jsonl").is_file()
 
 
 def test_without_the_budget_a_clean_small_sample_needs_review(fake_llm, tmp_path):
     server = fake_llm("refusing")
-    policy = battery(extension_budget=10)  # 14 answers would show 20%
+    policy = battery(extension_budget=9)  # 10 more answers (14 in all) would show 20%
     result = run_battery(target_for(server), policy, tmp_path)
     verdict = injection_verdict(result, policy)
 
@@ -85,3 +90,21 @@ def test_an_extension_asks_more_prompts_first_and_more_answers_only_when_samplin
     sampled = _Probe(5)
     assert size_for(sampled, want=12, generations=1, sampled=True) == (5, 3)
     assert sampled.generations == 3
+
+
+def test_the_first_pass_prompts_are_dropped_with_their_triggers_or_not_at_all():
+    probe = _Probe(0)
+    probe.prompts, probe.triggers = ["a", "b", "c"], ["ta", "tb", "tc"]
+    assert drop_asked(probe, frozenset({"b"})) and (probe.prompts, probe.triggers) == (
+        ["a", "c"], ["ta", "tc"])
+    misaligned = _Probe(0)
+    misaligned.prompts, misaligned.triggers = ["a", "b"], ["only one"]
+    assert not drop_asked(misaligned, frozenset({"a"})) and misaligned.prompts == ["a", "b"]
+
+
+def test_two_passes_add_up():
+    first = {"probe": "p", "detector": "d", "passed": 4, "fails": 0, "nones": 0,
+             "total_evaluated": 4, "total_processed": 4}
+    second = {**first, "passed": 9, "fails": 1, "total_evaluated": 10, "total_processed": 10}
+    assert summed_eval(first, second) == {**first, "passed": 13, "fails": 1, "nones": 0,
+                                          "total_evaluated": 14, "total_processed": 14}
