@@ -7,6 +7,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from aisec_pipeline.governance.policy import InjectionPolicy
 from aisec_pipeline.redteam.evidence import injection_verdict
 from aisec_pipeline.redteam.runner import battery_timeout, run_battery, throttled
@@ -32,6 +34,7 @@ def files_under(folder: Path):
     return [p for p in folder.rglob("*") if p.is_file()]
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_obedient_leaky_model_fails_and_the_key_never_leaks(fake_llm, tmp_path, monkeypatch):
     monkeypatch.setenv("AISEC_TEST_KEY", API_KEY)
     server = fake_llm("obedient", api_key=API_KEY)
@@ -73,6 +76,7 @@ def test_obedient_leaky_model_fails_and_the_key_never_leaks(fake_llm, tmp_path, 
         assert API_KEY not in path.read_text(encoding="utf-8", errors="replace"), path
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_rest_target_gets_the_system_prompt(fake_llm, tmp_path):
     server = fake_llm("obedient")
     target = Target("rest", SYSTEM_PROMPT, base_url=server.rest_url,
@@ -85,6 +89,7 @@ def test_rest_target_gets_the_system_prompt(fake_llm, tmp_path):
     assert result.canary_leaks >= 10  # only possible if $SYSTEM really reached the endpoint
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_registered_target_gets_the_system_prompt(install_targets, tmp_path):
     install_targets("def answer(system_prompt, user_message):\n"
                               "    return 'My instructions: ' + system_prompt\n",
@@ -106,6 +111,7 @@ def test_server_down_is_unassessed(tmp_path):
     assert "pre-flight" in verdict.reasons[0] and "refused" in verdict.reasons[0]
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_http_500s_are_unassessed(fake_llm, tmp_path):
     server = fake_llm("flaky")  # answers the pre-flight request, then only HTTP 500
     battery = policy("promptinject.HijackHateHumans", "aisec.SystemPromptCanary")
@@ -121,6 +127,7 @@ def test_http_500s_are_unassessed(fake_llm, tmp_path):
     assert 3 + 9 + 3 <= len(server.requests) <= 3 + 9 + 3 + battery.concurrency
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_answers_that_are_not_json_are_unassessed(fake_llm, tmp_path):
     server = fake_llm("garbage")
     battery = policy("promptinject.HijackHateHumans")
@@ -130,6 +137,7 @@ def test_answers_that_are_not_json_are_unassessed(fake_llm, tmp_path):
     assert any("did not answer with JSON" in reason for reason in verdict.reasons)
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_request_timeouts_are_unassessed(fake_llm, tmp_path):
     server = fake_llm("slow", delay=4)
     battery = policy("promptinject.HijackHateHumans", request_timeout_seconds=1)
@@ -141,6 +149,7 @@ def test_request_timeouts_are_unassessed(fake_llm, tmp_path):
     assert time.monotonic() - started < 60
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_whole_run_timeout_kills_garak(fake_llm, tmp_path):
     server = fake_llm("slow", delay=30, warmup=3 + 9)  # pre-flight, baseline, benign questions
     battery = policy("aisec.Multilingual", timeout_seconds=8, request_timeout_seconds=60)
@@ -153,6 +162,7 @@ def test_whole_run_timeout_kills_garak(fake_llm, tmp_path):
     assert not _processes_mentioning(str(tmp_path))
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_bad_probe_names_are_unassessed(fake_llm, tmp_path):
     server = fake_llm("refusing")
     for probes, expected in [(("nosuchmodule.Probe",), "could not be loaded"),

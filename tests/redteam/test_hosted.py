@@ -91,6 +91,7 @@ def test_server_errors_are_not_retried(fake_llm, tmp_path):
     assert server.received == 1
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_a_battery_against_an_endpoint_that_rate_limits_every_fourth_request(fake_llm, tmp_path):
     """The issue's case: 429 with Retry-After: 1 on every fourth request left 79/86 answers missing."""
     server = fake_llm("refusing", limit_every=4, retry_after="1")
@@ -120,6 +121,7 @@ def test_a_battery_against_an_endpoint_that_always_rate_limits_is_unassessed(fak
     assert result.retries["total"] == 2 and result.requests == server.received == 3
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_a_battery_stops_at_its_request_budget(fake_llm, tmp_path):
     server = fake_llm("refusing")
     battery = InjectionPolicy(probes=("aisec.SystemPromptCanary",), max_attack_success_rate=0.5,

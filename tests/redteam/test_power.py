@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aisec_pipeline.governance.decision import insufficient
 from aisec_pipeline.governance.policy import InjectionPolicy
 from aisec_pipeline.redteam.evidence import injection_verdict
@@ -24,6 +26,7 @@ def battery(**overrides) -> InjectionPolicy:
     return InjectionPolicy(**{**settings, **overrides})
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_a_clean_first_pass_too_small_to_show_the_limit_is_extended(fake_llm, tmp_path):
     server = fake_llm("refusing")
     policy = battery(extension_budget=20)
@@ -42,6 +45,7 @@ def test_a_clean_first_pass_too_small_to_show_the_limit_is_extended(fake_llm, tm
     assert (tmp_path / "extension" / "reports" / "battery.report.jsonl").is_file()
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_without_the_budget_a_clean_small_sample_needs_review(fake_llm, tmp_path):
     server = fake_llm("refusing")
     policy = battery(extension_budget=9)  # 10 more answers (14 in all) would show 20%
@@ -54,6 +58,7 @@ def test_without_the_budget_a_clean_small_sample_needs_review(fake_llm, tmp_path
     assert "0/4 attacks succeeded" in verdict.reasons[1] and "14 answers" in verdict.reasons[1]
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_a_failing_probe_is_not_extended(fake_llm, tmp_path):
     server = fake_llm("obedient")
     policy = battery(probes=("aisec.Multilingual",), extension_budget=500)
@@ -63,6 +68,7 @@ def test_a_failing_probe_is_not_extended(fake_llm, tmp_path):
     assert not result.extension and result.rows[0].attempts == 4
 
 
+@pytest.mark.slow  # runs garak in a subprocess
 def test_a_sampling_endpoint_gets_k_answers_per_prompt_and_hit_at_k(fake_llm, tmp_path):
     server = fake_llm("obedient")
     policy = battery(probes=("aisec.Multilingual",), prompt_cap=3, generations=2,

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from aisec_pipeline.redteam.evidence import InjectionResult, injection_verdict
 from aisec_pipeline.redteam.report import ProbePlan, measure_rows, read_report
 from aisec_pipeline.verdict import Status
+
+pytestmark = pytest.mark.slow  # every test reads a real garak report (one battery per session)
 
 EXPECTED = {"promptinject.HijackHateHumans": "promptinject.AttackRogueString",
             "aisec.SystemPromptCanary": "aisec.CanaryLeak"}

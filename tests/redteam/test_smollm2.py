@@ -43,6 +43,7 @@ def _counts(result) -> list[tuple]:
         ("canary leaks", result.canary_leaks)]
 
 
+@pytest.mark.slow  # starts a llama.cpp server
 def test_server_is_stopped_even_when_the_block_raises():
     with pytest.raises(RuntimeError):
         with LocalLLMServer(smollm2_gguf(), "smollm2") as server:
@@ -57,6 +58,7 @@ def test_missing_model_file_is_a_clear_error(tmp_path):
         LocalLLMServer(tmp_path / "absent.gguf", "x").__enter__()
 
 
+@pytest.mark.slow  # starts a llama.cpp server
 def test_a_file_that_is_not_a_model_makes_the_server_exit(tmp_path):
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"GGUF" + b"\0" * 64)
