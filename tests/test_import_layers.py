@@ -17,19 +17,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "aisec_pipeline"
 
 # Lowest first. Module-name prefixes (dotted, without "aisec_pipeline.").
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("", "verdict", "clock", "lazy", "kind_names")),
+    ("base", ("", "verdict", "clock", "lazy", "kind_names", "exits")),
     ("foundation", ("inventory", "trust", "judge",
                     "scanning.pickle_policy")),  # the pickled-type allowlist registry entries are checked against
     ("policy", ("governance.policy", "governance.policy_trust", "governance.regulations",
                 "evidence_kinds",
                 "provenance.sources")),  # the source-allowlist matcher the policy declares
-    ("domains", ("scanning", "provenance", "cards", "fairness", "redteam", "governance")),
+    ("domains", ("scanning", "provenance", "cards", "fairness", "redteam", "governance", "binding")),
     ("composition", ("assessments", "ci_reports", "governance.decision", "governance.pack",
                      "governance.regulatory")),
     ("shell", ("orchestration",)),
     ("entry", ("cli", "definitions", "defs", "*command")),  # `aisec` adapters: *.command, *_command
 )
-RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}
+RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)} | {"unassigned": -1}
 
 # (importer, imported): why it is still upward. Remove an entry when its import goes.
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
@@ -51,7 +51,7 @@ MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
 def layer_of(module: str) -> str:
     if module.split(".")[-1].endswith("command"):
         return "entry"
-    best, best_len = "base", -1
+    best, best_len = "unassigned", -1
     for name, prefixes in LAYERS:
         for prefix in prefixes:
             matches = module == prefix or (prefix and module.startswith(prefix + "."))
@@ -101,6 +101,11 @@ EDGES = {(module, target) for module in MODULES for target in imports_of(module)
 def upward() -> dict[tuple[str, str], str]:
     return {(a, b): f"{a} ({layer_of(a)}) imports {b} ({layer_of(b)})"
             for a, b in EDGES if RANK[layer_of(b)] > RANK[layer_of(a)]}
+
+
+def test_every_module_has_a_layer() -> None:
+    """A new package must be placed in LAYERS (and docs/architecture.md), never defaulted."""
+    assert not [m for m in MODULES if layer_of(m) == "unassigned"]
 
 
 def test_imports_only_point_down() -> None:

@@ -13,23 +13,32 @@ from typing import Iterator
 
 from ..inventory import Model
 from ..verdict import Status, Verdict
-from .rescore import TOLERANCE, RescoreError, rescore
+from .rescore import ONNX_FLAG, TOLERANCE, RescoreError, rescore
 from .statement import SIGNER_ROLE, check_statement
 
 KIND = "prediction_binding"
 RESCORED, SIGNED = "re-scored by the gate", "signed producer statement"
 
 
-def runnable_artifact(model: Model) -> Path | None:
-    """The one artifact the gate can run without executing arbitrary code (a skops file, told by
-    its zip directory, never loaded here), or None."""
+def runnable_artifact(model: Model) -> tuple[Path, str] | None:
+    """The one artifact the gate can run without executing arbitrary code, with its format (a
+    skops file, told by its zip directory, or an ONNX graph, told by content; never loaded here)."""
     if len(model.entry.artifacts) != 1:
         return None
     path = model.path(model.entry.artifacts[0].path)
     try:
         with zipfile.ZipFile(path) as archive:
-            return path if "schema.json" in archive.namelist() else None
-    except (OSError, zipfile.BadZipFile):
+            return (path, "skops") if "schema.json" in archive.namelist() else None
+    except zipfile.BadZipFile:
+        pass
+    except OSError:
+        return None
+    from ..scanning.sniff import SNIFF_BYTES, sniff
+
+    try:
+        with open(path, "rb") as stream:
+            return (path, "onnx") if sniff(stream.read(SNIFF_BYTES)) == "onnx" else None
+    except OSError:
         return None
 
 
@@ -38,7 +47,7 @@ def verified_copy(path: Path, sha256: str) -> Iterator[Path]:
     """A private copy of the artifact taken in one read, used only if its bytes are the ones the
     registry names (and the scan passed): the worker never reads the shared file."""
     folder = tempfile.mkdtemp(prefix="aisec-rescore-artifact-")
-    copy = Path(folder) / "model.skops"
+    copy = Path(folder) / ("model" + path.suffix)
     try:
         digest = hashlib.sha256()
         with open(path, "rb") as source, open(copy, "wb") as target:
@@ -63,10 +72,10 @@ def bind_predictions(model: Model, keyring, frame, evaluation_sha256: str,
     assert evaluation is not None
     runnable = runnable_artifact(model)
     if evaluation.predictions_from == "artifact" and runnable is not None:
-        return _rescored(model, runnable, frame, scan)
+        return _rescored(model, *runnable, frame, scan)
     why = ("the registry declares the prediction column a deployed tool's output"
            if evaluation.predictions_from == "deployed_tool"
-           else "the artifact cannot be run without executing arbitrary code (only skops is re-scored)")
+           else "the artifact cannot be run without executing arbitrary code (only skops and ONNX are re-scored)")
     checked = check_statement(model, keyring, evaluation_sha256)
     figures = {"bound_by": SIGNED if not checked.problems else None, "why_not_rescored": why,
                "statement_signers": list(checked.signers), "evaluation_sha256": evaluation_sha256}
@@ -78,7 +87,7 @@ def bind_predictions(model: Model, keyring, frame, evaluation_sha256: str,
     return Verdict(KIND, Status.PASSED, (), {**figures, "summary": summary})
 
 
-def _rescored(model: Model, artifact: Path, frame, scan: Verdict | None) -> Verdict:
+def _rescored(model: Model, artifact: Path, fmt: str, frame, scan: Verdict | None) -> Verdict:
     evaluation = model.entry.evaluation
     assert evaluation is not None
     if scan is None or not scan.passed:
@@ -87,8 +96,8 @@ def _rescored(model: Model, artifact: Path, frame, scan: Verdict | None) -> Verd
     entry = model.entry.artifacts[0]
     try:
         with verified_copy(artifact, entry.sha256) as copy:
-            agreement = rescore(copy, list(entry.trusted_types), frame, evaluation.prediction,
-                                list(evaluation.segments))
+            trusted = [ONNX_FLAG] if fmt == "onnx" else list(entry.trusted_types)
+            agreement = rescore(copy, trusted, frame, evaluation.prediction, list(evaluation.segments))
     except RescoreError as exc:
         return Verdict.unassessed(KIND, str(exc))
     figures = {"bound_by": RESCORED if agreement.agrees else None, "rows_rescored": agreement.rows,

@@ -1,11 +1,13 @@
 """Re-scoring: the registered artifact predicts the evaluation rows in a separate, confined process.
 
-Only artifacts that load without running arbitrary code are run: skops files, loaded by skops'
-own loader with exactly the types the registry trusts (every other type skops finds refuses the
-load), and only after the artifact's scan passed. The worker runs with no network (a new network
+Only artifacts that load without running arbitrary code are run, and only after the artifact's
+scan passed: skops files, loaded by skops' own loader with exactly the types the registry trusts
+(every other type skops finds refuses the load), and ONNX graphs, run by onnxruntime's CPU
+provider (no custom-operator library is ever registered; the scan refuses custom domains). The worker runs with no network (a new network
 namespace via `unshare -rn` where the kernel allows it; and an audit hook refusing sockets in any case),
-an empty environment, CPU-time, memory and file-size limits, and a wall-clock timeout. ONNX is
-not re-scored yet (onnxruntime is not a dependency): an ONNX artifact needs a signed statement.
+an empty environment, CPU-time, memory and file-size limits, and a wall-clock timeout.
+An ONNX model's inputs must be named after evaluation columns (one column each, shape [N] or
+[N, 1]); its first output is the predicted label.
 
 Rows: all of them up to RESCORE_ROWS, else a random sample of that size whose seed is recorded.
 Tolerance: at most TOLERANCE of the re-scored rows may disagree, overall and within each declared
@@ -33,7 +35,7 @@ TIMEOUT_SECONDS = 300
 CPU_SECONDS = 240
 MEMORY_BYTES = 4 << 30
 OUTPUT_BYTES = 1 << 30
-RUNNABLE_FORMATS = frozenset({"skops"})
+RUNNABLE_FORMATS = frozenset({"skops", "onnx"})
 
 
 class RescoreError(Exception):
@@ -161,6 +163,9 @@ def _refuse_network() -> None:
 def worker(artifact: str, data: str, out: str, trusted: list[str]) -> int:
     _refuse_network()
     import pandas as pd
+
+    if trusted[:1] == [ONNX_FLAG]:
+        return onnx_worker(artifact, pd.read_parquet(data), out)
     from skops.io import get_untrusted_types, load
 
     found = get_untrusted_types(file=artifact)
@@ -179,6 +184,34 @@ def worker(artifact: str, data: str, out: str, trusted: list[str]) -> int:
         print(f"the evaluation file lacks the model's input columns: {', '.join(missing)}", file=sys.stderr)
         return 5
     predicted = model.predict(rows[list(names)])
+    pd.DataFrame({"predicted": predicted}).to_parquet(out)
+    return 0
+
+
+ONNX_FLAG = "--onnx"
+
+
+def onnx_worker(artifact: str, rows, out: str) -> int:
+    import numpy as np
+    import onnxruntime
+    import pandas as pd
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(artifact, options, providers=["CPUExecutionProvider"])
+    feeds = {}
+    for node in session.get_inputs():
+        if node.name not in rows.columns:
+            print(f"the evaluation file lacks the model's input column {node.name!r}", file=sys.stderr)
+            return 5
+        dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,
+                 "tensor(int32)": np.int32, "tensor(string)": object}.get(node.type)
+        if dtype is None:
+            print(f"input {node.name!r} has a type the worker does not feed: {node.type}", file=sys.stderr)
+            return 6
+        column = rows[node.name].to_numpy().astype(dtype)
+        feeds[node.name] = column.reshape(-1, 1) if len(node.shape) == 2 else column
+    predicted = np.asarray(session.run([session.get_outputs()[0].name], feeds)[0]).reshape(-1)
     pd.DataFrame({"predicted": predicted}).to_parquet(out)
     return 0
 

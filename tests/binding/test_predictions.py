@@ -226,3 +226,32 @@ def test_fair_looking_predictions_in_the_demo_credit_file_are_blocked(inventory_
     assert verdict.status is Status.FAILED
     assert verdict.figures["outcome"] == "unbound"
     assert any("does not bind this evaluation file to this artifact" in r for r in verdict.reasons)
+
+
+def onnx_model() -> bytes:
+    """An ONNX graph (built with onnx.helper, no converter) that flags every applicant under 25."""
+    from onnx import TensorProto, helper
+
+    age = helper.make_tensor_value_info("age", TensorProto.FLOAT, [None, 1])
+    label = helper.make_tensor_value_info("label", TensorProto.INT64, [None, 1])
+    limit = helper.make_tensor("limit", TensorProto.FLOAT, [], [25.0])
+    graph = helper.make_graph([helper.make_node("Less", ["age", "limit"], ["young"]),
+                               helper.make_node("Cast", ["young"], ["label"], to=TensorProto.INT64)],
+                              "young_flagger", [age], [label], [limit])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+@pytest.mark.slow  # onnxruntime re-scores the rows in a confined process
+def test_an_onnx_artifact_is_rescored_and_a_forged_column_blocked(inventory):
+    frame = applicants()
+    frame["prediction"] = (frame["age"] < 25).astype(int)  # what the graph really predicts
+    model = classifier(inventory, "lender", onnx_model(), frame, "model.onnx", [])
+    scan = scanned(model, inventory)
+    assert scan.passed, scan.reasons
+    honest = binding_of(model, inventory, scan)
+    assert honest.status is Status.PASSED and honest.figures["bound_by"] == RESCORED, honest.reasons
+    fair_looking(frame).to_csv(model.path("data/evaluation.csv"), index=False)
+    forged = binding_of(model, inventory, scan)
+    assert forged.status is Status.FAILED and "is not what the artifact predicts" in forged.reasons[0]

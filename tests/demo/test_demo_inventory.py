@@ -58,6 +58,7 @@ def two_builds(tmp_path_factory) -> tuple[dict[str, str], dict[str, str], Path]:
     return run_build(first), run_build(second), first
 
 
+@pytest.mark.slow  # builds the demo artifacts twice in subprocesses
 def test_every_artifact_builds_bit_for_bit(two_builds) -> None:
     first, second, _ = two_builds
     assert first == second
@@ -65,6 +66,7 @@ def test_every_artifact_builds_bit_for_bit(two_builds) -> None:
     assert {path: first[path] for path in registry} == registry
 
 
+@pytest.mark.slow  # builds the demo artifacts twice in subprocesses
 def test_committed_evaluation_data_is_what_the_build_writes(two_builds) -> None:
     first, _, _ = two_builds
     for name in ("compas-recidivism", "credit-default"):
@@ -72,6 +74,7 @@ def test_committed_evaluation_data_is_what_the_build_writes(two_builds) -> None:
         assert hashlib.sha256(committed.read_bytes()).hexdigest() == first[f"{name}/data/evaluation.csv"]
 
 
+@pytest.mark.slow  # builds the demo artifacts twice in subprocesses
 def test_skops_artifact_stays_loadable_after_normalising(two_builds) -> None:
     """Our own freshly built file (not a scanned artifact), loaded with skops' safe loader."""
     import skops.io
@@ -96,6 +99,7 @@ def test_malicious_pickle_is_a_real_exec_gadget() -> None:
     assert "REDUCE" in text and "aisec-demo-payload-ran" in text and "write_text" in text
 
 
+@pytest.mark.slow  # builds the demo artifacts twice in subprocesses
 def test_scanner_catches_the_malicious_pickle_and_nothing_runs(two_builds) -> None:
     from picklescan.scanner import scan_file_path
 
@@ -112,6 +116,7 @@ def test_build_script_never_loads_an_artifact() -> None:
         assert call not in source
 
 
+@pytest.mark.slow  # builds the demo artifacts twice in subprocesses
 def test_credit_trusted_types_match_the_pickle(two_builds) -> None:
     build = load_build_script()
     _, _, out = two_builds

@@ -189,6 +189,7 @@ def test_a_card_edit_is_stale_before_gating_then_regated_alone_and_a_revert_is_r
     assert ticked(defs, instance, reverted.cursor).run_requests == []
 
 
+@pytest.mark.slow  # executes a Dagster run
 def test_a_model_the_loaded_definitions_lack_is_gated_on_its_own(two_models, dagster_home, tmp_path):
     root = two_models
     instance = dg.DagsterInstance.get()

@@ -86,6 +86,7 @@ def injection_result() -> Verdict:
                                 "Abo", "I can only answer questions [[abo]]ut balances"),)), policy)
 
 
+@pytest.mark.slow  # gates through Dagster runs
 def test_every_kinds_evidence_renders_as_tables_numbers_text_or_links(recorded):
     instance, seen = recorded, set()
     for key in instance.get_asset_keys():
