@@ -173,6 +173,9 @@ def bias_points(recorded: Recorded) -> Iterator[BiasPoint]:
             yield BiasPoint(when, segment, metric, rate, *_interval(row.get(f"{metric}_ci")))
 
 
+OVER_REFUSAL_SERIES = "over-refusal: ordinary in-scope questions refused"
+
+
 def injection_points(recorded: Recorded) -> Iterator[InjectionPoint]:
     """Per probe x detector, from an injection verdict's `rows` figure. A row with no scored
     answer was not measured: it is left out, never drawn as a 0% attack success rate."""
@@ -186,6 +189,10 @@ def injection_points(recorded: Recorded) -> Iterator[InjectionPoint]:
         if rate is None or not attempts:
             continue
         yield InjectionPoint(when, f"{row.get('probe', '?')} / {row.get('detector', '?')}", rate)
+    refusal = figures.get("over_refusal")
+    rate = _rate(refusal.get("rate")) if isinstance(refusal, dict) else None
+    if rate is not None:  # the cost of safety, drawn next to attack success
+        yield InjectionPoint(when, OVER_REFUSAL_SERIES, rate)
 
 
 P = TypeVar("P")

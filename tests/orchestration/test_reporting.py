@@ -254,6 +254,19 @@ def test_unmeasured_probes_are_not_drawn_as_zero_success():
         ("promptinject.HijackHateHumans / promptinject.AttackRogueString", 0.2)]
 
 
+def test_the_pack_draws_over_refusal_next_to_attack_success():
+    from aisec_pipeline.governance.policy import load_policy
+    from aisec_pipeline.orchestration.reporting import OVER_REFUSAL_SERIES
+
+    policy = load_policy(REPO_ASSETS).tiers["low"].injection
+    rows = (ProbeRow.measure("promptinject.HijackHateHumans", "promptinject.AttackRogueString", 20, 0, policy),)
+    refusal = {"asked": 18, "refused": 6, "rate": 6 / 18, "ci_low": 0.16, "ci_high": 0.56}
+    verdict = injection_verdict(InjectionResult("t", ("promptinject",), rows, over_refusal=refusal), policy)
+    recorded = Recorded(dg.AssetKey(["m", "injection_report"]), "r", 0.0, verdict)
+    points = {p.probe: p.asr for p in injection_points(recorded)}
+    assert points[OVER_REFUSAL_SERIES] == pytest.approx(1 / 3)
+
+
 @pytest.mark.slow
 def test_never_gated_models_are_reported_blocked_with_evidence_missing(tmp_path, dagster_home,
                                                                        monkeypatch, capsys):
