@@ -53,6 +53,7 @@ class Decision:
     policy_version: int = 0  # the signed policy version it was judged under
     attestation: Mapping[str, Any] | None = None  # the gate's signature (governance/attestation.py)
     signoffs: tuple[str, ...] = ()  # who verifiably signed what this decision relied on
+    signoff_problems: tuple[str, ...] = ()  # the reasons that concern sign-offs and authority
 
     @property
     def label(self) -> str:
@@ -66,7 +67,7 @@ class Decision:
                 "artifact_digest": self.digest, "environment": self.environment,
                 "card_digest": self.card_digest, "card_reviewers": list(self.reviewers),
                 "policy_version": self.policy_version, "attestation": self.attestation,
-                "signoffs": list(self.signoffs)}
+                "signoffs": list(self.signoffs), "signoff_problems": list(self.signoff_problems)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
@@ -75,7 +76,8 @@ class Decision:
                    tuple(data.get("conditions", ())), data.get("use_case"), data.get("artifact_digest", ""),
                    data.get("environment"), data.get("card_digest", ""),
                    tuple(data.get("card_reviewers", ())), int(data.get("policy_version", 0)),
-                   data.get("attestation"), tuple(data.get("signoffs", ())))
+                   data.get("attestation"), tuple(data.get("signoffs", ())),
+                   tuple(data.get("signoff_problems", ())))
 
 
 def stamp(verdict: Verdict, now: datetime | None = None) -> Verdict:
@@ -339,9 +341,11 @@ def decide(facts: GateFacts) -> Decision:
     accepted = acceptance(gov.committee, subject, policy.committee.quorum, now)
     evidence_found, conditions = evidence_reasons(facts, accepted)
     reasons += evidence_found
-    reasons += lowered_tier_problems(facts)
+    authority = policy_problems(gov.policy_trust) + lowered_tier_problems(facts)
+    reasons += authority[len(policy_problems(gov.policy_trust)):]
     finding = committee_finding(gov.committee, subject, tier, policy.committee.quorum, now,
                                 facts.remembered.committee)
+    authority += governance_problems(committee_verdict(finding))
     extra = {COMMITTEE_KIND: committee_verdict(finding),
              INCIDENTS_KIND: incident_verdict(gov.incidents, model.name, gov.reporting, now,
                                               facts.remembered.incidents)}
@@ -350,6 +354,7 @@ def decide(facts: GateFacts) -> Decision:
     reasons += use_case_problems(facts.use_case, facts.validated_use_cases)
     card_reasons, reviewers = review_problems(facts)
     reasons += card_reasons
+    authority += card_reasons
     if facts.promotion is not None and facts.card is not None:
         reasons += promotion_problems(policy, facts.promotion, subject.digest, facts.card.sha256, now)
     evidence = {k: (v.status.value if v else "not assessed")
@@ -360,7 +365,7 @@ def decide(facts: GateFacts) -> Decision:
                     facts.use_case, subject.digest,
                     facts.promotion.environment if facts.promotion else None,
                     facts.card.sha256 if facts.card else "", reviewers, gov.policy_trust.version,
-                    signoffs=signoffs(facts, finding, reviewers))
+                    signoffs=signoffs(facts, finding, reviewers), signoff_problems=tuple(authority))
 
 
 def insufficient(verdict: Verdict | None) -> bool:

@@ -49,9 +49,23 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
             check_name="deployment_approved", passed=decision.approved,
             severity=dg.AssetCheckSeverity.ERROR, description=decision_summary(decision),
             metadata={"verdict": decision.label.upper(), "blocking reasons": len(decision.reasons),
-                      "reasons": decision_reasons(decision)})],
+                      "reasons": decision_reasons(decision)}), signoffs_check(decision)],
         tags=label,
     )
+
+
+def signoffs_check(decision: Decision) -> dg.AssetCheckResult:
+    """Fails whenever the decision found a sign-off missing or unverified (and when no decision
+    could be made): the model_card check judges the card's content, this one its signed reviews."""
+    problems = decision.signoff_problems
+    passed = bool(decision.signoffs) and not problems
+    shown = problems or (() if passed else ("the decision could not be made",))
+    return dg.AssetCheckResult(
+        check_name="signoffs_verified", passed=passed, severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(shown)[:300] or "; ".join(decision.signoffs)[:300],
+        metadata={"sign-offs": plain_table([{"signed": line} for line in decision.signoffs]
+                                           or [{"signed": "nothing verified"}]),
+                  "problems": dg.MetadataValue.int(len(shown))})
 
 
 def _decide(context, config, inventory, model, observed, versions) -> Decision:
@@ -63,7 +77,8 @@ def _decide(context, config, inventory, model, observed, versions) -> Decision:
         signer = gate_signer(policy.people)
     except AttestationError as exc:
         decision = decide(gather(context, config, inventory, model, observed, versions, None))
-        return dataclasses.replace(decision, approved=False, reasons=(*decision.reasons, str(exc)))
+        return dataclasses.replace(decision, approved=False, reasons=(*decision.reasons, str(exc)),
+                                   signoff_problems=(*decision.signoff_problems, str(exc)))
     decision = decide(gather(context, config, inventory, model, observed, versions, signer))
     if signer is None:
         return decision

@@ -163,7 +163,12 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
               metadata=code_references(model),
               check_specs=[dg.AssetCheckSpec("deployment_approved", asset=key,
                                              description="The deployment decision is approved (a "
-                                             "block fails this ERROR check, not the run).")],
+                                             "block fails this ERROR check, not the run)."),
+                           dg.AssetCheckSpec("signoffs_verified", asset=key,
+                                             description="Every sign-off the decision needs is there "
+                                             "and verified: the signed policy version, the card's "
+                                             "signed reviews (the model_card check judges the card's "
+                                             "content), the committee's signed word, the risk tier.")],
               kinds={"aisec"}, **common)
     def deployment_decision(context: dg.AssetExecutionContext, config: DecisionConfig,
                             inventory: GovernedInventory,

@@ -316,3 +316,16 @@ def test_promotion_rules_name_only_environments_promoted_to(gov_inventory):
     gov_inventory.edit_yaml(POLICY_FILE, typo, sign=False)
     with pytest.raises(InventoryError, match="promotion names"):
         load_policy(gov_inventory.root)
+
+
+def test_sign_off_problems_are_named_apart_from_evidence(gov_inventory, clean_verdicts, now):
+    model = gov_inventory.add_model("unsigned-card", reviewed=False)
+    gov_inventory.review(model, "Zed Quux", signer=None)
+    decision = gov_inventory.decide(model, clean_verdicts(), now)
+    assert decision.signoff_problems and all(r in decision.reasons for r in decision.signoff_problems)
+    assert any("counts as nothing" in r for r in decision.signoff_problems)
+    assert decision.evidence["model_card"] == "passed"  # the card's content is fine; its sign-off is not
+    signed = gov_inventory.add_model("signed-card")
+    approved = gov_inventory.decide(signed, clean_verdicts(), now)
+    assert approved.approved and approved.signoff_problems == ()
+    assert "card review: Jonas Weber on 2026-11-24 (signature verified)" in approved.signoffs

@@ -41,6 +41,7 @@ def review(root: Path, by: str, decision: str = "approve") -> int:
 def test_the_gate_needs_a_signed_review_of_the_exact_card(inventory, tmp_path, dagster_home, capsys):
     code, decision = gate(inventory, tmp_path)
     assert code == 1 and any("card never reviewed" in r for r in decision["reasons"])
+    assert any("card never reviewed" in r for r in decision["signoff_problems"])
     assert review(inventory, "Amara Okafor") == 1, "the owner reviewed their own card"
     assert "this needs one of: card_reviewer, committee_member" in capsys.readouterr().err
     assert main(["card", "review", "clean-model", "--by", "Zed Quux", "--decision", "approve",
@@ -50,6 +51,8 @@ def test_the_gate_needs_a_signed_review_of_the_exact_card(inventory, tmp_path, d
     code, decision = gate(inventory, tmp_path)
     assert code == 0, decision["reasons"]
     assert decision["card_reviewers"] and decision["card_reviewers"][0].startswith("Jonas Weber on ")
+    assert decision["signoff_problems"] == [] and any(
+        line.startswith("card review: Jonas Weber on ") for line in decision["signoffs"])
 
     card = inventory / "models" / "clean-model" / "card.md"
     card.write_text(card.read_text().replace("Extracts totals", "Extracts total"))
