@@ -273,8 +273,12 @@ def review_problems(facts: GateFacts) -> tuple[list[str], tuple[str, ...]]:
     return list(finding.reasons), finding.signers
 
 
-def policy_problems(trust: PolicyTrust) -> list[str]:
-    return [f"policy: {problem}" for problem in trust.problems]
+def policy_problems(trust: PolicyTrust, remembered: Remembered) -> list[str]:
+    """The policy's own problems, and a rollback below a version this instance verified."""
+    from .memory import rollback_problems
+
+    return [f"policy: {problem}"
+            for problem in (*trust.problems, *rollback_problems(trust, remembered.policy_heads))]
 
 
 def lowered_tier_problems(facts: GateFacts) -> list[str]:
@@ -333,7 +337,7 @@ def decide(facts: GateFacts) -> Decision:
     model, policy, gov, now = facts.model, facts.policy, facts.governance, facts.now
     subject = facts.subject
     tier = policy.tiers[subject.classification.tier]
-    reasons: list[str] = policy_problems(gov.policy_trust)
+    reasons: list[str] = policy_problems(gov.policy_trust, facts.remembered)
     if model.entry.risk.eu_ai_act.category is EuAiActCategory.PROHIBITED:
         reasons.append("EU AI Act: prohibited practice (Art. 5): never deployable")
     if facts.observed_sha256s is not None:
@@ -341,8 +345,8 @@ def decide(facts: GateFacts) -> Decision:
     accepted = acceptance(gov.committee, subject, policy.committee.quorum, now)
     evidence_found, conditions = evidence_reasons(facts, accepted)
     reasons += evidence_found
-    authority = policy_problems(gov.policy_trust) + lowered_tier_problems(facts)
-    reasons += authority[len(policy_problems(gov.policy_trust)):]
+    authority = policy_problems(gov.policy_trust, facts.remembered) + lowered_tier_problems(facts)
+    reasons += lowered_tier_problems(facts)
     finding = committee_finding(gov.committee, subject, tier, policy.committee.quorum, now,
                                 facts.remembered.committee)
     authority += governance_problems(committee_verdict(finding))

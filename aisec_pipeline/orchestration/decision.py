@@ -99,7 +99,7 @@ def gather(context, config, inventory, model, observed, versions, signer=None) -
     validated = card.figures.get("validated_use_cases") if card is not None and card.passed else None
     governance = read_governance(inventory.path, policy, now)
     remembered = remember(context.instance, governance.committee, governance.incidents,
-                          governance.reviews, recall(context.instance))
+                          governance.reviews, recall(context.instance), governance.policy_trust)
     promotion = (Promotion(config.environment, approved_before(context.instance, model, policy),
                            signer.person.name if signer else None)
                  if config.environment else None)

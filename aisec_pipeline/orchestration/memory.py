@@ -46,13 +46,15 @@ def recall(instance: dg.DagsterInstance) -> Remembered:
 
 
 def remember(instance: dg.DagsterInstance, register: Register, log: IncidentLog,
-             reviews: ReviewLog, known: Remembered) -> Remembered:
-    """Record the restrictions these files hold that the instance has not seen; returns all known."""
-    new = unseen(restrictions_in(register, log, reviews), known)
+             reviews: ReviewLog, known: Remembered, trust=None) -> Remembered:
+    """Record the restrictions these files hold, and the policy version in force (`trust`), that
+    the instance has not seen; returns all known."""
+    new = unseen(restrictions_in(register, log, reviews, trust), known)
     if new:
         instance.report_runless_asset_event(dg.AssetObservation(
             MEMORY_KEY, metadata={RECORDS: dg.MetadataValue.json(to_records(new)),
                                   "committee_records": len(new.committee),
                                   "incidents": len(new.incidents),
-                                  "card_changes_requested": len(new.card_reviews)}))
+                                  "card_changes_requested": len(new.card_reviews),
+                                  "policy_versions": len(new.policy_heads)}))
     return known + new

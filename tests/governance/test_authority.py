@@ -329,3 +329,24 @@ def test_sign_off_problems_are_named_apart_from_evidence(gov_inventory, clean_ve
     approved = gov_inventory.decide(signed, clean_verdicts(), now)
     assert approved.approved and approved.signoff_problems == ()
     assert "card review: Jonas Weber on 2026-11-24 (signature verified)" in approved.signoffs
+
+
+def test_a_policy_rolled_back_below_a_version_the_instance_verified_blocks(gov_inventory, clean_verdicts, now):
+    from aisec_pipeline.governance.memory import PolicyHead
+    from aisec_pipeline.governance.policy_trust import POLICY_LOG, verify_policy
+    model = gov_inventory.add_model("rolled-back")
+    log = gov_inventory.root / POLICY_LOG
+    version_1 = log.read_text()
+    policy_1 = (gov_inventory.root / POLICY_FILE).read_text()
+
+    def stricter(policy):
+        policy["tiers"]["low"]["bias"]["max_difference"] = 0.1
+    gov_inventory.edit_yaml(POLICY_FILE, stricter)  # version 2, signed
+    trust = verify_policy(gov_inventory.root)
+    seen = Remembered(policy_heads=(PolicyHead(trust.root, trust.version, trust.head),))
+    log.write_text(version_1)  # back to the looser, validly signed version 1
+    (gov_inventory.root / POLICY_FILE).write_text(policy_1)
+    assert gov_inventory.decide(model, clean_verdicts(), now).approved  # a fresh instance cannot tell
+    decision = gov_inventory.decide(model, clean_verdicts(), now, remembered=seen)
+    assert not decision.approved
+    assert _reasons(decision, "policy: this instance verified version 2 of this policy history")
