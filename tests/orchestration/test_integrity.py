@@ -191,3 +191,21 @@ def test_incident_actor_must_be_a_named_person(inventory, capsys):
 def test_committee_decisions_cannot_be_dated_ahead(inventory, capsys):
     assert approve(inventory, "ok", "--decided-on", "2031-01-01") == 1
     assert "cannot be dated in the future" in capsys.readouterr().err
+
+
+def test_a_policy_rolled_back_after_a_gate_saw_a_newer_version_blocks(inventory, tmp_path, dagster_home):
+    import yaml
+    from signing import resign_policy
+    policy, log = inventory / "policies" / "policy.yaml", inventory / "policies" / "policy_log.jsonl"
+    old_policy, old_log = policy.read_text(), log.read_text()
+    data = yaml.safe_load(old_policy)
+    data["tiers"]["low"]["evidence_max_age_hours"] = 24  # stricter, signed as version 2
+    policy.write_text(yaml.safe_dump(data, sort_keys=False))
+    resign_policy(inventory)
+    assert gate(inventory, tmp_path, "clean-model")[0] == 0
+    policy.write_text(old_policy)  # back to version 1: validly signed, but older than what was seen
+    log.write_text(old_log)
+    code, models = gate(inventory, tmp_path, "clean-model")
+    assert code == 1
+    assert any("this instance verified version 2 of this policy history" in r
+               for r in models["clean-model"]["reasons"])
