@@ -14,6 +14,7 @@ is refused before it is sent: `take()` raises `BudgetSpent`.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections import Counter
@@ -44,15 +45,18 @@ class Ledger:
             path.unlink(missing_ok=True)
 
     def take(self) -> None:
-        if self.max_requests is not None and self.requests() >= self.max_requests:
-            raise BudgetSpent(f"the battery's request budget of {self.max_requests} requests "
-                              "is spent (policy max_requests)")
+        """Count one request, or raise BudgetSpent. The check and the count happen under one
+        exclusive lock, so concurrent workers can never send more than the budget together."""
         self.folder.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(self.count_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            if self.max_requests is not None and os.fstat(descriptor).st_size >= self.max_requests:
+                raise BudgetSpent(f"the battery's request budget of {self.max_requests} requests "
+                                  "is spent (policy max_requests)")
             os.write(descriptor, b".")
         finally:
-            os.close(descriptor)
+            os.close(descriptor)  # closing releases the lock
 
     def retried(self, status: int | str, waited: float) -> None:
         line = json.dumps({"status": status, "waited": round(waited, 3)}) + "\n"

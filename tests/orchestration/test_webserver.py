@@ -40,7 +40,8 @@ def test_ui_shows_models_checks_sensors_schedules_and_results(webserver):
         for asset in ("artifact", "artifact_scan", "model_card", "deployment_decision"):
             assert f"{model}/{asset}" in keys, sorted(keys)
         checks = keys[f"{model}/deployment_decision"]["assetChecksOrError"]["checks"]
-        assert checks == [{"name": "deployment_approved", "blocking": False}], "a block is not a failed run"
+        assert checks == [{"name": "deployment_approved", "blocking": False},
+                          {"name": "signoffs_verified", "blocking": False}], "a block is not a failed run"
 
     repos = gql(webserver, "{ repositoriesOrError { ... on RepositoryConnection { nodes { "
                            "sensors { name } schedules { name } } } } }")["repositoriesOrError"]["nodes"]
