@@ -4,11 +4,10 @@ nested models, wrapper layers and functional graphs are all plain JSON underneat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from ..context import ScanContext
-from .base import ENGINE
+from .base import ENGINE, nested_dicts
 
 KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
 
@@ -23,7 +22,7 @@ def check_config_text(text: str | bytes, ctx: ScanContext, label: str) -> None:
 
 
 def check_config(config: Any, ctx: ScanContext, label: str) -> None:
-    for where, node in _dicts(config, "$"):
+    for where, node in nested_dicts(config, "$"):
         class_name = node.get("class_name")
         config_of = node.get("config") if isinstance(node.get("config"), dict) else {}
         if class_name in ("Lambda", "__lambda__") or config_of.get("function_type") == "lambda":
@@ -43,13 +42,3 @@ def _custom(qualified: str, where: str, ctx: ScanContext, label: str) -> None:
         return
     ctx.flag("keras.custom-object", f"{qualified} at {where} needs custom code to load", label)
 
-
-def _dicts(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    stack = [(where, node)]
-    while stack:
-        where, node = stack.pop()
-        if isinstance(node, dict):
-            yield where, node
-            stack.extend((f"{where}.{key}", value) for key, value in node.items())
-        elif isinstance(node, list):
-            stack.extend((f"{where}[{index}]", value) for index, value in enumerate(node))

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..context import ScanContext, Source, inner
-from .base import ENGINE
+from .base import ENGINE, nested_dicts
 
 MAX_TEXT = 256 << 20  # configs and tokenizers are read whole; larger text is not parsed
 REMOTE_CODE_KEYS = ("auto_map", "custom_pipelines")
@@ -184,7 +184,7 @@ def check_config_data(data: Any, ctx: ScanContext, label: str) -> None:
     """What a parsed JSON or YAML config asks a loader to run."""
     for where, ref in _remote_refs(data):
         ctx.flag("repo.remote-code", f"{where} = {ref!r}: code transformers imports with trust_remote_code", label)
-    for where, node in _dicts(data, "$"):
+    for where, node in nested_dicts(data, "$"):
         if node.get("trust_remote_code") is True:
             ctx.flag("repo.remote-code", f"{where}.trust_remote_code is true", label)
         if isinstance(node.get("chat_template"), (str, list)):  # a vocabulary may hold the word as a token
@@ -220,15 +220,6 @@ def _check_target(target: str, ctx: ScanContext, label: str, where: str) -> None
         ctx.flag("repo.instantiates", f"{where}._target_ = {target!r} is instantiated on load", label)
 
 
-def _dicts(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    stack = [(where, node)]
-    while stack:
-        where, node = stack.pop()
-        if isinstance(node, dict):
-            yield where, node
-            stack.extend((f"{where}.{key}", value) for key, value in node.items() if isinstance(value, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend((f"{where}[{index}]", value) for index, value in enumerate(node) if isinstance(value, (dict, list)))
 
 
 def _scan_yaml(text: str, source: Source, ctx: ScanContext) -> str:
