@@ -23,7 +23,7 @@ from pydantic import Field, field_validator
 
 from ..inventory.schema import NAME_PATTERN, SHA256_PATTERN, Strict
 from ..trust.keyring import CARD_REVIEWER, COMMITTEE_MEMBER, Keyring, Person
-from ..trust.ledger import Sign, Signed, append_record, read_chain, verify_signatures
+from ..trust.ledger import Sign, SignatureEntry, Signed, append_record, read_chain, verify_signatures
 from ..trust.subject import Classification, Subject, future_problem
 from .schema import named_person
 
@@ -31,10 +31,6 @@ REVIEW_FILE = Path("reviews") / "card_reviews.jsonl"
 APPROVE, CHANGES = "approve", "changes-requested"
 PAYLOAD_TYPE = "application/vnd.aisec.card-review+json"
 
-
-class SignatureEntry(Strict):
-    keyid: str
-    sig: str
 
 
 class CardReview(Strict):

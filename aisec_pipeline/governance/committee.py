@@ -32,7 +32,7 @@ from pydantic import Field, field_validator, model_validator
 from ..cards.schema import named_person
 from ..inventory.schema import NAME_PATTERN, SHA256_PATTERN, Strict
 from ..trust.keyring import COMMITTEE_MEMBER, GOVERNANCE_OWNER
-from ..trust.ledger import Chain, Sign, Signed, append_record, read_chain, verify_signatures
+from ..trust.ledger import Chain, Sign, SignatureEntry, Signed, append_record, read_chain, verify_signatures
 from .policy import Policy, TierPolicy
 from ..trust.subject import Classification, Subject, future_problem
 
@@ -51,10 +51,6 @@ DecisionKind = Literal["approve", "block", "defer", "accept", "classify"]
 PERMISSIONS = ("approve", "accept", "classify")
 PAYLOAD_TYPE = "application/vnd.aisec.committee-decision+json"
 
-
-class SignatureEntry(Strict):
-    keyid: str
-    sig: str
 
 
 class CommitteeRecord(Strict):

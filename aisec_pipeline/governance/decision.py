@@ -337,7 +337,8 @@ def decide(facts: GateFacts) -> Decision:
     model, policy, gov, now = facts.model, facts.policy, facts.governance, facts.now
     subject = facts.subject
     tier = policy.tiers[subject.classification.tier]
-    reasons: list[str] = policy_problems(gov.policy_trust, facts.remembered)
+    authority = policy_problems(gov.policy_trust, facts.remembered)  # sign-off problems
+    reasons: list[str] = list(authority)
     if model.entry.risk.eu_ai_act.category is EuAiActCategory.PROHIBITED:
         reasons.append("EU AI Act: prohibited practice (Art. 5): never deployable")
     if facts.observed_sha256s is not None:
@@ -345,12 +346,14 @@ def decide(facts: GateFacts) -> Decision:
     accepted = acceptance(gov.committee, subject, policy.committee.quorum, now)
     evidence_found, conditions = evidence_reasons(facts, accepted)
     reasons += evidence_found
-    authority = policy_problems(gov.policy_trust, facts.remembered) + lowered_tier_problems(facts)
-    reasons += lowered_tier_problems(facts)
+    lowered = lowered_tier_problems(facts)
+    reasons += lowered
+    authority += lowered
     finding = committee_finding(gov.committee, subject, tier, policy.committee.quorum, now,
                                 facts.remembered.committee)
-    authority += governance_problems(committee_verdict(finding))
-    extra = {COMMITTEE_KIND: committee_verdict(finding),
+    committee = committee_verdict(finding)
+    authority += governance_problems(committee)
+    extra = {COMMITTEE_KIND: committee,
              INCIDENTS_KIND: incident_verdict(gov.incidents, model.name, gov.reporting, now,
                                               facts.remembered.incidents)}
     for verdict in extra.values():

@@ -22,7 +22,7 @@ from ..cards.schema import named_person
 from ..inventory.schema import NAME_PATTERN, SHA256_PATTERN, Strict
 from ..verdict import Status, Verdict
 from ..trust.keyring import INCIDENT_HANDLER, Keyring
-from ..trust.ledger import Chain, LedgerError, Sign, Signed, append_record, read_chain, verify_signatures
+from ..trust.ledger import Chain, LedgerError, Sign, SignatureEntry, Signed, append_record, read_chain, verify_signatures
 from ..trust.subject import future_problem
 from .regulations import IncidentReporting
 
@@ -35,10 +35,6 @@ Severity = Literal["low", "medium", "high", "serious"]
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "serious": 3}
 PAYLOAD_TYPE = "application/vnd.aisec.incident-event+json"
 
-
-class SignatureEntry(Strict):
-    keyid: str
-    sig: str
 
 
 class IncidentEvent(Strict):

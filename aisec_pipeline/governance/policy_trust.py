@@ -23,7 +23,7 @@ from pydantic import Field, ValidationError
 from ..inventory.loader import InventoryError, read_yaml
 from ..inventory.schema import SHA256_PATTERN, Strict
 from ..trust.keyring import GOVERNANCE_OWNER
-from ..trust.ledger import Sign, add_signature, append_record, read_chain
+from ..trust.ledger import Sign, SignatureEntry, add_signature, append_record, read_chain
 from ..trust.statements import canonical_json, verify
 from .policy import POLICY_FILE, Policy
 
@@ -32,10 +32,6 @@ PAYLOAD_TYPE = "application/vnd.aisec.policy+json"
 PIN_ENV = "AISEC_POLICY_ROOT"
 MAX_CHANGES_SHOWN = 6
 
-
-class SignatureEntry(Strict):
-    keyid: str
-    sig: str
 
 
 class PolicyVersion(Strict):

@@ -24,6 +24,7 @@ from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from pydantic import ValidationError
 
+from ..inventory.schema import Strict
 from .statements import UNSIGNED_FIELDS, Verification, canonical_json, verify
 
 GENESIS = "0" * 64
@@ -120,6 +121,13 @@ def read_chain(path: Path, parse: Callable[[dict], T]) -> Chain[T]:
 
 
 Sign = Callable[[dict[str, Any]], dict[str, str]]  # record content -> one DSSE signature
+
+
+class SignatureEntry(Strict):
+    """One DSSE signature object on a ledger record: the signing key's id, the signature (base64)."""
+
+    keyid: str
+    sig: str
 
 
 def append_record(path: Path, build: Callable[[Chain[T]], dict[str, Any]],
