@@ -154,19 +154,28 @@ def _not_extending(chain, base_path: Path | None, parse) -> list[str]:
 
 
 def _permission_notes(register, policy, now) -> list[str]:
-    """Per record: who verifiably signed it, and why a permission counts as nothing."""
+    """Per record: who verifiably signed it, and why a permission counts as nothing. Each
+    model's registry entry is read once, however many records name it."""
     from ..inventory import InventoryError
     from .committee import PERMISSIONS, permission_problem
+    subjects: dict[str, object] = {}
+
+    def subject_of(name: str):
+        if name not in subjects:
+            try:
+                subjects[name] = policy.subject(_load_model(register.chain.path.parents[1], name).entry)
+            except InventoryError:
+                subjects[name] = None
+        return subjects[name]
+
     notes = []
     for record in register.chain.records:
         check = register.signers(record.hash).describe()
         why = None
         if record.decision in PERMISSIONS:
-            try:
-                subject = policy.subject(_load_model(register.chain.path.parents[1], record.model).entry)
-                why = permission_problem(register, record, subject, policy.committee.quorum, now)
-            except InventoryError:
-                why = "its model is no longer in the inventory"
+            subject = subject_of(record.model)
+            why = (permission_problem(register, record, subject, policy.committee.quorum, now)
+                   if subject is not None else "its model is no longer in the inventory")
         state = f"counts as nothing: {why}" if why else "counts"
         notes.append(f"record {record.seq} {record.decision} {record.model}: {check}; {state}")
     return notes
