@@ -56,7 +56,8 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
 
 def signoffs_check(decision: Decision) -> dg.AssetCheckResult:
     """Fails whenever the decision found a sign-off missing or unverified (and when no decision
-    could be made): the model_card check judges the card's content, this one its signed reviews."""
+    could be made), judged at the time of the decision: the policy's signatures, the card's
+    signed reviews (the model_card check judges them too, when it is measured), the committee's word."""
     problems = decision.signoff_problems
     passed = bool(decision.signoffs) and not problems
     shown = problems or (() if passed else ("the decision could not be made",))
@@ -96,7 +97,7 @@ def gather(context, config, inventory, model, observed, versions, signer=None) -
                 if kind in prints else None
                 for kind in required_kinds(model, policy)}
     card = verdicts.get("model_card")
-    validated = card.figures.get("validated_use_cases") if card is not None and card.passed else None
+    validated = card.figures.get("validated_use_cases") if card is not None else None  # valid content
     governance = read_governance(inventory.path, policy, now)
     remembered = remember(context.instance, governance.committee, governance.incidents,
                           governance.reviews, recall(context.instance), governance.policy_trust)

@@ -230,8 +230,20 @@ def reusable(verdict: Verdict | None, max_age_hours: float) -> bool:
     fingerprint, measured (not unassessed: that may have been a passing outage) and fresh."""
     if verdict is None or verdict.status is Status.UNASSESSED:
         return False
-    age = evidence_age_hours(verdict, datetime.now(timezone.utc))
-    return age is not None and age < max_age_hours
+    now = datetime.now(timezone.utc)
+    age = evidence_age_hours(verdict, now)
+    return age is not None and age < max_age_hours and not lapsed(verdict, now)
+
+
+def lapsed(verdict: Verdict, now: datetime) -> bool:
+    """A verdict that holds only until a date (a card review's validity) is not reused after it."""
+    until = verdict.figures.get("review_valid_until")
+    if until is None:
+        return False
+    try:
+        return now >= datetime.fromisoformat(str(until))
+    except ValueError:
+        return True
 
 
 def evidence_for(instance: dg.DagsterInstance, key: dg.AssetKey, fingerprint: str,

@@ -28,6 +28,7 @@ from .evidence import (ALWAYS_READ, FORCE_TAG, RunInputs, bound_verdict, check_r
                        reusable, run_safely, sha256_or_missing, verdict_metadata)
 from .governance_assets import GOVERNANCE_KEYS
 from .keys import asset_key, dagster_name
+from .memory import recall
 from .resources import GovernedInventory, LocalLLMServer, RunFolders
 
 INPUT_DESCRIPTIONS = {
@@ -113,7 +114,8 @@ def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) ->
             state_dir=run_folders.state_folder(context, current.name, kind.name),
             upstream={u: evidence_for(context.instance, asset_key(current.name, u), prints[u],
                                       context.run.run_id) for u in upstream_present(kind, current)},
-            serve=llm_server.serving, progress=_progress(context, current.name), observed=observed)))
+            serve=llm_server.serving, progress=_progress(context, current.name), observed=observed,
+            remembered=lambda: recall(context.instance))))
         verdict = bound_verdict(verdict, current, prints[kind.name], observed)
         context.log.info(f"{model.name} {kind.name}: {verdict.status.value}")
         return dg.MaterializeResult(metadata={**verdict_metadata(verdict), **_extra_metadata(verdict)},
@@ -167,8 +169,8 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
                            dg.AssetCheckSpec("signoffs_verified", asset=key,
                                              description="Every sign-off the decision needs is there "
                                              "and verified: the signed policy version, the card's "
-                                             "signed reviews (the model_card check judges the card's "
-                                             "content), the committee's signed word, the risk tier.")],
+                                             "signed reviews, the committee's signed word, the risk "
+                                             "tier, judged at the time of the decision.")],
               kinds={"aisec"}, **common)
     def deployment_decision(context: dg.AssetExecutionContext, config: DecisionConfig,
                             inventory: GovernedInventory,
