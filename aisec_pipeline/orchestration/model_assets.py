@@ -25,8 +25,8 @@ from ..governance.policy import Policy
 from ..inventory import Model
 from .evidence import (ALWAYS_READ, FORCE_TAG, RunInputs, bound_verdict, check_result, evidence_for,
                        evidence_record, fingerprints, input_keys, input_versions, model_inputs,
-                       reusable, run_safely, sha256_or_missing, verdict_metadata)
-from .governance_assets import GOVERNANCE_KEYS
+                       reusable, run_safely, sha256_or_missing, verdict_metadata, SCOPED_LEDGERS)
+from .governance_assets import DECISION_GOVERNANCE
 from .keys import asset_key, dagster_name
 from .memory import recall
 from .resources import GovernedInventory, LocalLLMServer, RunFolders
@@ -35,6 +35,8 @@ INPUT_DESCRIPTIONS = {
     "entry": "the registry entry (model.yaml)", "artifact": "the weight files' bytes",
     "card": "the model card (card.md)", "evaluation_file": "the labelled evaluation data",
     "system_prompt": "the deployed system prompt", "signature": "the signature bundle and public key",
+    "card_reviews": "its lines of the card review log", "committee": "its lines of the committee register",
+    "incidents": "its lines of the incident log",
 }
 
 
@@ -71,7 +73,7 @@ def build_model_assets(model: Model, policy: Policy) -> list:
 def observed_inputs(model: Model, common: dict) -> dg.AssetsDefinition:
     """The model's inputs as observable source assets: their data versions are sha256s, so a
     changed file makes exactly the evidence that reads it stale."""
-    names = [*ALWAYS_READ, *(n for n in model_inputs(model) if n not in ALWAYS_READ)]
+    names = [*ALWAYS_READ, *(n for n in model_inputs(model) if n not in ALWAYS_READ), *SCOPED_LEDGERS]
     specs = [dg.AssetSpec(asset_key(model.name, name), description=f"{model.name} "
                           f"{model.entry.version}: {INPUT_DESCRIPTIONS[name]}",
                           metadata=code_references(model), kinds={"file"}, **common)
@@ -158,7 +160,9 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
 
     key = asset_key(model.name, "deployment_decision")
 
-    @dg.asset(key=key, deps=[asset_key(model.name, e) for e in evidence] + GOVERNANCE_KEYS,
+    governance = [asset_key(model.name, name) for name in SCOPED_LEDGERS] + DECISION_GOVERNANCE
+
+    @dg.asset(key=key, deps=[asset_key(model.name, e) for e in evidence] + governance,
               description=f"{model.name}: approved only when every evidence kind the tier "
                           "requires is present, passed, fresh and measured on the artifact bytes "
                           "hashed by this run, and governance allows it.",
