@@ -270,13 +270,21 @@ def _expired(context, requests: GateRequests, models: list[Model], versions: dic
     for model in models:
         if model.name not in decided:
             continue
-        try:
-            age = (now - datetime.fromisoformat(decided[model.name]["decided_at"])).total_seconds() / 3600
-        except (TypeError, ValueError):
-            age = float("inf")  # a decision whose time cannot be read is no reason to keep it
+        age = decision_age_hours(decided[model.name]["decided_at"], now)
         if age >= requests.policy.tier_for(model.entry).evidence_max_age_hours or model.name in lapsed:
             found.append(requests.request(model, versions[model.name], state[model.name], "evidence-stale"))
     return found
+
+
+def decision_age_hours(decided_at, now: datetime) -> float:
+    """Hours since a decision was made; infinite when its time is unreadable, has no zone or is
+    from the future (beyond the clock skew): no reason to keep such a decision standing."""
+    from ..clock import from_the_future, parse_stamp
+
+    when = parse_stamp(decided_at)
+    if when is None or from_the_future(when, now):
+        return float("inf")
+    return (now - when).total_seconds() / 3600
 
 
 def lapsed_evidence(instance: dg.DagsterInstance, models: list[Model], policy, now: datetime) -> set[str]:

@@ -110,14 +110,13 @@ def gather(context, config, inventory, model, observed, versions, signer=None) -
 
 def card_under_review(model) -> CardUnderReview | None:
     """The card's bytes digest and owner as they are now (the review is bound to these bytes)."""
-    from ..cards.parse import parse_card
+    from ..cards.parse import card_owner_name, parse_card
 
-    parsed = parse_card(model.path(model.entry.card))
+    path = model.path(model.entry.card)
+    parsed = parse_card(path)
     if parsed.sha256 is None:
         return None
-    owner = (parsed.header or {}).get("owner")
-    name = owner.get("name") if isinstance(owner, dict) else None
-    return CardUnderReview(parsed.sha256, name if isinstance(name, str) else None)
+    return CardUnderReview(parsed.sha256, card_owner_name(path))
 
 
 HISTORY = 500  # decisions per model searched for earlier environments' approvals

@@ -336,3 +336,15 @@ def test_evidence_recorded_again_ages_from_when_it_was_measured(two_models, dags
     assert lapsed_evidence(instance, models, policy, now) == {"alpha"}
     record("beta", "model_card", now - timedelta(hours=1), review_valid_until=(now - timedelta(minutes=1)).isoformat())
     assert lapsed_evidence(instance, models, policy, now) == {"alpha", "beta"}
+
+
+def test_a_decision_dated_in_the_future_or_without_a_zone_is_no_reason_to_keep_it():
+    from datetime import datetime, timedelta, timezone
+
+    from aisec_pipeline.orchestration.automation import decision_age_hours
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
+    assert decision_age_hours((now - timedelta(hours=3)).isoformat(), now) == 3.0
+    assert decision_age_hours((now + timedelta(minutes=4)).isoformat(), now) <= 0, "within the skew"
+    for unusable in ((now + timedelta(days=365)).isoformat(), "2026-12-03T11:00:00", "soon", None):
+        assert decision_age_hours(unusable, now) == float("inf"), unusable
