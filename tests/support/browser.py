@@ -50,8 +50,11 @@ class Page:
         """The text a person sees on the page (what `innerText` renders, not hidden markup)."""
         return self.evaluate("document.body ? document.body.innerText : ''") or ""
 
-    def open(self, url: str, needle: str | re.Pattern, timeout: float = 120) -> str:
-        """Load `url` and wait until its text shows `needle`; reloads while the app warms up."""
+    def open(self, url: str, *needles: str | re.Pattern, timeout: float = 120) -> str:
+        """Load `url` and wait until its text shows every needle; reloads while the app warms up."""
+        def shows(text: str, needle) -> bool:
+            return bool(needle.search(text)) if isinstance(needle, re.Pattern) else needle in text
+
         deadline, text = time.monotonic() + timeout, ""
         while time.monotonic() < deadline:
             self.call("Page.navigate", {"url": url})
@@ -59,9 +62,9 @@ class Page:
             while time.monotonic() < reload_at:
                 time.sleep(1)
                 text = self.text()
-                if needle.search(text) if isinstance(needle, re.Pattern) else needle in text:
+                if all(shows(text, needle) for needle in needles):
                     return text
-        raise AssertionError(f"{url} never showed {needle!r}; it shows:\n{text[-3000:]}")
+        raise AssertionError(f"{url} never showed {needles!r}; it shows:\n{text[-3000:]}")
 
     def screenshot(self, path: Path) -> None:
         import base64
