@@ -363,5 +363,6 @@ def _the_sensors_gates_show(ui: Deployment, page) -> None:
     assert revert["runId"] != bump["runId"] and revert["status"] == "SUCCESS"
     text = page.open(decision, "APPROVED: every required check passed")
     assert "1.0.0" in text and "1.1.0" not in text
+    assert page.evaluate(OVERFLOW % "summary") <= 0, "the approved summary runs off the page"
     wait_for("model_card fresh after the revert", lambda: ui.stale("clean-model", "model_card") == "FRESH")
     assert "Unsynced" not in page.open(model_card, "Latest check results")
