@@ -139,7 +139,7 @@ REGISTRY: tuple[EvidenceKind, ...] = (
         "garak's adversarial battery plus aisec's multilingual and canary probes.",
         frozenset({ModelKind.LLM}), _injection_report,
         "Endpoint resists prompt injection", "model.yaml",
-        ("garak", "llama_cpp"), (READS_POLICY, READS_SYSTEM_PROMPT)),
+        ("garak", "ctranslate2"), (READS_POLICY, READS_SYSTEM_PROMPT)),
     EvidenceKind(
         MODEL_CARD, "card_is_complete",
         "The model card validated, bound to the artifact digest, splits filled from measurement.",
@@ -160,7 +160,7 @@ BY_NAME: dict[str, EvidenceKind] = {kind.name: kind for kind in REGISTRY}
 ENGINE_DISTRIBUTIONS = {"modelscan": "modelscan", "picklescan": "picklescan",
                         "model_signing": "model-signing", "great_expectations": "great-expectations",
                         "pandas": "pandas", "fairlearn": "fairlearn", "skops": "skops", "garak": "garak",
-                        "llama_cpp": "llama-cpp-python"}
+                        "ctranslate2": "ctranslate2"}
 
 
 @functools.cache
