@@ -52,9 +52,12 @@ def changed_while_gated(scanned: Mapping[str, str], observed: Mapping[str, str])
             for path, digest in scanned.items() if path in observed and observed[path] != digest]
 
 
-def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None = None) -> Verdict:
-    """The card validated and bound to the registry digests; when valid, published to `out_dir`
-    with `last_evaluated` set now and the demographic splits filled from the bias report."""
+def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None = None,
+                policy=None, remembered=None) -> Verdict:
+    """The card validated and bound to the registry digests, and (given the policy) its signed
+    review judged as the decision judges it, so this check never passes a card the decision
+    blocks on. When valid, published to `out_dir` with `last_evaluated` set now and the
+    demographic splits filled from the bias report."""
     from datetime import datetime, timezone
 
     from .cards.render import render_card
@@ -62,8 +65,12 @@ def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None 
 
     validation = validate_card(model.path(model.entry.card), model.entry)
     digests = {a.path: a.sha256 for a in model.entry.artifacts}
-    verdict = card_verdict(validation, digests)
-    if not verdict.passed or out_dir is None:
+    content = card_verdict(validation, digests)
+    if not content.passed:
+        return content
+    verdict = (with_review(content, model, policy, remembered, datetime.now(timezone.utc))
+               if policy is not None else content)
+    if out_dir is None:
         return verdict
     splits = bias.figures.get("splits_markdown") if bias is not None else None
     reviewed_by = card_reviews(model, validation.sha256)
@@ -75,6 +82,31 @@ def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None 
     return Verdict(verdict.kind, verdict.status, verdict.reasons,
                    {**verdict.figures, "reviewed_by": reviewed_by},
                    {**verdict.attachments, "published card": str(published)})
+
+
+def with_review(verdict: Verdict, model: Model, policy, remembered, now) -> Verdict:
+    """The valid card's verdict with its signed review judged (`cards.review.review_finding`,
+    the decision's own rule): failed with the review's reasons when it does not stand, and the
+    time the standing review lapses (`review_valid_until`) so it is never reused past it."""
+    from datetime import datetime, time, timezone
+
+    from .cards.review import CardUnderReview, ReviewRules, load_reviews, review_finding, review_lapses
+
+    root = model.folder.parents[1]
+    rules = policy.tier_for(model.entry).card_review
+    rules = ReviewRules(rules.required, rules.valid_days, rules.committee_member)
+    card = CardUnderReview(verdict.figures["card_sha256"], verdict.figures.get("owner"))
+    finding = review_finding(load_reviews(root, policy.people), policy.subject(model.entry), card,
+                             rules, policy.people, now,
+                             getattr(remembered, "card_reviews", ()) if remembered else ())
+    figures = {**verdict.figures, "signed_reviews": list(finding.signers)}
+    if finding.reasons:
+        reasons = tuple(r.removeprefix("model_card: ") for r in finding.reasons)
+        return Verdict(verdict.kind, Status.FAILED, reasons, figures)
+    lapses = review_lapses(finding, rules)
+    if lapses is not None:
+        figures["review_valid_until"] = datetime.combine(lapses, time(), timezone.utc).isoformat()
+    return Verdict(verdict.kind, verdict.status, verdict.reasons, figures)
 
 
 def card_reviews(model: Model, card_sha256: str | None) -> list[dict[str, str]]:

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "aisec_pipeline.scanning.command",
     "aisec_pipeline.provenance.command",
     "aisec_pipeline.cards.command",
+    "aisec_pipeline.binding.command",
     "aisec_pipeline.fairness.command",
     "aisec_pipeline.redteam.command",
     "aisec_pipeline.governance.command",

@@ -44,6 +44,8 @@ class EvidenceInputs:
     serve: Callable[[Path, str], ContextManager[str]] | None = None  # serves a local GGUF
     progress: Callable[[str], None] = lambda line: None
     observed: Mapping[str, str] = field(default_factory=dict)  # artifact path -> sha256 the gate hashed
+    # governance.memory.Remembered: restrictions this instance has seen (a removed line still binds)
+    remembered: Callable[[], object] = lambda: None
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def _injection_report(inputs: EvidenceInputs) -> Verdict:
 def _model_card(inputs: EvidenceInputs) -> Verdict:
     from .assessments import assess_card
 
-    return assess_card(inputs.model, inputs.upstream.get(BIAS_REPORT), inputs.workdir)
+    return assess_card(inputs.model, inputs.upstream.get(BIAS_REPORT), inputs.workdir,
+                       inputs.policy, inputs.remembered())
 
 
 def _production_bias(inputs: EvidenceInputs) -> Verdict:
@@ -132,7 +135,7 @@ REGISTRY: tuple[EvidenceKind, ...] = (
         "Per demographic segment and intersection, with 95% intervals and corrected tests.",
         frozenset({ModelKind.CLASSIFIER}), _bias_report,
         "No demographic segment beyond the tier's thresholds", "model.yaml",
-        ("pandas", "fairlearn", "skops"), (READS_POLICY, READS_EVALUATION, READS_CARD),
+        ("pandas", "numpy", "skops", "onnxruntime"), (READS_POLICY, READS_EVALUATION, READS_CARD),
         (EVALUATION_DATA, ARTIFACT_SCAN)),
     EvidenceKind(
         INJECTION_REPORT, "resists_prompt_injection",
@@ -142,10 +145,11 @@ REGISTRY: tuple[EvidenceKind, ...] = (
         ("garak", "ctranslate2"), (READS_POLICY, READS_SYSTEM_PROMPT)),
     EvidenceKind(
         MODEL_CARD, "card_is_complete",
-        "The model card validated, bound to the artifact digest, splits filled from measurement.",
+        "The model card validated, bound to the artifact digest, splits filled from measurement, "
+        "and its signed review standing as the tier requires.",
         ALL_KINDS, _model_card,
-        "Model card is complete and bound to the artifact", "card.md",
-        ("aisec",), (READS_CARD, READS_REVIEWS), (BIAS_REPORT,)),
+        "Model card is complete, bound to the artifact and its review signed", "card.md",
+        ("aisec",), (READS_POLICY, READS_CARD, READS_REVIEWS), (BIAS_REPORT,)),
     EvidenceKind(
         PRODUCTION_BIAS, "no_production_drift",
         "Recent production predictions per segment against the measured baseline; drift past "
@@ -159,7 +163,8 @@ BY_NAME: dict[str, EvidenceKind] = {kind.name: kind for kind in REGISTRY}
 # Engine name (as in `engines`) -> the distribution whose version is part of the code version.
 ENGINE_DISTRIBUTIONS = {"modelscan": "modelscan", "picklescan": "picklescan",
                         "model_signing": "model-signing", "great_expectations": "great-expectations",
-                        "pandas": "pandas", "fairlearn": "fairlearn", "skops": "skops", "garak": "garak",
+                        "pandas": "pandas", "numpy": "numpy", "skops": "skops",
+                        "onnxruntime": "onnxruntime", "garak": "garak",
                         "ctranslate2": "ctranslate2"}
 
 

@@ -1,8 +1,8 @@
-"""Producer statements: a keyring model owner signs "this evaluation file (sha256) holds the
+"""Producer statements: the card's owner (a keyring model owner) signs "this evaluation file (sha256) holds the
 predictions of this artifact (digest)", as a DSSE signature over canonical JSON (trust/statements).
 
-Sign one:  python -m aisec_pipeline.binding.statement MODEL_FOLDER --key FILE
-It writes the file the registry's `evaluation.statement` names (default: the data file's name
+Sign one:  aisec evaluation bind MODEL --key FILE   (or python -m aisec_pipeline.binding.statement
+MODEL_FOLDER --key FILE). It writes the file the registry's `evaluation.statement` names (default: the data file's name
 plus `.statement.json`) and prints its path.
 """
 
@@ -60,8 +60,8 @@ def check_statement(model: Model, keyring, evaluation_sha256: str) -> Checked:
     relative = path.relative_to(model.folder)
     if not path.is_file():
         return Checked((), (f"no signed statement binds the evaluation file to the artifact: "
-                            f"{relative} is missing; its producer signs one with `python -m "
-                            f"aisec_pipeline.binding.statement {model.folder} --key FILE`",))
+                            f"{relative} is missing; the card's owner signs one with `aisec evaluation "
+                            f"bind {model.name} --key FILE`",))
     try:
         if path.stat().st_size > MAX_STATEMENT_BYTES:
             raise ValueError(f"over {MAX_STATEMENT_BYTES} bytes")
@@ -78,11 +78,22 @@ def check_statement(model: Model, keyring, evaluation_sha256: str) -> Checked:
         return Checked((), (f"{relative} does not bind this evaluation file to this artifact: "
                             + "; ".join(wrong + [f"unexpected field {k!r}" for k in extra]),))
     verification = verify(record, PAYLOAD_TYPE, keyring)
-    signers = tuple(p.name for p in verification.with_role(SIGNER_ROLE))
+    owner = card_owner(model, keyring)
+    signers = tuple(p.name for p in verification.with_role(SIGNER_ROLE) if owner and p.name == owner.name)
     if not signers:
-        return Checked((), (f"{relative} is not signed by a keyring {SIGNER_ROLE} "
-                            f"({verification.describe()})",))
+        whose = f"the card's owner {owner.name}" if owner else "the card's owner (not a keyring person)"
+        return Checked((), (f"{relative} is not signed by {whose} with a keyring {SIGNER_ROLE} key "
+                            f"({verification.describe()}); another model's owner cannot vouch for "
+                            "this model's predictions",))
     return Checked(signers, ())
+
+
+def card_owner(model: Model, keyring):
+    """The keyring person the card names as owner: the producer who may bind its evaluation."""
+    from ..cards.parse import card_owner_name
+
+    name = card_owner_name(model.path(model.entry.card))
+    return keyring.by_name(name) if name else None
 
 
 def write_statement(model: Model, signer) -> Path:

@@ -48,7 +48,7 @@ def run_review(args: argparse.Namespace) -> int:
     from ..governance.policy import load_policy
     from ..inventory import InventoryError, resolve_inventory
     from ..inventory.loader import MODELS_DIR, load_model
-    from .parse import parse_card
+    from .parse import card_owner_name, parse_card
 
     root = resolve_inventory(args.inventory)
     try:
@@ -56,12 +56,11 @@ def run_review(args: argparse.Namespace) -> int:
         policy = load_policy(root)
     except InventoryError as exc:
         return fail(str(exc).splitlines()[0], EXIT_USAGE)
-    parsed = parse_card(model.path(model.entry.card))
+    path = model.path(model.entry.card)
+    parsed = parse_card(path)
     if parsed.sha256 is None:
         return fail("; ".join(parsed.problems), EXIT_USAGE)
-    owner = (parsed.header or {}).get("owner")
-    name = owner.get("name") if isinstance(owner, dict) else None
-    return _record(args, root, policy, model, parsed.sha256, name if isinstance(name, str) else None)
+    return _record(args, root, policy, model, parsed.sha256, card_owner_name(path))
 
 
 def _record(args, root: Path, policy, model, card_sha256: str, owner: str | None) -> int:

@@ -120,6 +120,14 @@ def has_split_table(body: str) -> bool:
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
 
+def card_owner_name(path: Path) -> str | None:
+    """The owner name the card states, if any (who may bind its evaluation, whose review of it
+    does not count); the card check, not this, judges whether it is a named person."""
+    owner = (parse_card(path).header or {}).get("owner")
+    name = owner.get("name") if isinstance(owner, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def card_owner_email(path: Path) -> str | None:
     """The owner email the card states, if well-formed (for Dagster asset owners); the card
     check, not this, judges whether the owner is a named person."""

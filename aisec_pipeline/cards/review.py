@@ -147,6 +147,13 @@ def review_finding(log: ReviewLog, subject: Subject, card: CardUnderReview, rule
     return ReviewFinding(tuple(reasons), tuple(r for _, r in approvals), signers)
 
 
+def review_lapses(finding: ReviewFinding, rules: ReviewRules) -> date | None:
+    """The day the standing review stops counting (its oldest approval ages out), if it stands."""
+    if finding.reasons or not finding.standing:
+        return None
+    return min(r.reviewed_on for r in finding.standing) + timedelta(days=rules.valid_days)
+
+
 def _owners(log: ReviewLog, reviews: list[CardReview], keyring: Keyring) -> set[str]:
     """Everyone named as the card's owner in its signed review history: an owner cannot approve
     their card by renaming its owner first."""

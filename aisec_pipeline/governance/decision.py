@@ -21,6 +21,7 @@ from ..clock import from_the_future, parse_stamp
 from ..evidence_kinds import gating_kinds_for
 from ..inventory import Model
 from ..inventory.schema import EuAiActCategory
+from ..kind_names import MODEL_CARD
 from ..trust.subject import Subject
 from ..verdict import Status, Verdict
 from .committee import (CommitteeFinding, Register, acceptance, committee_finding,
@@ -273,6 +274,13 @@ def review_problems(facts: GateFacts) -> tuple[list[str], tuple[str, ...]]:
     return list(finding.reasons), finding.signers
 
 
+def not_yet_given(card_reasons: list[str], card: Verdict | None) -> list[str]:
+    """The review's reasons the model_card verdict does not already give (it judges the review by
+    the same rule when measured; judged again here, for the time of this decision)."""
+    given = set(card.reasons) if card is not None else set()
+    return [r for r in card_reasons if r.removeprefix(f"{MODEL_CARD}: ") not in given]
+
+
 def policy_problems(trust: PolicyTrust, remembered: Remembered) -> list[str]:
     """The policy's own problems, and a rollback below a version this instance verified."""
     from .memory import rollback_problems
@@ -360,7 +368,7 @@ def decide(facts: GateFacts) -> Decision:
         reasons += governance_problems(verdict)
     reasons += use_case_problems(facts.use_case, facts.validated_use_cases)
     card_reasons, reviewers = review_problems(facts)
-    reasons += card_reasons
+    reasons += not_yet_given(card_reasons, facts.verdicts.get(MODEL_CARD))
     authority += card_reasons
     if facts.promotion is not None and facts.card is not None:
         reasons += promotion_problems(policy, facts.promotion, subject.digest, facts.card.sha256, now)

@@ -44,7 +44,9 @@ def gate_tags(model: Model, trigger: str) -> dict[str, str]:
 
 def gate_state(model: Model, versions: dict[dg.AssetKey, str]) -> str:
     """`version@digest#inputs`: what a decision depends on, from the data versions of its input
-    files (`evidence.file_versions`; the registry's digest stands for the artifact's bytes)."""
+    files (`evidence.file_versions`; the registry's digest stands for the artifact's bytes; a
+    governance ledger by the lines that concern this model, so a committee record, incident or
+    review about one model re-gates that model only)."""
     from .keys import asset_key
 
     artifact = asset_key(model.name, "artifact")
@@ -260,18 +262,49 @@ def _changed(context, requests: "GateRequests", models: list[Model], versions: d
 
 def _expired(context, requests: GateRequests, models: list[Model], versions: dict,
              state: dict[str, str]) -> list[dg.RunRequest]:
-    """Models whose latest decision is older than their tier's evidence window (or undated)."""
+    """Models whose latest decision is older than their tier's evidence window (or undated), or
+    whose latest evidence has aged out (`lapsed_evidence`)."""
     now, found = datetime.now(timezone.utc), []
     decided = latest_decisions(context.instance, models)
+    lapsed = lapsed_evidence(context.instance, [m for m in models if m.name in decided], requests.policy, now)
     for model in models:
         if model.name not in decided:
             continue
-        try:
-            age = (now - datetime.fromisoformat(decided[model.name]["decided_at"])).total_seconds() / 3600
-        except (TypeError, ValueError):
-            age = float("inf")  # a decision whose time cannot be read is no reason to keep it
-        if age >= requests.policy.tier_for(model.entry).evidence_max_age_hours:
+        age = decision_age_hours(decided[model.name]["decided_at"], now)
+        if age >= requests.policy.tier_for(model.entry).evidence_max_age_hours or model.name in lapsed:
             found.append(requests.request(model, versions[model.name], state[model.name], "evidence-stale"))
+    return found
+
+
+def decision_age_hours(decided_at, now: datetime) -> float:
+    """Hours since a decision was made; infinite when its time is unreadable, has no zone or is
+    from the future (beyond the clock skew): no reason to keep such a decision standing."""
+    from ..clock import from_the_future, parse_stamp
+
+    when = parse_stamp(decided_at)
+    if when is None or from_the_future(when, now):
+        return float("inf")
+    return (now - when).total_seconds() / 3600
+
+
+def lapsed_evidence(instance: dg.DagsterInstance, models: list[Model], policy, now: datetime) -> set[str]:
+    """Models with gating evidence measured longer ago than their tier's window allows (or a card
+    review that lapsed). Dagster's freshness badge counts from the latest materialization, which
+    a reuse records again; the gate counts from when the evidence was measured: re-gating these
+    re-measures that evidence, so the badge and the gate agree (one batched query)."""
+    from ..evidence_kinds import gating_kinds_for
+    from ..governance.decision import evidence_age_hours
+    from .evidence import lapsed, latest_verdicts
+    from .keys import asset_key
+
+    owner = {asset_key(m.name, k.name): m for m in models for k in gating_kinds_for(m)}
+    found = set()
+    for key, verdict in latest_verdicts(instance, list(owner)).items() if owner else ():
+        model = owner[key]
+        age = evidence_age_hours(verdict, now) if verdict is not None else None
+        window = policy.tier_for(model.entry).evidence_max_age_hours
+        if verdict is not None and (age is None or age >= window or lapsed(verdict, now)):
+            found.add(model.name)
     return found
 
 

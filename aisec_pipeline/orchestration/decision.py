@@ -56,7 +56,8 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
 
 def signoffs_check(decision: Decision) -> dg.AssetCheckResult:
     """Fails whenever the decision found a sign-off missing or unverified (and when no decision
-    could be made): the model_card check judges the card's content, this one its signed reviews."""
+    could be made), judged at the time of the decision: the policy's signatures, the card's
+    signed reviews (the model_card check judges them too, when it is measured), the committee's word."""
     problems = decision.signoff_problems
     passed = bool(decision.signoffs) and not problems
     shown = problems or (() if passed else ("the decision could not be made",))
@@ -96,7 +97,7 @@ def gather(context, config, inventory, model, observed, versions, signer=None) -
                 if kind in prints else None
                 for kind in required_kinds(model, policy)}
     card = verdicts.get("model_card")
-    validated = card.figures.get("validated_use_cases") if card is not None and card.passed else None
+    validated = card.figures.get("validated_use_cases") if card is not None else None  # valid content
     governance = read_governance(inventory.path, policy, now)
     remembered = remember(context.instance, governance.committee, governance.incidents,
                           governance.reviews, recall(context.instance), governance.policy_trust)
@@ -109,14 +110,13 @@ def gather(context, config, inventory, model, observed, versions, signer=None) -
 
 def card_under_review(model) -> CardUnderReview | None:
     """The card's bytes digest and owner as they are now (the review is bound to these bytes)."""
-    from ..cards.parse import parse_card
+    from ..cards.parse import card_owner_name, parse_card
 
-    parsed = parse_card(model.path(model.entry.card))
+    path = model.path(model.entry.card)
+    parsed = parse_card(path)
     if parsed.sha256 is None:
         return None
-    owner = (parsed.header or {}).get("owner")
-    name = owner.get("name") if isinstance(owner, dict) else None
-    return CardUnderReview(parsed.sha256, name if isinstance(name, str) else None)
+    return CardUnderReview(parsed.sha256, card_owner_name(path))
 
 
 HISTORY = 500  # decisions per model searched for earlier environments' approvals

@@ -26,7 +26,11 @@ from ..evidence_kinds import (READS_CARD, READS_EVALUATION, READS_POLICY, READS_
                               READS_SIGNATURE, READS_SYSTEM_PROMPT, EvidenceKind, code_version,
                               kinds_for, upstream_present)
 from ..governance.decision import evidence_age_hours, stamp
+from ..governance.committee import REGISTER_FILE
+from ..governance.incidents import INCIDENT_FILE
 from ..governance.policy import POLICY_FILE
+from ..governance.regulations import REGULATIONS_FILE
+from ..governance.scope import ledger_scope
 from ..inventory import Model
 from ..inventory.digest import model_digest
 from ..provenance.digest import sha256_file
@@ -80,8 +84,12 @@ def sha256_or_missing(path: Path) -> str:
 
 # What an evidence kind reads -> the source asset that observes it (per model, or governance).
 MODEL_INPUTS = {READS_CARD: "card", READS_EVALUATION: "evaluation_file",
-                READS_SYSTEM_PROMPT: "system_prompt", READS_SIGNATURE: "signature"}
-GOVERNANCE_INPUTS = {READS_POLICY: "policy", READS_REVIEWS: "card_reviews"}
+                READS_SYSTEM_PROMPT: "system_prompt", READS_SIGNATURE: "signature",
+                READS_REVIEWS: "card_reviews"}
+GOVERNANCE_INPUTS = {READS_POLICY: "policy"}
+# Shared ledgers a model reads only its own lines of (`governance.scope`): per model, their data
+# version covers those lines, so a record about one model makes only that model's assets stale.
+SCOPED_LEDGERS = {"card_reviews": REVIEW_FILE, "committee": REGISTER_FILE, "incidents": INCIDENT_FILE}
 ALWAYS_READ = ("entry", "artifact")  # every kind reads the registry entry and the artifact bytes
 
 
@@ -101,7 +109,8 @@ def model_inputs(model: Model) -> dict[str, list[Path]]:
     return files
 
 
-GOVERNANCE_INPUT_FILES = {"policy": POLICY_FILE, "card_reviews": REVIEW_FILE}
+# Governance files every model's decision reads whole (regulations: the Art. 73 dates in reasons).
+GOVERNANCE_INPUT_FILES = {"policy": POLICY_FILE, "regulations": REGULATIONS_FILE}
 
 
 def _sha256_small(path: Path) -> str:
@@ -129,6 +138,8 @@ def file_versions(model: Model, root: Path, governance: dict[dg.AssetKey, str] |
     `governance`: the governance files' versions, when already read (a sensor tick)."""
     own = {asset_key(model.name, name): files_version(paths, hash_file)
            for name, paths in model_inputs(model).items()}
+    own.update({asset_key(model.name, name): ledger_scope(root, relative, model.name, hash_file)
+                for name, relative in SCOPED_LEDGERS.items()})
     return {**own, **(governance if governance is not None else governance_versions(root))}
 
 
@@ -141,7 +152,7 @@ def input_keys(kind: EvidenceKind, model: Model) -> list[dg.AssetKey]:
     """The source assets an evidence kind depends on: the same list makes its Dagster deps and
     its fingerprint, so Dagster's stale badge and the gate's re-measuring always agree."""
     keys = [asset_key(model.name, name) for name in ALWAYS_READ]
-    present = model_inputs(model)
+    present = {**model_inputs(model), **SCOPED_LEDGERS}
     for read in kind.reads:
         if read in GOVERNANCE_INPUTS:
             keys.append(governance_key(GOVERNANCE_INPUTS[read]))
@@ -230,8 +241,20 @@ def reusable(verdict: Verdict | None, max_age_hours: float) -> bool:
     fingerprint, measured (not unassessed: that may have been a passing outage) and fresh."""
     if verdict is None or verdict.status is Status.UNASSESSED:
         return False
-    age = evidence_age_hours(verdict, datetime.now(timezone.utc))
-    return age is not None and age < max_age_hours
+    now = datetime.now(timezone.utc)
+    age = evidence_age_hours(verdict, now)
+    return age is not None and age < max_age_hours and not lapsed(verdict, now)
+
+
+def lapsed(verdict: Verdict, now: datetime) -> bool:
+    """A verdict that holds only until a date (a card review's validity) is not reused after it."""
+    until = verdict.figures.get("review_valid_until")
+    if until is None:
+        return False
+    try:
+        return now >= datetime.fromisoformat(str(until))
+    except ValueError:
+        return True
 
 
 def evidence_for(instance: dg.DagsterInstance, key: dg.AssetKey, fingerprint: str,
@@ -276,12 +299,17 @@ def used_metadata(used: dict[str, str]) -> dict[str, Any]:
 
 def latest_fingerprints(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, str | None]:
     """The inputs fingerprint of each asset's latest materialization (one batched query)."""
-    found: dict[dg.AssetKey, str | None] = {key: None for key in keys}
+    return {key: verdict.figures.get(INPUTS_KEY) if verdict else None
+            for key, verdict in latest_verdicts(instance, keys).items()}
+
+
+def latest_verdicts(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, Verdict | None]:
+    """The verdict of each asset's latest materialization (one batched query)."""
+    found: dict[dg.AssetKey, Verdict | None] = {key: None for key in keys}
     for record in instance.get_asset_records(keys):
         latest = record.asset_entry.last_materialization_record
         event = latest.event_log_entry.asset_materialization if latest else None
-        verdict = _verdict_of(event, record.asset_entry.asset_key) if event else None
-        found[record.asset_entry.asset_key] = verdict.figures.get(INPUTS_KEY) if verdict else None
+        found[record.asset_entry.asset_key] = _verdict_of(event, record.asset_entry.asset_key) if event else None
     return found
 
 

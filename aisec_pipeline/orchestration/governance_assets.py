@@ -10,7 +10,7 @@ from ..governance.committee import REGISTER_FILE
 from ..governance.incidents import INCIDENT_FILE
 from ..governance.policy import POLICY_FILE
 from ..governance.regulations import REGULATIONS_FILE
-from .evidence import files_version  # the gate's own data version of a file
+from .evidence import GOVERNANCE_INPUT_FILES, files_version  # the gate's own data version of a file
 from .resources import GovernedInventory
 
 GOVERNANCE_FILES = {
@@ -21,6 +21,9 @@ GOVERNANCE_FILES = {
     "regulations": (REGULATIONS_FILE, "EU AI Act and UK Code of Practice mapping and deadlines."),
 }
 GOVERNANCE_KEYS = [dg.AssetKey(["governance", name]) for name in GOVERNANCE_FILES]
+# What every decision reads whole; of the ledgers a decision reads its model's lines (its own
+# source assets, `evidence.SCOPED_LEDGERS`), so a record about one model stales that one only.
+DECISION_GOVERNANCE = [dg.AssetKey(["governance", name]) for name in GOVERNANCE_INPUT_FILES]
 
 
 def governance_file_versions(root: Path, hash_file=None) -> dict[dg.AssetKey, str]:

@@ -25,15 +25,18 @@ from ..governance.policy import Policy
 from ..inventory import Model
 from .evidence import (ALWAYS_READ, FORCE_TAG, RunInputs, bound_verdict, check_result, evidence_for,
                        evidence_record, fingerprints, input_keys, input_versions, model_inputs,
-                       reusable, run_safely, sha256_or_missing, verdict_metadata)
-from .governance_assets import GOVERNANCE_KEYS
+                       reusable, run_safely, sha256_or_missing, verdict_metadata, SCOPED_LEDGERS)
+from .governance_assets import DECISION_GOVERNANCE
 from .keys import asset_key, dagster_name
+from .memory import recall
 from .resources import GovernedInventory, LocalLLMServer, RunFolders
 
 INPUT_DESCRIPTIONS = {
     "entry": "the registry entry (model.yaml)", "artifact": "the weight files' bytes",
     "card": "the model card (card.md)", "evaluation_file": "the labelled evaluation data",
     "system_prompt": "the deployed system prompt", "signature": "the signature bundle and public key",
+    "card_reviews": "its lines of the card review log", "committee": "its lines of the committee register",
+    "incidents": "its lines of the incident log",
 }
 
 
@@ -70,7 +73,7 @@ def build_model_assets(model: Model, policy: Policy) -> list:
 def observed_inputs(model: Model, common: dict) -> dg.AssetsDefinition:
     """The model's inputs as observable source assets: their data versions are sha256s, so a
     changed file makes exactly the evidence that reads it stale."""
-    names = [*ALWAYS_READ, *(n for n in model_inputs(model) if n not in ALWAYS_READ)]
+    names = [*ALWAYS_READ, *(n for n in model_inputs(model) if n not in ALWAYS_READ), *SCOPED_LEDGERS]
     specs = [dg.AssetSpec(asset_key(model.name, name), description=f"{model.name} "
                           f"{model.entry.version}: {INPUT_DESCRIPTIONS[name]}",
                           metadata=code_references(model), kinds={"file"}, **common)
@@ -113,7 +116,8 @@ def evidence_asset(model: Model, kind: EvidenceKind, freshness, common: dict) ->
             state_dir=run_folders.state_folder(context, current.name, kind.name),
             upstream={u: evidence_for(context.instance, asset_key(current.name, u), prints[u],
                                       context.run.run_id) for u in upstream_present(kind, current)},
-            serve=llm_server.serving, progress=_progress(context, current.name), observed=observed)))
+            serve=llm_server.serving, progress=_progress(context, current.name), observed=observed,
+            remembered=lambda: recall(context.instance))))
         verdict = bound_verdict(verdict, current, prints[kind.name], observed)
         context.log.info(f"{model.name} {kind.name}: {verdict.status.value}")
         return dg.MaterializeResult(metadata={**verdict_metadata(verdict), **_extra_metadata(verdict)},
@@ -156,7 +160,9 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
 
     key = asset_key(model.name, "deployment_decision")
 
-    @dg.asset(key=key, deps=[asset_key(model.name, e) for e in evidence] + GOVERNANCE_KEYS,
+    governance = [asset_key(model.name, name) for name in SCOPED_LEDGERS] + DECISION_GOVERNANCE
+
+    @dg.asset(key=key, deps=[asset_key(model.name, e) for e in evidence] + governance,
               description=f"{model.name}: approved only when every evidence kind the tier "
                           "requires is present, passed, fresh and measured on the artifact bytes "
                           "hashed by this run, and governance allows it.",
@@ -167,8 +173,8 @@ def decision_asset(model: Model, evidence: list[str], common: dict) -> dg.Assets
                            dg.AssetCheckSpec("signoffs_verified", asset=key,
                                              description="Every sign-off the decision needs is there "
                                              "and verified: the signed policy version, the card's "
-                                             "signed reviews (the model_card check judges the card's "
-                                             "content), the committee's signed word, the risk tier.")],
+                                             "signed reviews, the committee's signed word, the risk "
+                                             "tier, judged at the time of the decision.")],
               kinds={"aisec"}, **common)
     def deployment_decision(context: dg.AssetExecutionContext, config: DecisionConfig,
                             inventory: GovernedInventory,

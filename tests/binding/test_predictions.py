@@ -163,17 +163,17 @@ def test_an_artifact_it_cannot_run_needs_a_signed_statement(inventory, tmp_path)
 
     from aisec_pipeline.trust.keys import load_signer
 
-    write_statement(model, load_signer(demo_key("Lukas Brenner")))  # a keyring model owner
+    write_statement(model, load_signer(demo_key("Amara Okafor")))  # the card's owner, a model owner
     verdict = binding_of(model, inventory, None)
     assert verdict.status is Status.PASSED, verdict.reasons
-    assert verdict.figures["bound_by"] == SIGNED and verdict.figures["statement_signers"] == ["Lukas Brenner"]
+    assert verdict.figures["bound_by"] == SIGNED and verdict.figures["statement_signers"] == ["Amara Okafor"]
 
 
 def test_a_statement_binds_only_the_file_it_names(inventory, tmp_path):
     from aisec_pipeline.trust.keys import load_signer
 
     model = joblib_classifier(inventory, tmp_path)
-    write_statement(model, load_signer(demo_key("Lukas Brenner")))
+    write_statement(model, load_signer(demo_key("Amara Okafor")))
     data = model.path("data/evaluation.csv")
     forged = fair_looking(pd.read_csv(data))
     forged.to_csv(data, index=False)  # the attack, on a model the gate cannot run
@@ -187,7 +187,17 @@ def test_a_statement_by_someone_without_the_role_does_not_bind(inventory, tmp_pa
     model = joblib_classifier(inventory, tmp_path)
     write_statement(model, load_signer(demo_key("Jonas Weber")))  # a card reviewer, not an owner
     verdict = binding_of(model, inventory, None)
-    assert verdict.status is Status.FAILED and "not signed by a keyring model_owner" in verdict.reasons[0]
+    assert verdict.status is Status.FAILED and "not signed by the card's owner Amara Okafor" in verdict.reasons[0]
+
+
+def test_another_models_owner_cannot_vouch_for_this_models_predictions(inventory, tmp_path):
+    from aisec_pipeline.trust.keys import load_signer
+
+    model = joblib_classifier(inventory, tmp_path)
+    write_statement(model, load_signer(demo_key("Lukas Brenner")))  # a keyring model_owner, of credit-default
+    verdict = binding_of(model, inventory, None)
+    assert verdict.status is Status.FAILED and verdict.figures["statement_signers"] == []
+    assert "another model's owner cannot vouch" in verdict.reasons[0] and "signed by Lukas Brenner" in verdict.reasons[0]
 
 
 def test_a_deployed_tools_predictions_need_a_statement_even_for_a_runnable_artifact(inventory, tmp_path):
@@ -255,3 +265,21 @@ def test_an_onnx_artifact_is_rescored_and_a_forged_column_blocked(inventory):
     fair_looking(frame).to_csv(model.path("data/evaluation.csv"), index=False)
     forged = binding_of(model, inventory, scan)
     assert forged.status is Status.FAILED and "is not what the artifact predicts" in forged.reasons[0]
+
+
+def test_the_cards_owner_binds_from_the_cli_and_nobody_else_can(inventory, tmp_path, capsys):
+    from aisec_pipeline.cli import main
+
+    model = joblib_classifier(inventory, tmp_path)
+    statement = model.path("data/evaluation.csv.statement.json")
+    bind = ["evaluation", "bind", "lender", "--inventory", str(inventory)]
+    assert main([*bind, "--key", str(demo_key("Lukas Brenner"))]) == 1
+    assert "Lukas Brenner does not own lender's card (Amara Okafor does)" in capsys.readouterr().err
+    assert main([*bind, "--key", str(demo_key("Jonas Weber"))]) == 1
+    assert "this needs one of: model_owner" in capsys.readouterr().err
+    assert main(bind) == 2 and "needs the card owner's signature" in capsys.readouterr().err
+    assert not statement.exists(), "a refused signer writes nothing"
+    assert main([*bind, "--key", str(demo_key("Amara Okafor"))]) == 0
+    assert f"bound to artifact digest {model.entry.digest} by Amara Okafor" in capsys.readouterr().out
+    verdict = binding_of(model, inventory, None)
+    assert verdict.status is Status.PASSED and verdict.figures["statement_signers"] == ["Amara Okafor"]

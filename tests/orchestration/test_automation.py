@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from aisec_pipeline.orchestration.component import inventory_definitions
-from inventory_builder import add_llm, add_model, new_inventory, safetensors_bytes
+from inventory_builder import add_llm, add_model, new_inventory, review_card, safetensors_bytes
 
 
 def tick(defs, instance, cursor=None):
@@ -63,6 +63,44 @@ def test_a_card_edit_regates_that_model_only(two_models, dagster_home):
     card.write_text(card.read_text().replace("Extracts totals", "Extracts the totals"))
     changed = tick(inventory_definitions(root), instance, first.cursor)
     assert [r.tags["aisec/model"] for r in changed.run_requests] == ["beta"]
+
+
+def test_governance_ledger_edits_regate_the_models_they_concern(two_models, dagster_home, capsys):
+    """A committee record, an incident (opened, then closed by id only) or a card review about
+    one model re-gates that model's decision alone; a line naming no model concerns everyone."""
+    import json
+
+    from signing import demo_key
+
+    from aisec_pipeline.cli import main
+
+    root = two_models
+    instance = dg.DagsterInstance.get()
+    cursor = tick(inventory_definitions(root), instance).cursor
+
+    def regated() -> list[str]:
+        nonlocal cursor
+        result = tick(inventory_definitions(root), instance, cursor)
+        cursor = result.cursor
+        return sorted(r.tags["aisec/model"] for r in result.run_requests)
+
+    assert main(["committee", "record", "--model", "beta", "--decision", "block", "--rationale",
+                 "awaiting the audit", "--inventory", str(root)]) == 0
+    assert regated() == ["beta"]
+    assert main(["incident", "open", "--model", "alpha", "--actor", "Jonas Weber", "--what",
+                 "wrong totals", "--severity", "low", "--inventory", str(root)]) == 0
+    assert regated() == ["alpha"]
+    incident = json.loads((root / "incidents" / "incidents.jsonl").read_text().splitlines()[-1])["incident_id"]
+    assert main(["incident", "close", "--id", incident, "--actor", "Helen Okafor", "--what", "fixed",
+                 "--key", str(demo_key("Helen Okafor")), "--inventory", str(root)]) == 0
+    assert regated() == ["alpha"], "a close event names its incident only, which is alpha's"
+    review_card(root, "beta", reviewer="Helen Okafor")
+    assert regated() == ["beta"]
+    register = root / "committee" / "decisions.jsonl"
+    register.write_text(register.read_text() + '{"note": "names no model"}\n')
+    assert regated() == ["alpha", "beta"]
+    assert regated() == []
+    capsys.readouterr()
 
 
 @pytest.mark.slow
@@ -264,3 +302,49 @@ def test_a_decision_older_than_its_window_is_regated_with_its_evidence_remeasure
     assert {r.tags["aisec/trigger"] for r in later.run_requests} == {"evidence-stale"}
     assert sorted(k.path[1] for k in later.run_requests[0].asset_selection) == \
         ["artifact_scan", "deployment_decision", "model_card"], "aged-out evidence is measured again"
+
+
+def test_evidence_recorded_again_ages_from_when_it_was_measured(two_models, dagster_home):
+    """A reuse records a verdict again (a new materialization, fresh to Dagster's freshness
+    policy); the hourly check counts from when it was measured and re-gates it once aged out."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from aisec_pipeline.governance.decision import EVALUATED_AT
+    from aisec_pipeline.governance.policy import load_policy
+    from aisec_pipeline.inventory import load_inventory
+    from aisec_pipeline.orchestration.automation import lapsed_evidence
+    from aisec_pipeline.orchestration.evidence import VERDICT_KEY
+    from aisec_pipeline.orchestration.keys import asset_key
+    from aisec_pipeline.verdict import Status, Verdict
+
+    root, now = two_models, datetime.now(timezone.utc)
+    models, policy = load_inventory(root), load_policy(root)
+    window = policy.tier_for(models[0].entry).evidence_max_age_hours
+    instance = dg.DagsterInstance.get()
+
+    def record(model: str, kind: str, measured: datetime, **figures) -> None:
+        verdict = Verdict(kind, Status.PASSED, (), {EVALUATED_AT: measured.isoformat(), **figures})
+        instance.report_runless_asset_event(dg.AssetMaterialization(
+            asset_key(model, kind), metadata={VERDICT_KEY: dg.MetadataValue.json(json.loads(json.dumps(verdict.to_dict())))}))
+
+    for model in ("alpha", "beta"):
+        record(model, "artifact_scan", now - timedelta(hours=1))
+        record(model, "model_card", now - timedelta(hours=1))
+    assert lapsed_evidence(instance, models, policy, now) == set()
+    record("alpha", "artifact_scan", now - timedelta(hours=window + 1))  # recorded again just now
+    assert lapsed_evidence(instance, models, policy, now) == {"alpha"}
+    record("beta", "model_card", now - timedelta(hours=1), review_valid_until=(now - timedelta(minutes=1)).isoformat())
+    assert lapsed_evidence(instance, models, policy, now) == {"alpha", "beta"}
+
+
+def test_a_decision_dated_in_the_future_or_without_a_zone_is_no_reason_to_keep_it():
+    from datetime import datetime, timedelta, timezone
+
+    from aisec_pipeline.orchestration.automation import decision_age_hours
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
+    assert decision_age_hours((now - timedelta(hours=3)).isoformat(), now) == 3.0
+    assert decision_age_hours((now + timedelta(minutes=4)).isoformat(), now) <= 0, "within the skew"
+    for unusable in ((now + timedelta(days=365)).isoformat(), "2026-12-03T11:00:00", "soon", None):
+        assert decision_age_hours(unusable, now) == float("inf"), unusable

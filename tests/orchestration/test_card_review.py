@@ -1,6 +1,7 @@
 """The card review is human and the card travels with the model, through the real gate:
 a never-reviewed card blocks, a one-character edit after review blocks, a deleted review line does
-not count, and production needs the same artifact and reviewed card approved in staging, in a
+not count (and the model_card check says so itself, never PASSED while the decision blames the
+card's review), and production needs the same artifact and reviewed card approved in staging, in a
 decision signed by a gate key, old enough for the policy."""
 
 from __future__ import annotations
@@ -38,9 +39,16 @@ def review(root: Path, by: str, decision: str = "approve") -> int:
                  "--note", "read against the evaluation", "--inventory", str(root)])
 
 
+def card_blamed_once(decision: dict, reason: str) -> bool:
+    """The decision blames the card's review once, and the model_card check fails with it."""
+    blamed = [r for r in decision["reasons"] if reason in r]
+    return (decision["evidence"]["model_card"] == "failed" and len(blamed) == 1
+            and blamed[0].startswith("model_card: failed: "))
+
+
 def test_the_gate_needs_a_signed_review_of_the_exact_card(inventory, tmp_path, dagster_home, capsys):
     code, decision = gate(inventory, tmp_path)
-    assert code == 1 and any("card never reviewed" in r for r in decision["reasons"])
+    assert code == 1 and card_blamed_once(decision, "card never reviewed")
     assert any("card never reviewed" in r for r in decision["signoff_problems"])
     assert review(inventory, "Amara Okafor") == 1, "the owner reviewed their own card"
     assert "this needs one of: card_reviewer, committee_member" in capsys.readouterr().err
@@ -50,6 +58,7 @@ def test_the_gate_needs_a_signed_review_of_the_exact_card(inventory, tmp_path, d
     assert review(inventory, "Jonas Weber") == 0
     code, decision = gate(inventory, tmp_path)
     assert code == 0, decision["reasons"]
+    assert decision["evidence"]["model_card"] == "passed"
     assert decision["card_reviewers"] and decision["card_reviewers"][0].startswith("Jonas Weber on ")
     assert decision["signoff_problems"] == [] and any(
         line.startswith("card review: Jonas Weber on ") for line in decision["signoffs"])
@@ -57,8 +66,7 @@ def test_the_gate_needs_a_signed_review_of_the_exact_card(inventory, tmp_path, d
     card = inventory / "models" / "clean-model" / "card.md"
     card.write_text(card.read_text().replace("Extracts totals", "Extracts total"))
     code, decision = gate(inventory, tmp_path)
-    assert code == 1
-    assert any("card changed since its review by Jonas Weber" in r for r in decision["reasons"])
+    assert code == 1 and card_blamed_once(decision, "card changed since its review by Jonas Weber")
 
 
 def test_a_deleted_review_line_does_not_count(inventory, tmp_path, dagster_home):
@@ -66,7 +74,7 @@ def test_a_deleted_review_line_does_not_count(inventory, tmp_path, dagster_home)
     assert gate(inventory, tmp_path)[0] == 0
     (inventory / "reviews" / "card_reviews.jsonl").write_text("")
     code, decision = gate(inventory, tmp_path)
-    assert code == 1 and any("card never reviewed" in r for r in decision["reasons"])
+    assert code == 1 and card_blamed_once(decision, "card never reviewed")
 
 
 def test_a_requested_change_blocks_even_after_its_line_is_deleted(inventory, tmp_path, dagster_home):
@@ -76,7 +84,8 @@ def test_a_requested_change_blocks_even_after_its_line_is_deleted(inventory, tmp
     log = inventory / "reviews" / "card_reviews.jsonl"
     log.write_text("".join(log.read_text().splitlines(keepends=True)[:-1]))
     code, decision = gate(inventory, tmp_path)
-    assert code == 1 and any("changes requested by Helen Okafor" in r for r in decision["reasons"])
+    assert code == 1 and card_blamed_once(decision, "changes requested by Helen Okafor")
+    assert "removed from the log" in " ".join(decision["reasons"]), "the remembered line binds"
 
 
 def test_promotion_needs_a_gate_signed_approval(inventory, tmp_path, dagster_home, monkeypatch):
