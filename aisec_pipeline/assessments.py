@@ -142,19 +142,19 @@ def assess_bias(model: Model, policy: Policy, out_dir: Path, scan: Verdict | Non
     `scan` (its artifact_scan on this digest) passed, or by a signed producer statement."""
     from .binding.bind import bind_predictions
     from .fairness import bias_verdict, card_split_keys, measure_frame, read_table, save_counts
-    from .provenance.digest import sha256_file
+    from .fairness.tables import TableError
+    from .provenance.digest import hashed_copy
 
     evaluation = model.entry.evaluation
     if evaluation is None:
         return Verdict.unassessed(BIAS_REPORT, "the registry entry declares no evaluation data")
     bias_policy = policy.tier_for(model.entry).bias
     card_keys = card_split_keys(model.path(model.entry.card), evaluation)  # required, like the entry's
-    data = model.path(evaluation.data)
-    evaluation_sha256 = sha256_file(data)
-    frame = read_table(data)
-    if sha256_file(data) != evaluation_sha256:
-        return Verdict.unassessed(BIAS_REPORT, f"evaluation file changed while it was being gated: "
-                                  f"{evaluation.data}; gate it again once nothing writes it")
+    with hashed_copy(model.path(evaluation.data)) as (copy, evaluation_sha256):
+        try:
+            frame = read_table(copy)  # the rows judged are the bytes hashed (and bound), read once
+        except TableError as exc:  # name the inventory's file, not the private copy
+            raise TableError(str(exc).replace(str(copy), str(model.path(evaluation.data)))) from None
     report = measure_frame(frame, evaluation, bias_policy, card_keys)
     save_counts(report.counts, out_dir / BASELINE_FILE)
     measured = with_inline_figures(bias_verdict(report, bias_policy),

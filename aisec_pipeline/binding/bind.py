@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import tempfile
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,21 +42,13 @@ def runnable_artifact(model: Model) -> tuple[Path, str] | None:
 def verified_copy(path: Path, sha256: str) -> Iterator[Path]:
     """A private copy of the artifact taken in one read, used only if its bytes are the ones the
     registry names (and the scan passed): the worker never reads the shared file."""
-    folder = tempfile.mkdtemp(prefix="aisec-rescore-artifact-")
-    copy = Path(folder) / ("model" + path.suffix)
-    try:
-        digest = hashlib.sha256()
-        with open(path, "rb") as source, open(copy, "wb") as target:
-            while chunk := source.read(8 << 20):
-                digest.update(chunk)
-                target.write(chunk)
-        if digest.hexdigest() != sha256:
+    from ..provenance.digest import hashed_copy
+
+    with hashed_copy(path, "model" + path.suffix) as (copy, digest):
+        if digest != sha256:
             raise RescoreError(f"artifact changed while it was being gated: {path.name} now has "
-                               f"sha256 {digest.hexdigest()[:12]}, the registry and its scan say {sha256[:12]}")
-        os.chmod(copy, 0o400)
+                               f"sha256 {digest[:12]}, the registry and its scan say {sha256[:12]}")
         yield copy
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def bind_predictions(model: Model, keyring, frame, evaluation_sha256: str,

@@ -23,14 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_bind(args: argparse.Namespace) -> int:
-    from ..governance.policy import load_policy
-    from ..inventory import InventoryError, resolve_inventory
-    from ..inventory.loader import MODELS_DIR, load_model
+    from ..governance.policy import load_model_and_policy
+    from ..inventory import InventoryError
 
-    root = resolve_inventory(args.inventory)
     try:
-        model = load_model(root / MODELS_DIR / args.model)
-        policy = load_policy(root)
+        _, model, policy = load_model_and_policy(args.inventory, args.model)
     except InventoryError as exc:
         return fail(str(exc).splitlines()[0], EXIT_USAGE)
     if model.entry.evaluation is None:

@@ -45,15 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_review(args: argparse.Namespace) -> int:
-    from ..governance.policy import load_policy
-    from ..inventory import InventoryError, resolve_inventory
-    from ..inventory.loader import MODELS_DIR, load_model
+    from ..governance.policy import load_model_and_policy
+    from ..inventory import InventoryError
     from .parse import card_owner_name, parse_card
 
-    root = resolve_inventory(args.inventory)
     try:
-        model = load_model(root / MODELS_DIR / args.model)
-        policy = load_policy(root)
+        root, model, policy = load_model_and_policy(args.inventory, args.model)
     except InventoryError as exc:
         return fail(str(exc).splitlines()[0], EXIT_USAGE)
     path = model.path(model.entry.card)

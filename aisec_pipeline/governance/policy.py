@@ -218,3 +218,12 @@ def load_yaml_model(path: Path, schema: type[M]) -> M:
 
 def load_policy(inventory_root: Path) -> Policy:
     return load_yaml_model(inventory_root / POLICY_FILE, Policy)
+
+
+def load_model_and_policy(inventory: Path | None, name: str):
+    """For a command acting on one model: (inventory root, the model, the policy); raises
+    InventoryError. `inventory`: `--inventory`, else $AISEC_INVENTORY, else ./assets."""
+    from ..inventory.loader import MODELS_DIR, load_model, resolve_inventory
+
+    root = resolve_inventory(inventory)
+    return root, load_model(root / MODELS_DIR / name), load_policy(root)

@@ -43,16 +43,19 @@ def gate_tags(model: Model, trigger: str) -> dict[str, str]:
 
 
 def gate_state(model: Model, versions: dict[dg.AssetKey, str]) -> str:
-    """`version@digest#inputs`: what a decision depends on, from the data versions of its input
+    """`version @ digest # inputs`: what a decision depends on, from the data versions of its input
     files (`evidence.file_versions`; the registry's digest stands for the artifact's bytes; a
     governance ledger by the lines that concern this model, so a committee record, incident or
-    review about one model re-gates that model only)."""
+    review about one model re-gates that model only). Short words: the UI shows it beside the
+    decision's summary, and one 64-digit word would widen the metadata column past the page's
+    right edge (the registry entry, digests included, is one of the inputs, so the digest's first
+    16 digits lose nothing)."""
     from .keys import asset_key
 
     artifact = asset_key(model.name, "artifact")
     files = {key.to_user_string(): v for key, v in versions.items() if key != artifact}
     inputs = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
-    return f"{model.entry.version}@{model.entry.digest}#{inputs}"
+    return f"{model.entry.version} @ {model.entry.digest[:16]} # {inputs}"
 
 
 def decided_states(instance: dg.DagsterInstance, models: list[Model]) -> dict[str, str]:

@@ -202,14 +202,15 @@ def verdict_metadata(verdict: Verdict) -> dict[str, Any]:
 
 def check_result(check_name: str, verdict: Verdict, extra: dict | None = None) -> dg.AssetCheckResult:
     """The check's description is the summary (top reasons, then how many more, never cut
-    mid-reason); its metadata carries the status, the numbers and every reason."""
-    from .presentation import numbers, reasons_table, summary
+    mid-reason) and the verdict's chart, drawn in place; its metadata carries the status, the
+    numbers and every reason."""
+    from .presentation import check_description, numbers, reasons_table
 
     return dg.AssetCheckResult(
         check_name=check_name,
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=summary(verdict.status.value.upper(), verdict.reasons),
+        description=check_description(verdict),
         metadata={"status": dg.MetadataValue.text(verdict.status.value), **numbers(verdict),
                   "reasons": reasons_table(verdict.reasons), **(extra or {})},
     )

@@ -1,10 +1,16 @@
 """Verdicts and decisions as Dagster UI metadata that explains itself.
 
 What a reader sees first, without a click: the status and a short summary (the top reasons,
-then how many more). Then the numbers as numeric metadata, so Dagster plots their history (worst
+then how many more). Text is shown as a person reads it in Dagster's UI (`shown`): a sha256 as
+its first 12 digits (a 64-digit word cannot wrap: it widens the whole metadata column past the
+right edge of the page, cutting off every summary beside it; the full digest is in the JSON
+record), and a segment value that starts with `<` or `>` quoted (`age_band='>45'`: the UI's
+monospace font draws `=>` as an arrow). The CLI, JSON, SARIF and JUnit keep the text as it is. Then the numbers as numeric metadata, so Dagster plots their history (worst
 gap and its interval, attack success rate and its interval, n, threshold). Every reason is in a
 table of plain columns, figures are tables (segments flattened to `sex=Female x age_band=<25`,
-never a Python dict), the bias chart inline, and attachments by name: small Markdown is embedded,
+never a Python dict), the bias chart inline in its check's description (Dagster collapses
+Markdown metadata over 1,000 characters behind "[Show Markdown]"; a check's description is
+Markdown rendered in place), and attachments by name: small Markdown is embedded,
 anything else is named relative to the instance storage with its size and digest (a raw garak
 report may quote a leaked secret: it is never embedded).
 """
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -27,6 +34,17 @@ EMBEDDED_SUFFIXES = (".md",)
 STORAGE_FOLDER = "aisec"  # RunFolders keeps evidence files under <instance storage>/aisec/
 
 
+# --- text as the UI shows it -------------------------------------------------------------------
+
+SHA256 = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
+OPERATOR_VALUE = re.compile(r"(?<=\w)=([<>][^\s,;|)\]]*)")
+
+
+def shown(text: str) -> str:
+    """`text` for a UI cell or summary: sha256 digests shortened, operator-like values quoted."""
+    return OPERATOR_VALUE.sub(r"='\1'", SHA256.sub(r"\1…", text))
+
+
 # --- summaries and reasons --------------------------------------------------------------------
 
 def summary(label: str, reasons: Iterable[str], top: int = SUMMARY_REASONS) -> str:
@@ -34,29 +52,29 @@ def summary(label: str, reasons: Iterable[str], top: int = SUMMARY_REASONS) -> s
     reasons = list(reasons)
     if not reasons:
         return label
-    shown = [_shortened(r, SUMMARY_REASON_CHARS) for r in reasons[:top]]
-    more = len(reasons) - len(shown)
+    top_reasons = [_shortened(r, SUMMARY_REASON_CHARS) for r in reasons[:top]]
+    more = len(reasons) - len(top_reasons)
     tail = [f"and {more} more (all in the reasons table)"] if more > 0 else []
-    return f"{label}: " + " | ".join(shown + tail)
+    return f"{label}: " + " | ".join(top_reasons + tail)
+
+
+def check_description(verdict) -> str:
+    """An evidence check's description (Markdown the UI renders in place, whatever its length):
+    the summary, then the verdict's chart, if it has one."""
+    text = summary(verdict.status.value.upper(), verdict.reasons)
+    chart = (verdict.figures or {}).get("chart_png_base64")
+    return f"{text}\n\n![{verdict.kind} chart](data:image/png;base64,{chart})" if chart else text
 
 
 def _shortened(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    text = shown(" ".join(text.split()))
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def reasons_table(reasons: Iterable[str], check_of: Callable[[str], str] | None = None) -> dg.TableMetadataValue:
-    """Every reason, one row each (with the check it belongs to when `check_of` is given)."""
-    rows = []
-    for number, reason in enumerate(reasons, 1):
-        row: dict[str, Any] = {"#": number}
-        if check_of is not None:
-            row["check"] = check_of(reason)
-        row["reason"] = reason
-        rows.append(row)
-    if not rows:
-        rows = [{"#": 0, **({"check": ""} if check_of else {}), "reason": "none"}]
-    return plain_table(rows)
+def reasons_table(reasons: Iterable[str]) -> dg.TableMetadataValue:
+    """Every reason, one row each (a reason names its check: `bias_report: failed: ...`)."""
+    rows = [{"#": number, "reason": reason} for number, reason in enumerate(reasons, 1)]
+    return plain_table(rows or [{"#": 0, "reason": "none"}])
 
 
 def decision_summary(decision) -> str:
@@ -79,22 +97,24 @@ def decision_summary(decision) -> str:
 
 
 def decision_reasons(decision) -> dg.TableMetadataValue:
-    from ..ci_reports import check_of
-
-    return reasons_table(decision.reasons, check_of)
+    """The decision's reasons: two columns, narrow enough to sit beside the summary at 1280 px
+    (each reason starts with the check it comes from)."""
+    return reasons_table(decision.reasons)
 
 
 # --- tables of plain columns -------------------------------------------------------------------
 
 def plain(value: Any) -> str | int | float | bool | None:
-    """One table cell: scalars as they are, a segment mapping as `sex=Female x age_band=<25`,
-    lists joined with commas; never a Python repr."""
-    if value is None or isinstance(value, (bool, int, str)):
+    """One table cell: scalars as they are (text `shown`), a segment mapping as
+    `sex=Female x age_band='<25'`, lists joined with commas; never a Python repr."""
+    if value is None or isinstance(value, (bool, int)):
         return value
+    if isinstance(value, str):
+        return shown(value)
     if isinstance(value, float):
         return None if math.isnan(value) else round(value, 4)
     if isinstance(value, Mapping):
-        return " x ".join(f"{k}={_text(v)}" for k, v in value.items())
+        return shown(" x ".join(f"{k}={_text(v)}" for k, v in value.items()))
     if isinstance(value, (list, tuple, set, frozenset)):
         return ", ".join(_text(v) for v in value)
     return str(value)
@@ -150,7 +170,7 @@ def _cell(value: Any) -> str:
     return _text(value).replace("|", "\\|").replace("\n", " ")[:300]
 
 
-TABLE_LABELS = {"examples": "worst examples", "discarded": "discounted hits"}
+TABLE_LABELS = {"examples": "worst examples", "discarded": "discounted hits", "table": "per segment"}
 INJECTION_TABLE_LABELS = {"rows": "probe x detector"}
 
 
@@ -183,7 +203,7 @@ def _bias_numbers(figures: dict) -> dict[str, Any]:
     if isinstance(gap, dict):
         found.update({"worst gap": abs(gap.get("difference") or 0.0),
                       "worst gap ci low": gap.get("ci_low"), "worst gap ci high": gap.get("ci_high")})
-        found["worst gap at"] = f"{gap.get('metric')} for {gap.get('segment')} (difference and 95% interval)"
+        found["worst gap at"] = shown(f"{gap.get('metric')} for {gap.get('segment')} (difference and 95% interval)")
     else:
         violations = [v for v in figures.get("violations") or () if isinstance(v, dict)]
         gaps = [abs(v["value"] - v["reference"]) for v in violations
@@ -205,8 +225,8 @@ def _injection_numbers(figures: dict) -> dict[str, Any]:
                       "attack success ci low": worst.get("ci_low"),
                       "attack success ci high": worst.get("ci_high"),
                       "n": worst.get("attempts"), "threshold": worst.get("threshold"),
-                      "worst probe": f"{worst.get('probe')} / {worst.get('detector')} "
-                                     "(attack success rate and 95% interval)"})
+                      "worst probe": shown(f"{worst.get('probe')} / {worst.get('detector')} "
+                                           "(attack success rate and 95% interval)")})
     refusal = figures.get("over_refusal") if isinstance(figures.get("over_refusal"), dict) else {}
     if refusal.get("rate") is not None:  # the cost of safety, beside attack success
         found.update({"over-refusal rate": refusal.get("rate"),
@@ -310,9 +330,11 @@ def evidence_presentation(verdict) -> dict[str, Any]:
     labels = {**TABLE_LABELS, **(INJECTION_TABLE_LABELS if verdict.kind == "injection_report" else {})}
     for name, rows in tables_in(verdict.figures).items():
         metadata[f"table: {labels.get(name, name)}"] = plain_table(rows)
-    chart = verdict.figures.get("chart_png_base64")
-    if chart:
-        metadata["chart"] = dg.MetadataValue.md(f"![chart](data:image/png;base64,{chart})")
+    if verdict.figures.get("chart_png_base64"):  # drawn in the check's description (see above)
+        from ..evidence_kinds import BY_NAME
+
+        check = BY_NAME[verdict.kind].check if verdict.kind in BY_NAME else "its check"
+        metadata["chart"] = dg.MetadataValue.text(f"drawn in the {check} check's latest execution (Checks tab)")
     splits = verdict.figures.get("splits_markdown") or verdict.figures.get("measured_splits_markdown")
     if splits:
         metadata["demographic splits"] = dg.MetadataValue.md(splits)

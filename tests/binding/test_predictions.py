@@ -283,3 +283,64 @@ def test_the_cards_owner_binds_from_the_cli_and_nobody_else_can(inventory, tmp_p
     assert f"bound to artifact digest {model.entry.digest} by Amara Okafor" in capsys.readouterr().out
     verdict = binding_of(model, inventory, None)
     assert verdict.status is Status.PASSED and verdict.figures["statement_signers"] == ["Amara Okafor"]
+
+
+def young_flagged(seed: int = 3) -> pd.DataFrame:
+    """Labels unrelated to age; the deployed tool flags every applicant under 25 (an FPR gap)."""
+    frame = applicants()
+    frame["default"] = (np.random.default_rng(seed).random(len(frame)) < 0.35).astype(int)
+    frame["prediction"] = ((frame["age"] < 25) | (frame["default"] == 1)).astype(int)
+    return frame
+
+
+def test_a_file_flipped_only_while_it_is_read_is_judged_as_hashed(inventory, tmp_path, monkeypatch):
+    """The attack on a hash-before-and-after check: the evaluation file is the signed one when
+    hashed, a fair-looking one while pandas reads it, the signed one again after. The rows judged
+    are now read from a private copy taken in the read that hashed them."""
+    from aisec_pipeline import fairness
+    from aisec_pipeline.assessments import assess_bias
+    from aisec_pipeline.trust.keys import load_signer
+
+    genuine = young_flagged()
+    model = classifier(inventory, "lender", b"not run: a deployed tool's output", genuine, "model.bin", [],
+                       predictions_from="deployed_tool")
+    owner = load_signer(demo_key("Amara Okafor"))
+    data, out = model.path("data/evaluation.csv"), tmp_path / "out"
+    out.mkdir()
+    forged_bytes = fair_looking(genuine).to_csv(index=False).encode()
+    genuine_bytes = data.read_bytes()
+
+    data.write_bytes(forged_bytes)  # the forged rows, honestly bound, pass: the flip would pay
+    write_statement(model, owner)
+    honest = assess_bias(model, load_policy(inventory), out)
+    assert honest.passed, honest.reasons
+    data.write_bytes(genuine_bytes)
+    write_statement(model, owner)
+    assert assess_bias(model, load_policy(inventory), out).status is Status.FAILED
+
+    real_read = fairness.read_table
+
+    def flipped_for_the_read(path, *args, **kwargs):
+        data.write_bytes(forged_bytes)
+        try:
+            return real_read(path, *args, **kwargs)
+        finally:
+            data.write_bytes(genuine_bytes)
+
+    monkeypatch.setattr(fairness, "read_table", flipped_for_the_read)
+    verdict = assess_bias(model, load_policy(inventory), out)
+    assert verdict.status is Status.FAILED, "the flipped rows were judged"
+    assert verdict.figures["prediction_binding"]["statement_signers"] == ["Amara Okafor"]
+    assert any("age_band=<25" in r for r in verdict.reasons), verdict.reasons
+
+
+def test_an_unreadable_evaluation_file_is_named_as_the_inventory_has_it(inventory, tmp_path):
+    from aisec_pipeline.assessments import assess_bias
+    from aisec_pipeline.fairness.tables import TableError
+
+    model = classifier(inventory, "lender", b"not run", young_flagged(), "model.bin", [],
+                       predictions_from="deployed_tool")
+    data = model.path("data/evaluation.csv")
+    data.write_bytes(b"PAR1" + b"\x00" * 64 + b"PAR1")
+    with pytest.raises(TableError, match=f"^{data}: cannot parse as parquet"):
+        assess_bias(model, load_policy(inventory), tmp_path)

@@ -1,14 +1,16 @@
 """The Dagster UI explains a block: what the metadata carries (plain cells, numbers Dagster plots,
 summaries that count what they leave out, attachments by name) and, in a real headless Chromium
-against a running webserver, a blocked model's page showing the reason that blocked it."""
+at 1280 px against a running webserver and daemon, what a person sees: a blocked decision's
+reason uncut, coloured red in the lineage, its run a success; the bias chart in place; a card
+edit shown stale before anyone gates; the sensor's gates of the edit, a new model and a revert."""
 
 from __future__ import annotations
 
-import html
 import io
 import os
+import re
 import shutil
-import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -21,16 +23,15 @@ from aisec_pipeline.fairness.engine import FAIL, INSUFFICIENT
 from aisec_pipeline.governance.policy import InjectionPolicy, load_policy
 from aisec_pipeline.inventory import load_model
 from aisec_pipeline.orchestration.evidence import check_result, verdict_metadata
-from aisec_pipeline.orchestration.model_assets import asset_key
-from aisec_pipeline.orchestration.presentation import plain, summary
+from aisec_pipeline.orchestration.presentation import plain, shown, summary
 from aisec_pipeline.redteam.evidence import InjectionResult, ProbeRow, injection_verdict
 from aisec_pipeline.verdict import Status, Verdict
-from inventory_builder import add_model, new_inventory, review_card, safetensors_bytes
-from webserver import running_webserver
+from browser import CHROMIUM, chromium
+from inventory_builder import add_model, card_text, new_inventory, review_card, safetensors_bytes
+from webserver import gql, running_webserver
 
 REPO = Path(__file__).resolve().parents[2]
 COMPAS = REPO / "assets" / "models" / "compas-recidivism"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +63,13 @@ def test_decision_summary_names_every_blocking_check_and_its_first_reason():
     assert list(metadata)[:2] == ["verdict", "summary"] and metadata["verdict"].value == "BLOCKED"
     text = metadata["summary"].value
     assert text.startswith("BLOCKED by bias_report, model_card, governance: bias_report (30 reasons): ")
-    assert "model_card: failed: no owner" in text and committee in text, "no reason cut off"
+    assert "model_card: failed: no owner" in text and shown(committee) in text, "no reason cut off"
+    assert "9" * 13 not in text, "a digest is shortened in the UI: a 64-digit word cannot wrap"
     assert text.endswith("all 32 reasons in the reasons table")
     rows = [r.data for r in metadata["reasons"].records]
-    assert rows[-1] == {"#": 32, "check": "governance", "reason": committee}
+    assert rows[-1] == {"#": 32, "reason": shown(committee)}
+    assert "digest 999999999999…, none is standing" in rows[-1]["reason"]
+    assert decision_metadata(blocked)["decision"].value["reasons"][-1] == committee, "the JSON record keeps it whole"
 
     approved = Decision("m", "1.0.0", "low", True, (), {"artifact_scan": "passed"},
                         conditions=("re-evaluate quarterly",))
@@ -74,7 +78,7 @@ def test_decision_summary_names_every_blocking_check_and_its_first_reason():
 
 
 def test_cells_are_plain_values_never_python_reprs():
-    assert plain({"sex": "Female", "age_band": "<25"}) == "sex=Female x age_band=<25"
+    assert plain({"sex": "Female", "age_band": "<25"}) == "sex=Female x age_band='<25'"
     assert plain(["LLM01:2025", "AML.T0051"]) == "LLM01:2025, AML.T0051"
     assert plain(float("nan")) is None and plain(0.123456) == 0.1235 and plain(3) == 3
 
@@ -93,19 +97,31 @@ def test_bias_check_carries_numbers_summary_and_a_plain_reasons_table(compas_rep
     assert numbers["worst gap ci low"] <= abs(gap["difference"]) <= numbers["worst gap ci high"]
     assert numbers["n"] == compas_report.n and numbers["threshold"] == compas_report.rule.threshold
     assert numbers["violations"] == len(compas_report.violations) > 3
-    assert result.description.startswith("FAILED: FPR for sex=Female x age_band=<25")
+    assert result.description.startswith("FAILED: FPR for sex=Female x age_band='<25'")
     assert f"and {len(verdict.reasons) - 3} more" in result.description
+    assert result.description.endswith(f"(data:image/png;base64,{verdict.figures['chart_png_base64']})")
     table = result.metadata["reasons"]
-    assert [r.data["reason"] for r in table.records] == list(verdict.reasons)
+    assert [r.data["reason"] for r in table.records] == [shown(r) for r in verdict.reasons]
+    assert any("age_band='>45'" in r.data["reason"] for r in table.records)
 
     metadata = verdict_metadata(verdict)
     assert list(metadata)[:2] == ["status", "summary"]
     from aisec_pipeline.orchestration.presentation import evidence_presentation
 
-    violations = evidence_presentation(verdict)["table: violations"]
-    cells = [str(value) for record in violations.records for value in record.data.values()]
-    assert "sex=Female x age_band=<25" in cells
+    presented = evidence_presentation(verdict)
+    cells = [str(value) for record in presented["table: violations"].records for value in record.data.values()]
+    assert "sex=Female x age_band='<25'" in cells and "sex=Male x age_band='>45'" in cells
     assert not any("{" in cell for cell in cells), "segments must be flattened, not dict reprs"
+    assert not any("=>" in cell for cell in cells), "Dagster's monospace font draws => as an arrow"
+    assert presented["chart"].value == "drawn in the bias_within_thresholds check's latest execution (Checks tab)"
+
+
+def test_the_ui_text_quotes_operator_values_and_shortens_digests_only():
+    digest = "0123456789abcdef" * 4
+    assert shown(f"FPR for age_band=>45 and age_band=<25, n=16 < 50; sha256 {digest}.") == (
+        "FPR for age_band='>45' and age_band='<25', n=16 < 50; sha256 0123456789ab….")
+    assert shown("threshold 0.1 => fails | a=b") == "threshold 0.1 => fails | a=b"
+    assert shown("x" * 64 + " " + "0123456789abcdef" * 5) == "x" * 64 + " " + "0123456789abcdef" * 5
 
 
 def test_injection_check_carries_the_attack_success_rate_and_its_interval():
@@ -150,31 +166,112 @@ def test_the_chart_has_a_legend_for_every_colour(compas_report):
         assert colour in colours, f"legend lacks {colour}"
 
 
-# --- a real browser against the running UI --------------------------------------------------------
-
-def dump_dom(url: str, profile: Path, screenshot: Path | None = None) -> str:
-    """The page as Chromium rendered it (the UI is a JavaScript app: virtual time lets it load)."""
-    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-            f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--window-size=1400,1100"]
-    action = [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
-    done = subprocess.run([*args, *action, url], capture_output=True, text=True, timeout=180)
-    return html.unescape(done.stdout)
 
 
-def rendered(url: str, tmp_path: Path, needle: str, attempts: int = 3) -> str:
-    """The rendered page once it shows `needle` (the app may need more than one load to warm up)."""
-    dom = ""
-    for attempt in range(attempts):
-        dom = dump_dom(url, tmp_path / f"profile-{attempt}")
-        if needle in dom:
-            break
-    return dom
+# --- a real browser against a running webserver and daemon ----------------------------------------
+
+SENSOR = {"repositoryLocationName": "aisec", "repositoryName": "__repository__", "sensorName": "new_model_versions"}
+SENSOR_STATE = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor {
+  sensorState { id selectorId status } } } }"""
+STOP = """mutation($o: String, $s: String) { stopSensor(jobOriginId: $o, jobSelectorId: $s) {
+  ... on StopSensorMutationResult { instigationState { status } } } }"""
+START = "mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) { ... on Sensor { sensorState { status } } } }"
+OBSERVE = """mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
+  __typename ... on LaunchRunSuccess { run { runId } } } }"""
+RUNS = """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) { ... on Runs { results {
+  runId status jobName tags { key value } assetSelection { path } } } } }"""
+OBSERVABLE = "{ assetNodes { assetKey { path } isObservable } }"
+STALE = "query($k: [AssetKeyInput!]) { assetNodes(assetKeys: $k) { staleStatus } }"
+LATEST_RUN = """query($path: [String!]!) { assetOrError(assetKey: {path: $path}) { ... on Asset {
+  assetMaterializations(limit: 1) { runId } } } }"""
+
+# Where a rendered element ends against the right edge of the panel that clips it (0: it fits).
+OVERFLOW = """(() => {
+  const row = [...document.querySelectorAll('tr')].find(tr => tr.children[0].innerText.trim() === '%s');
+  const cell = row.children[row.children.length - 1].getBoundingClientRect();
+  let clip = row.parentElement;
+  while (clip && getComputedStyle(clip).overflowX === 'visible') clip = clip.parentElement;
+  const edge = clip ? Math.min(clip.getBoundingClientRect().right, window.innerWidth) : window.innerWidth;
+  return Math.round(cell.right - edge);
+})()"""
+# The lineage graph's node boxes: label -> background colour.
+NODE_COLOURS = """(() => {
+  const found = {};
+  for (const el of document.querySelectorAll('div')) {
+    const label = (el.innerText || '').trim();
+    const bg = el.parentElement && getComputedStyle(el.parentElement).backgroundColor;
+    if (el.children.length <= 2 && /^[a-z_.…]+$/.test(label) && bg && bg !== 'rgba(0, 0, 0, 0)') found[label] = bg;
+  }
+  return found;
+})()"""
+# The inline images of the page that are drawn (decoded and laid out), as (src prefix, width).
+IMAGES = """[...document.images].filter(i => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().height > 0)
+  .map(i => [i.src.slice(0, 22), i.naturalWidth])"""
+
+
+def wait_for(what: str, probe, timeout: float = 300, every: float = 2):
+    """`probe()` once it is truthy (the deployment works at its own pace: poll, never sleep-and-hope)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Deployment:
+    """A running webserver and daemon, driven through the GraphQL API a person's clicks call."""
+
+    def __init__(self, base: str, root: Path):
+        self.base, self.url, self.root = base, f"{base}/graphql", root
+
+    def page(self, *path: str) -> str:
+        return self.base + "/" + "/".join(path)
+
+    def sensor(self, running: bool) -> None:
+        if running:
+            gql(self.url, START, {"s": SENSOR})
+            return
+        state = gql(self.url, SENSOR_STATE, {"s": SENSOR})["sensorOrError"]["sensorState"]
+        stopped = gql(self.url, STOP, {"o": state["id"].split("::")[0], "s": state["selectorId"]})
+        assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED", stopped
+
+    def observe(self, model: str) -> str:
+        """What the UI's "Observe sources" does: a run observing the model's input files."""
+        nodes = gql(self.url, OBSERVABLE)["assetNodes"]
+        inputs = [{"path": n["assetKey"]["path"]} for n in nodes
+                  if n["isObservable"] and n["assetKey"]["path"][0] == model]
+        params = {"selector": {"repositoryLocationName": "aisec", "repositoryName": "__repository__",
+                               "pipelineName": "__ASSET_JOB", "assetSelection": inputs},
+                  "mode": "default", "executionMetadata": {"tags": []}}
+        launched = gql(self.url, OBSERVE, {"p": params})["launchPipelineExecution"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        return launched["run"]["runId"]
+
+    def runs(self, **tags: str) -> list[dict]:
+        """Runs with these tags, newest first."""
+        found = gql(self.url, RUNS, {"tags": [{"key": k, "value": v} for k, v in tags.items()]})
+        return found["runsOrError"]["results"]
+
+    def finished(self, count: int, **tags: str) -> list[dict]:
+        """The runs with these tags once `count` of them have ended (newest first)."""
+        def ended():
+            found = self.runs(**tags)
+            return found if sum(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in found) >= count else None
+        return wait_for(f"{count} finished run(s) tagged {tags}", ended)
+
+    def stale(self, model: str, name: str) -> str:
+        return gql(self.url, STALE, {"k": [{"path": [model, name]}]})["assetNodes"][0]["staleStatus"]
+
+    def run_of(self, model: str, name: str) -> str:
+        return gql(self.url, LATEST_RUN, {"path": [model, name]})["assetOrError"]["assetMaterializations"][0]["runId"]
 
 
 @pytest.fixture
-def ui(tmp_path, dagster_home, monkeypatch):
-    """A gated inventory (one approved model, one blocked by bias) and its UI on 127.0.0.1."""
+def deployment(tmp_path, dagster_home, monkeypatch):
+    """Two gated models (clean-model approved; compas-recidivism blocked by its bias report) and
+    their deployment on 127.0.0.1: webserver and daemon, the sensor switched off for now."""
     root = new_inventory(tmp_path / "assets")
     add_model(root, "clean-model", safetensors_bytes(tmp_path))
     shutil.copytree(COMPAS, root / "models" / "compas-recidivism")
@@ -182,24 +279,89 @@ def ui(tmp_path, dagster_home, monkeypatch):
     monkeypatch.setenv("AISEC_INVENTORY", str(root))
     assert main(["gate", "--all", "--inventory", str(root)]) == 1
     env = {**os.environ, "AISEC_INVENTORY": str(root), "DAGSTER_HOME": str(dagster_home)}
-    with running_webserver(env) as base:
-        yield base
+    with running_webserver(env, daemon=True) as base:
+        served = Deployment(base, root)
+        gql(served.url, "mutation { setNuxSeen }")  # "Skip" on the first-visit welcome dialog
+        served.sensor(running=False)  # so the edit below is seen stale before anyone gates it
+        yield served
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed: scripts/system_deps.sh installs it")
-def test_a_blocked_models_page_shows_why_in_a_real_browser(ui, tmp_path):
-    blocking = "FPR for sex=Female x age_band=<25"
-    decision = "/".join(asset_key("compas-recidivism", "deployment_decision").path)
-    dom = rendered(f"{ui}/assets/{decision}", tmp_path, blocking)
-    assert "BLOCKED by bias_report" in dom, dom[-3000:]
-    assert f"bias_report: failed: {blocking}" in dom  # the reason itself, without a click
+def test_what_a_person_sees_in_the_ui(deployment, tmp_path):
+    ui = deployment
+    with chromium(tmp_path / "profile", width=1280, height=1000) as page:
+        _a_block_explains_itself(ui, page)
+        _the_sensors_gates_show(ui, page)
 
-    bias = "/".join(asset_key("compas-recidivism", "bias_report").path)
-    dom = rendered(f"{ui}/assets/{bias}", tmp_path, "worst gap")
-    assert "worst gap" in dom and "sex=Female x age_band=<25" in dom
-    assert "{'sex'" not in dom and "No description" not in dom
 
-    shot = tmp_path / "blocked.png"
-    dump_dom(f"{ui}/assets/{decision}", tmp_path / "profile-shot", screenshot=shot)
-    assert Image.open(shot).size == (1400, 1100)
+def _a_block_explains_itself(ui: Deployment, page) -> None:
+    """Blocked by its bias report: the reason in full at 1280 px, red in the lineage, a run that
+    succeeded, the chart in place, no `=>` drawn as an arrow."""
+    decision = ui.page("assets/compas-recidivism/deployment_decision")
+    text = page.open(decision, "BLOCKED by bias_report", "gate_state")
+    assert "bias_report: failed: FPR for sex=Female x age_band='<25' is 0.69" in text
+    assert page.evaluate(OVERFLOW % "summary") <= 0, "the summary runs off the right of the page"
+    assert "=>" not in text and "age_band='>45'" in text
+
+    page.open(decision + "?view=checks", re.compile(r"deployment_approved\s+Failed"), "signoffs_verified")
+    lineage = decision + "?view=lineage&lineageScope=upstream&lineageDepth=1"
+    page.open(lineage, "bias_report")
+    colours = wait_for("the lineage graph's colours", lambda: _nodes(page), timeout=90)
+    assert colours["decision"] == colours["bias_report"] != colours["artifact_scan"], colours
+    run = page.open(ui.page("runs", ui.run_of("compas-recidivism", "deployment_decision")), "BLOCKED", "Success")
+    assert "Success" in run and "Failure" not in run and "Traceback" not in run
+
+    bias_check = ui.page("assets/compas-recidivism/bias_report?view=checks&checkDetail=bias_within_thresholds")
+    text = page.open(bias_check, "Latest execution", "age_band='>45'")
+    charts = wait_for("the bias chart drawn", lambda: [i for i in page.evaluate(IMAGES)
+                                                       if i[0] == "data:image/png;base64,"])
+    assert charts[0][1] > 300 and "[Show Markdown]" not in text
+    assert "=>" not in text and "age_band='>45'" in text
+
+
+def _nodes(page) -> dict[str, str] | None:
+    found = page.evaluate(NODE_COLOURS)
+    named = {"decision": next((v for k, v in found.items() if k.startswith("deployme")), None),
+             "bias_report": found.get("bias_report"), "artifact_scan": found.get("artifact_scan")}
+    loaded = all(named.values()) and named["bias_report"] != named["artifact_scan"]  # failed, passed
+    return named if loaded else None
+
+
+def _the_sensors_gates_show(ui: Deployment, page) -> None:
+    """A version bump with its card edited is stale before anyone gates, then the sensor gates it
+    (blocked: the new card is not reviewed) and a model added meanwhile on its own; reverting both
+    files is gated again and approved."""
+    folder = ui.root / "models" / "clean-model"
+    entry, card = (folder / "model.yaml").read_text(), (folder / "card.md").read_text()
+    (folder / "model.yaml").write_text(entry.replace("version: 1.0.0", "version: 1.1.0"))
+    (folder / "card.md").write_text(card_text("clean-model", "1.1.0"))
+    observed = ui.observe("clean-model")
+    wait_for("the observation", lambda: ui.stale("clean-model", "model_card") == "STALE")
+    model_card = ui.page("assets/clean-model/model_card")
+    assert "Unsynced" in page.open(model_card, "Unsynced"), observed
+    assert ui.runs(**{"aisec/model": "clean-model", "aisec/trigger": "new-version"}) == [], "nobody gated yet"
+
+    add_model(ui.root, "late-model", safetensors_bytes(ui.root.parent), reviewed=False)
+    ui.sensor(running=True)
+    [bump] = ui.finished(1, **{"aisec/model": "clean-model", "aisec/trigger": "new-version"})
+    [late] = ui.finished(1, **{"aisec/model": "late-model", "aisec/trigger": "new-version"})
+    assert (bump["status"], late["status"]) == ("SUCCESS", "SUCCESS"), (bump, late)
+    assert all(k["path"][0] == "late-model" for k in late["assetSelection"] or []), "gated on its own"
+    wait_for("model_card measured again", lambda: ui.stale("clean-model", "model_card") == "FRESH")
+    assert "Unsynced" not in page.open(model_card, "Latest check results")
+    decision = ui.page("assets/clean-model/deployment_decision")
+    text = page.open(decision, "BLOCKED by model_card", "gate_state")
+    assert "card changed since its review" in text and "1.1.0" in text
+    assert page.evaluate(OVERFLOW % "summary") <= 0, "the summary runs off the right of the page"
+    late_decision = page.open(ui.page("assets/late-model/deployment_decision?view=events"), "BLOCKED by model_card")
+    assert "card never reviewed" in late_decision
+
+    (folder / "model.yaml").write_text(entry)
+    (folder / "card.md").write_text(card)
+    revert = ui.finished(2, **{"aisec/model": "clean-model", "aisec/trigger": "new-version"})[0]
+    assert revert["runId"] != bump["runId"] and revert["status"] == "SUCCESS"
+    text = page.open(decision, "APPROVED: every required check passed")
+    assert "1.0.0" in text and "1.1.0" not in text
+    wait_for("model_card fresh after the revert", lambda: ui.stale("clean-model", "model_card") == "FRESH")
+    assert "Unsynced" not in page.open(model_card, "Latest check results")
