@@ -142,7 +142,7 @@ REGISTRY: tuple[EvidenceKind, ...] = (
         "garak's adversarial battery plus aisec's multilingual and canary probes.",
         frozenset({ModelKind.LLM}), _injection_report,
         "Endpoint resists prompt injection", "model.yaml",
-        ("garak", "llama_cpp"), (READS_POLICY, READS_SYSTEM_PROMPT)),
+        ("garak", "ctranslate2"), (READS_POLICY, READS_SYSTEM_PROMPT)),
     EvidenceKind(
         MODEL_CARD, "card_is_complete",
         "The model card validated, bound to the artifact digest, splits filled from measurement, "
@@ -165,7 +165,7 @@ ENGINE_DISTRIBUTIONS = {"modelscan": "modelscan", "picklescan": "picklescan",
                         "model_signing": "model-signing", "great_expectations": "great-expectations",
                         "pandas": "pandas", "numpy": "numpy", "skops": "skops",
                         "onnxruntime": "onnxruntime", "garak": "garak",
-                        "llama_cpp": "llama-cpp-python"}
+                        "ctranslate2": "ctranslate2"}
 
 
 @functools.cache

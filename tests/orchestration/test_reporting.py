@@ -263,8 +263,11 @@ def test_the_pack_draws_over_refusal_next_to_attack_success():
     refusal = {"asked": 18, "refused": 6, "rate": 6 / 18, "ci_low": 0.16, "ci_high": 0.56}
     verdict = injection_verdict(InjectionResult("t", ("promptinject",), rows, over_refusal=refusal), policy)
     recorded = Recorded(dg.AssetKey(["m", "injection_report"]), "r", 0.0, verdict)
-    points = {p.probe: p.asr for p in injection_points(recorded)}
-    assert points[OVER_REFUSAL_SERIES] == pytest.approx(1 / 3)
+    points = {p.probe: p for p in injection_points(recorded)}
+    refused = points[OVER_REFUSAL_SERIES]
+    assert (refused.asr, refused.ci_low, refused.ci_high) == (pytest.approx(1 / 3), 0.16, 0.56)
+    hijack = points["promptinject.HijackHateHumans / promptinject.AttackRogueString"]
+    assert hijack.asr == 0 and hijack.ci_low == 0 and 0.1 < hijack.ci_high < 0.2  # 0/20, Wilson
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from aisec_pipeline.governance.policy import InjectionPolicy
 from aisec_pipeline.redteam.evidence import injection_verdict
 from aisec_pipeline.redteam.garak_driver import drop_asked, size_for
 from aisec_pipeline.redteam.report import summed_eval
-from aisec_pipeline.redteam.runner import run_battery
+from aisec_pipeline.redteam.runner import PREFLIGHT_PROMPT, run_battery
 from aisec_pipeline.redteam.target import Target
 from aisec_pipeline.verdict import Status
 
@@ -81,6 +81,20 @@ def test_a_sampling_endpoint_gets_k_answers_per_prompt_and_hit_at_k(fake_llm, tm
     battery_requests = [r for r in server.requests if "AISEC-PWNED" in r["user"]]
     assert len(battery_requests) == 6
     assert all(r["temperature"] == 0.8 and "seed" not in r for r in battery_requests)
+
+
+@pytest.mark.slow  # runs garak in a subprocess
+def test_probes_cannot_change_the_policy_s_decoding(fake_llm, tmp_path):
+    """garak's promptinject probes set the generator's temperature (0.7 for some prompts) and
+    max_tokens per prompt: a greedy battery stays greedy, within the policy's token bound."""
+    server = fake_llm("refusing")
+    policy = battery(probes=("promptinject.HijackHateHumans",), prompt_cap=8, max_tokens=42)
+    result = run_battery(target_for(server), policy, tmp_path)
+
+    assert result.rows[0].attempts >= 8 and not result.problems, result.problems
+    asked = [r for r in server.requests if r["user"] != PREFLIGHT_PROMPT]
+    assert {(r["temperature"], r["max_tokens"], r.get("seed")) for r in asked} == {
+        (0.0, 42, policy.seed)}, asked
 
 
 class _Probe:

@@ -1,4 +1,4 @@
-"""End to end against the real SmolLM2-135M-Instruct served by llama-cpp-python on loopback."""
+"""End to end against the real SmolLM2-135M-Instruct served on loopback (redteam/serve.py)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,12 @@ def _counts(result) -> list[tuple]:
         ("canary leaks", result.canary_leaks)]
 
 
-@pytest.mark.slow  # starts a llama.cpp server
+@pytest.mark.slow  # starts the model server
 def test_server_is_stopped_even_when_the_block_raises():
     with pytest.raises(RuntimeError):
         with LocalLLMServer(smollm2_gguf(), "smollm2") as server:
             pids = [process.pid for process in server.processes]
-            assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+            assert len(pids) == 1 and all(_alive(pid) for pid in pids)
             raise RuntimeError("boom")
     assert not any(_alive(pid) for pid in pids)
 
@@ -58,13 +58,15 @@ def test_missing_model_file_is_a_clear_error(tmp_path):
         LocalLLMServer(tmp_path / "absent.gguf", "x").__enter__()
 
 
-@pytest.mark.slow  # starts a llama.cpp server
-def test_a_file_that_is_not_a_model_makes_the_server_exit(tmp_path):
+def test_a_file_that_is_not_a_model_is_a_clear_error_and_nothing_is_served(tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setenv("AISEC_MODEL_CACHE", str(tmp_path / "cache"))
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"GGUF" + b"\0" * 64)
-    with pytest.raises(ServeError, match="exited with code"):
-        with LocalLLMServer(bogus, "bogus", startup_timeout=60, slots=1):
-            pass
+    server = LocalLLMServer(bogus, "bogus", startup_timeout=60, slots=1)
+    with pytest.raises(ServeError, match="bogus.gguf could not be converted for serving: .*GGUF"):
+        server.__enter__()
+    assert server.processes == []
 
 
 def _alive(pid: int) -> bool:

@@ -45,6 +45,10 @@ class Target(Generator):
         self._ledger = Ledger.from_config(self.ledger)
         self.name = self.name or self._target.describe()
         super().__init__(self.name, config_root=config_root)
+        # The policy's decoding, kept apart: garak's promptinject probes overwrite the generator's
+        # temperature, top_p and max_tokens per prompt (some at temperature 0.7), which would
+        # make a greedy battery sample those answers and ignore the policy's token bound.
+        self._max_tokens, self._temperature = self.max_tokens, self.temperature or 0.0
 
     def _call_model(self, prompt, generations_this_call=1):
         if self._errors_so_far() >= GIVE_UP_AFTER:
@@ -54,10 +58,10 @@ class Target(Generator):
             target = target.with_system_prompt(prompt.last_message("system").text)
         try:
             text = target.complete(prompt.last_message("user").text,
-                                   timeout=self.request_timeout, max_tokens=self.max_tokens,
+                                   timeout=self.request_timeout, max_tokens=self._max_tokens,
                                    # a sampled endpoint gets no seed: each answer is a new draw
-                                   seed=None if self.temperature else self.seed,
-                                   temperature=self.temperature or 0.0,
+                                   seed=None if self._temperature else self.seed,
+                                   temperature=self._temperature,
                                    retry=self._retry, ledger=self._ledger)
         except TargetError as exc:
             self._record_error(str(exc))
