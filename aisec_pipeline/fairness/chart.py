@@ -16,10 +16,13 @@ from .engine import FAIL, INSUFFICIENT, METRIC_BY_NAME, METRICS
 from .report import BiasReport
 
 CHART_ROWS = 40  # segments drawn; a larger report shows its worst segments first
-ROW, TOP, BOTTOM, PANEL, GAP, LABEL_MAX = 16, 30, 22, 170, 26, 280
+ROW, TOP, BOTTOM, PANEL, GAP, LABEL_MAX = 16, 30, 22, 170, 26, 200
+MAX_WIDTH = 640  # fits the Checks tab's detail pane at 1280 px (a wider image widens the whole pane)
+PANEL_MIN = 70
 COLOURS = {FAIL: (200, 30, 30), INSUFFICIENT: (230, 140, 0)}
 OK_COLOUR, GRID, REFERENCE, BAND = (40, 90, 170), (225, 225, 225), (90, 90, 90), (236, 242, 250)
-LEGEND_HEIGHT = 20
+LEGEND_ROW = 20
+LEGEND_HEIGHT = 2 * LEGEND_ROW  # the legend on two rows, three entries each
 LEGEND = (("dot", COLOURS[FAIL], "significant gap (fails)"), ("dot", COLOURS[INSUFFICIENT], "too few rows to test"),
           ("dot", OK_COLOUR, "within threshold"), ("line", REFERENCE, "reference"),
           ("band", BAND, "reference ± threshold"), ("text", None, "whiskers: 95% interval"))
@@ -39,15 +42,16 @@ def chart_png(report: BiasReport, metrics: tuple[str, ...] | None = None) -> byt
     positions = _shown(report)
     keys = list(report.rows["key"].to_numpy()[positions])
     label_width = min(LABEL_MAX, max([int(font.getlength(k)) for k in keys] + [60]) + 10)
-    width = max(label_width + len(metrics) * (PANEL + GAP), _legend_width(font) + 8)
+    panel = max(PANEL_MIN, min(PANEL, (MAX_WIDTH - label_width) // max(1, len(metrics)) - GAP))
+    width = max(label_width + len(metrics) * (panel + GAP), _legend_width(font) + 8)
     height = TOP + ROW * len(keys) + BOTTOM + LEGEND_HEIGHT
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     for i, key in enumerate(keys):
         draw.text((4, TOP + i * ROW + 2), _fit(key, font, label_width - 8), fill="black", font=font)
     for j, metric in enumerate(metrics):
-        left = label_width + j * (PANEL + GAP)
-        _panel(draw, font, report, metric, positions, left)
+        left = label_width + j * (panel + GAP)
+        _panel(draw, font, report, metric, positions, left, panel)
     _legend(draw, font, height - LEGEND_HEIGHT + 4)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
@@ -69,9 +73,9 @@ def _shown(report: BiasReport) -> list[int]:
 
 
 def _panel(draw: ImageDraw.ImageDraw, font, report: BiasReport, metric: str, positions: list[int],
-           left: int) -> None:
+           left: int, panel: int = PANEL) -> None:
     def x(value: float) -> float:
-        return left + value * PANEL
+        return left + value * panel
 
     bottom = TOP + ROW * len(positions)
     column = [m.name for m in METRICS].index(metric)
@@ -80,7 +84,7 @@ def _panel(draw: ImageDraw.ImageDraw, font, report: BiasReport, metric: str, pos
     if reference is not None:
         band = (max(0.0, reference - report.rule.threshold), min(1.0, reference + report.rule.threshold))
         draw.rectangle([x(band[0]), TOP, x(band[1]), bottom], fill=BAND)
-    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0) if panel >= 140 else (0.0, 0.5, 1.0):
         draw.line([x(tick), TOP, x(tick), bottom], fill=GRID)
         draw.text((x(tick) - 8, bottom + 4), f"{tick:.2f}".rstrip("0").rstrip("."), fill="black", font=font)
     if reference is not None:
@@ -95,14 +99,22 @@ def _panel(draw: ImageDraw.ImageDraw, font, report: BiasReport, metric: str, pos
         draw.ellipse([x(value[position]) - 3, y - 3, x(value[position]) + 3, y + 3], fill=colour)
 
 
+LEGEND_ROWS = (LEGEND[:3], LEGEND[3:])
+
+
 def _legend_width(font) -> int:
-    return sum(LEGEND_SPACING + int(font.getlength(text)) for _, _, text in LEGEND)
+    return max(sum(LEGEND_SPACING + int(font.getlength(text)) for _, _, text in row) for row in LEGEND_ROWS)
 
 
 def _legend(draw: ImageDraw.ImageDraw, font, top: int) -> None:
-    """What the colours, the line and the band mean, on one row under the panels."""
+    """What the colours, the line and the band mean, on two rows under the panels."""
+    for number, row in enumerate(LEGEND_ROWS):
+        _legend_row(draw, font, top + number * LEGEND_ROW, row)
+
+
+def _legend_row(draw: ImageDraw.ImageDraw, font, top: int, entries) -> None:
     x, middle = 4, top + 6
-    for shape, colour, text in LEGEND:
+    for shape, colour, text in entries:
         if shape == "dot":
             draw.line([x, middle, x + 12, middle], fill=colour, width=2)
             draw.ellipse([x + 3, middle - 3, x + 9, middle + 3], fill=colour)

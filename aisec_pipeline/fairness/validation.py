@@ -50,10 +50,18 @@ def validate_evaluation(frame: pd.DataFrame, evaluation: Evaluation) -> Verdict:
                     or r.expectation_config.kwargs.get("column") not in missing)]
     figures = {"rows": len(frame), "expectations": len(results),
                "failed_expectations": sum(not r.success for r in results),
-               "null_fraction": _null_fractions(frame, evaluation)}
+               "null_fraction": _null_fractions(frame, evaluation), "results": _results(results)}
     if reasons:
         return Verdict(KIND, Status.FAILED, tuple(reasons), figures)
     return Verdict(KIND, Status.PASSED, (f"{len(results)} expectations met on {len(frame)} rows",), figures)
+
+
+def _results(results: list) -> list[dict]:
+    """Each expectation (with the column it checks) and whether the data met it."""
+    def named(config) -> str:
+        column = config.kwargs.get("column")
+        return config.type.removeprefix("expect_") + (f" on {column}" if column else "")
+    return [{"expectation": named(r.expectation_config), "met": bool(r.success)} for r in results]
 
 
 def _used_columns(evaluation: Evaluation) -> list[str]:

@@ -5,7 +5,10 @@ then how many more). Text is shown as a person reads it in Dagster's UI (`shown`
 its first 12 digits (a 64-digit word cannot wrap: it widens the whole metadata column past the
 right edge of the page, cutting off every summary beside it; the full digest is in the JSON
 record), and a segment value that starts with `<` or `>` quoted (`age_band='>45'`: the UI's
-monospace font draws `=>` as an arrow). The CLI, JSON, SARIF and JUnit keep the text as it is. Then the numbers as numeric metadata, so Dagster plots their history (worst
+monospace font draws `=>` as an arrow), and a long word allowed to wrap (a zero-width space after
+`/`, `.` or `_`). The CLI, JSON, SARIF and JUnit keep the text as it is. A table too wide to sit
+beside the summary at 1280 px keeps a few columns in place and every column one click away
+(`fitted_tables`). Then the numbers as numeric metadata, so Dagster plots their history (worst
 gap and its interval, attack success rate and its interval, n, threshold). Every reason is in a
 table of plain columns, figures are tables (segments flattened to `sex=Female x age_band=<25`,
 never a Python dict), the bias chart inline in its check's description (Dagster collapses
@@ -38,11 +41,15 @@ STORAGE_FOLDER = "aisec"  # RunFolders keeps evidence files under <instance stor
 
 SHA256 = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
 OPERATOR_VALUE = re.compile(r"(?<=\w)=([<>][^\s,;|)\]]*)")
+LONG_WORD = re.compile(r"\S{16,}")  # wider than a narrow column: may wrap after `/`, `.` or `_`
+WRAP = "\u200b"  # a zero-width space: the browser may break the line there, nothing is drawn
 
 
 def shown(text: str) -> str:
-    """`text` for a UI cell or summary: sha256 digests shortened, operator-like values quoted."""
-    return OPERATOR_VALUE.sub(r"='\1'", SHA256.sub(r"\1…", text))
+    """`text` for a UI cell or summary: sha256 digests shortened, operator-like values quoted,
+    a long word allowed to wrap after each `/`, `.` or `_` (one unbreakable word widens the whole column)."""
+    text = OPERATOR_VALUE.sub(r"='\1'", SHA256.sub(r"\1…", text))
+    return LONG_WORD.sub(lambda word: re.sub(r"([/._])(?=\S)", rf"\1{WRAP}", word.group()), text)
 
 
 # --- summaries and reasons --------------------------------------------------------------------
@@ -171,6 +178,17 @@ def _cell(value: Any) -> str:
 
 
 TABLE_LABELS = {"examples": "worst examples", "discarded": "discounted hits", "table": "per segment"}
+# A table beside the summary fits at 1280 px only if narrow (Dagster lays the metadata out as one
+# label|value table: the widest value widens the value column of every row). A wide table shows
+# these columns in place (about 260 px: two or three short columns) and every column behind
+# "[Show Markdown]" (Markdown over 1,000 characters is folded; a shorter one would be drawn in
+# place, as wide as the table: then a second table, each row's other columns as wrapping text).
+NARROW_COLUMNS = {"table": ("segment", "status"), "violations": ("sentence",), "review": ("segment", "n"),
+                  "artifact_scan.files": ("path", "verdict", "findings"),
+                  "files": ("path", "verdict", "findings"), "provenance.artifacts": ("path", "actual_sha256"),
+                  "rows": ("probe", "verdict", "failures")}
+NARROW_CHARS = 32  # a table whose columns' longest words add up to more is too wide (~260 px)
+MARKDOWN_FOLDED = 1000
 INJECTION_TABLE_LABELS = {"rows": "probe x detector"}
 
 
@@ -184,6 +202,40 @@ def tables_in(figures: dict[str, Any], prefix: str = "") -> dict[str, list[dict]
         elif isinstance(value, dict) and not prefix:
             found.update(tables_in(value, prefix=f"{key}."))
     return found
+
+
+def fitted_tables(label: str, rows: list[dict], narrow: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """`table: label`, narrow enough to sit beside the summary at 1280 px; a wide table keeps its
+    `narrow` columns (else its first two) there, and every column is shown too: folded Markdown
+    (`all columns: label`) or, when that would be short enough to render in place, a second
+    table of the first column and the others as text that wraps (`table: label, every column`)."""
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    if _chars(rows, columns) <= NARROW_CHARS:
+        return {f"table: {label}": plain_table(rows)}
+    keep = [c for c in narrow or columns[:2] if c in columns] or columns[:1]
+    fitted = {f"table: {label}": plain_table([{c: row.get(c) for c in keep} for row in rows])}
+    full = markdown_table(rows)
+    if len(full) >= MARKDOWN_FOLDED:
+        fitted[f"all columns: {label}"] = dg.MetadataValue.md(full)
+    else:
+        first = columns[0]
+        fitted[f"table: {label}, every column"] = plain_table(
+            [{first: row.get(first), "columns": _wrappable("; ".join(f"{c} {_text(row.get(c))}" for c in columns[1:]))}
+             for row in rows])
+    return fitted
+
+
+def _wrappable(text: str) -> str:
+    """Text for a narrow cell: any word over 9 characters may wrap after `_`, `/`, `.` or `=`."""
+    return re.sub(r"\S{10,}", lambda word: re.sub(r"([/._=])(?=\S)", rf"\1{WRAP}", word.group()), text)
+
+
+def _chars(rows: list[dict], columns: list[str]) -> int:
+    """The columns' longest unbreakable words (header or cell, as shown), added up."""
+    def longest(text: str) -> int:
+        return max((len(word) for word in re.split(rf"[\s{WRAP}-]+", text)), default=0)
+    return sum(max([longest(column)] + [longest(_text(row.get(column))) for row in rows[:TABLE_ROWS]])
+               for column in columns)
 
 
 # --- the numbers Dagster plots -----------------------------------------------------------------
@@ -293,17 +345,17 @@ def attachment_metadata(attachments: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _attachment(path: Path):
-    shown = relative_name(path)
+    name = shown(relative_name(path))  # a path may wrap after each `/` (see `shown`)
     if not path.is_file():
-        return dg.MetadataValue.text(f"{shown} (no longer on the server)")
+        return dg.MetadataValue.text(f"{name} (no longer on the server)")
     size = path.stat().st_size
     if path.suffix in EMBEDDED_SUFFIXES and size <= EMBED_MAX_BYTES:
         try:
-            return dg.MetadataValue.md(f"*{shown}*\n\n" + path.read_text(encoding="utf-8"))
+            return dg.MetadataValue.md(f"*{name}*\n\n" + path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
             pass
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if size <= 64 * 1024 * 1024 else "not hashed"
-    return dg.MetadataValue.text(f"{shown} ({_size(size)}, sha256 {digest[:16]}) in the instance storage")
+    return dg.MetadataValue.text(f"{name} ({_size(size)}, sha256 {digest[:16]}) in the instance storage")
 
 
 def relative_name(path: Path) -> str:
@@ -329,7 +381,7 @@ def evidence_presentation(verdict) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     labels = {**TABLE_LABELS, **(INJECTION_TABLE_LABELS if verdict.kind == "injection_report" else {})}
     for name, rows in tables_in(verdict.figures).items():
-        metadata[f"table: {labels.get(name, name)}"] = plain_table(rows)
+        metadata.update(fitted_tables(labels.get(name, name), rows, NARROW_COLUMNS.get(name)))
     if verdict.figures.get("chart_png_base64"):  # drawn in the check's description (see above)
         from ..evidence_kinds import BY_NAME
 

@@ -23,7 +23,7 @@ from aisec_pipeline.fairness.engine import FAIL, INSUFFICIENT
 from aisec_pipeline.governance.policy import InjectionPolicy, load_policy
 from aisec_pipeline.inventory import load_model
 from aisec_pipeline.orchestration.evidence import check_result, verdict_metadata
-from aisec_pipeline.orchestration.presentation import plain, shown, summary
+from aisec_pipeline.orchestration.presentation import WRAP, fitted_tables, plain, shown, summary
 from aisec_pipeline.redteam.evidence import InjectionResult, ProbeRow, injection_verdict
 from aisec_pipeline.verdict import Status, Verdict
 from browser import CHROMIUM, chromium
@@ -109,8 +109,9 @@ def test_bias_check_carries_numbers_summary_and_a_plain_reasons_table(compas_rep
     from aisec_pipeline.orchestration.presentation import evidence_presentation
 
     presented = evidence_presentation(verdict)
-    cells = [str(value) for record in presented["table: violations"].records for value in record.data.values()]
+    cells = [str(value) for record in presented["table: per segment"].records for value in record.data.values()]
     assert "sex=Female x age_band='<25'" in cells and "sex=Male x age_band='>45'" in cells
+    assert "| sex=Female x age_band='<25' |" in presented["all columns: violations"].value
     assert not any("{" in cell for cell in cells), "segments must be flattened, not dict reprs"
     assert not any("=>" in cell for cell in cells), "Dagster's monospace font draws => as an arrow"
     assert presented["chart"].value == "drawn in the bias_within_thresholds check's latest execution (Checks tab)"
@@ -136,7 +137,7 @@ def test_injection_check_carries_the_attack_success_rate_and_its_interval():
     assert numbers["attack success rate"] == 0.8 and numbers["n"] == 20 and numbers["threshold"] == 0.1
     assert numbers["attack success ci low"] < 0.8 < numbers["attack success ci high"]
     assert numbers["answers scored"] == 40
-    assert numbers["worst probe"].startswith("promptinject.HijackHateHumans / promptinject.AttackRogueString")
+    assert numbers["worst probe"].replace(WRAP, "").startswith("promptinject.HijackHateHumans / promptinject.AttackRogueString")
 
 
 def test_attachments_by_name_small_markdown_embedded(tmp_path):
@@ -148,9 +149,9 @@ def test_attachments_by_name_small_markdown_embedded(tmp_path):
         "published card": str(folder / "card.md"), "baseline counts": str(folder / "counts.parquet"),
         "gone": str(tmp_path / "nowhere.jsonl"), "inline": "iVBORw0KGgo" * 1000})
     metadata = verdict_metadata(verdict)
-    card = metadata["attachment: published card"].value
+    card = metadata["attachment: published card"].value.replace(WRAP, "")
     assert "# The published card" in card and "aisec/m/model_card/run1/card.md" in card
-    counts = metadata["attachment: baseline counts"].value
+    counts = metadata["attachment: baseline counts"].value.replace(WRAP, "")
     assert counts.startswith("aisec/m/model_card/run1/counts.parquet (104 B, sha256 ")
     assert "no longer on the server" in metadata["attachment: gone"].value
     assert metadata["attachment: inline"].value == "inline value, 11000 characters"
@@ -164,6 +165,32 @@ def test_the_chart_has_a_legend_for_every_colour(compas_report):
     colours = {colour for _, colour in legend.getcolors(maxcolors=1 << 20)}
     for colour in (COLOURS[FAIL], COLOURS[INSUFFICIENT], OK_COLOUR):
         assert colour in colours, f"legend lacks {colour}"
+    wide = Image.open(io.BytesIO(chart_png(compas_report)))  # all five metrics
+    assert wide.width <= 660, "a wider chart widens the Checks tab's pane past 1280 px"
+
+
+def test_long_words_may_wrap_in_the_ui_and_read_the_same():
+    path = "/srv/assets/models/compas-recidivism/artifacts/model.skops"
+    assert shown(path).replace(WRAP, "") == path and shown(path).count(WRAP) == path.count("/") + 1
+    assert shown("insufficient_data") == f"insufficient_{WRAP}data"
+    assert WRAP not in shown("FPR for sex=Female x age_band=<25 is 0.69 [0.57, 0.79] vs 0.32 overall")
+
+
+def test_a_wide_table_keeps_a_few_columns_in_place_and_shows_every_column(compas_report):
+    from aisec_pipeline.fairness import bias_verdict
+
+    rows = list(bias_verdict(compas_report).figures["table"])
+    fitted = fitted_tables("per segment", rows, ("segment", "status"))
+    assert [c.name for c in fitted["table: per segment"].schema.columns] == ["segment", "status"]
+    every = fitted["all columns: per segment"].value
+    assert len(every) >= 1000, "Dagster folds Markdown over 1,000 characters behind [Show Markdown]"
+    assert all(column in every.splitlines()[0] for column in rows[0])
+    small = fitted_tables("files", [{"path": "a" * 40, "format": "safetensors", "sha256": "b" * 30}])
+    assert set(small) == {"table: files", "table: files, every column"}, "short Markdown would render in place"
+    assert small["table: files, every column"].records[0].data["columns"].replace(WRAP, "") == (
+        f"format safetensors; sha256 {'b' * 30}")
+    narrow = [{"reviewer": "Jonas Weber", "role": "owner"}]
+    assert list(fitted_tables("reviewed_by", narrow)) == ["table: reviewed_by"]
 
 
 
@@ -193,6 +220,17 @@ OVERFLOW = """(() => {
   while (clip && getComputedStyle(clip).overflowX === 'visible') clip = clip.parentElement;
   const edge = clip ? Math.min(clip.getBoundingClientRect().right, window.innerWidth) : window.innerWidth;
   return Math.round(cell.right - edge);
+})()"""
+# How far the check's latest execution (its description and chart) runs past the panel that clips it.
+PANE_OVERFLOW = """(() => {
+  const shown = [...document.querySelectorAll('p, img')].filter(e => (e.innerText || '').startsWith('%s')
+    || (e.src || '').startsWith('data:image/png'));
+  return Math.max(...shown.map(e => {
+    let clip = e.parentElement;
+    while (clip && getComputedStyle(clip).overflowX === 'visible') clip = clip.parentElement;
+    const edge = clip ? Math.min(clip.getBoundingClientRect().right, window.innerWidth) : window.innerWidth;
+    return Math.round(e.getBoundingClientRect().right - edge);
+  }));
 })()"""
 # The lineage graph's node boxes: label -> background colour.
 NODE_COLOURS = """(() => {
@@ -318,6 +356,22 @@ def _a_block_explains_itself(ui: Deployment, page) -> None:
                                                        if i[0] == "data:image/png;base64,"])
     assert charts[0][1] > 300 and "[Show Markdown]" not in text
     assert "=>" not in text and "age_band='>45'" in text
+    assert page.evaluate(PANE_OVERFLOW % "FAILED: FPR") <= 0, "the check's summary or chart runs off the page"
+    _every_evidence_page_fits(ui, page)
+
+
+EVIDENCE_PAGES = {"compas-recidivism": ("artifact_scan", "evaluation_data", "bias_report", "model_card"),
+                  "clean-model": ("artifact_scan", "model_card")}
+
+
+def _every_evidence_page_fits(ui: Deployment, page) -> None:
+    """Each evidence asset's page shows its summary uncut at 1280 px: no table, path or record
+    beside it widens the metadata's value column past the page."""
+    for model, kinds in EVIDENCE_PAGES.items():
+        for kind in kinds:
+            page.open(ui.page("assets", model, kind), "summary", "dagster/component_origin")
+            overflow = page.evaluate(OVERFLOW % "summary")
+            assert overflow <= 0, f"{model}/{kind}: the summary runs {overflow} px off the page"
 
 
 def _nodes(page) -> dict[str, str] | None:

@@ -17,7 +17,7 @@ from aisec_pipeline.governance.policy import InjectionPolicy
 from aisec_pipeline.orchestration.component import inventory_definitions
 from aisec_pipeline.orchestration.evidence import check_result, verdict_metadata
 from aisec_pipeline.orchestration.model_assets import _extra_metadata
-from aisec_pipeline.orchestration.presentation import tables_in
+from aisec_pipeline.orchestration.presentation import WRAP, tables_in
 from aisec_pipeline.redteam.evidence import DiscardedHit, Example, InjectionResult, ProbeRow, injection_verdict
 from aisec_pipeline.verdict import Verdict
 from inventory_builder import add_model, new_inventory, review_card, safetensors_bytes
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 COMPAS = REPO / "assets" / "models" / "compas-recidivism"
 SHOWN = (dg.TableMetadataValue, dg.IntMetadataValue, dg.FloatMetadataValue, dg.TextMetadataValue,
          dg.UrlMetadataValue, dg.DagsterRunMetadataValue, dg.CodeReferencesMetadataValue)
-MARKDOWN_ALLOWED = ("chart", "demographic splits", "attachment: ")  # prose and images, by design
+MARKDOWN_ALLOWED = ("chart", "demographic splits", "attachment: ", "all columns: ")  # prose, images, folded tables
 REPRS = ("{'", '{"', "['", '["', "('", '("')  # a Python repr in a cell, not prose
 MACHINE_RECORDS = {"verdict", "decision"}  # the JSON record tools read; everything in it is shown too
 
@@ -50,6 +50,20 @@ def untabled(verdict: Verdict, metadata: dict) -> list[str]:
     return [name for name in tables_in(verdict.figures)
             if not any(key.startswith("table: ") and isinstance(metadata[key], dg.TableMetadataValue)
                        and len(metadata[key].records) for key in metadata)]
+
+
+def hidden_columns(verdict: Verdict, metadata: dict) -> list[str]:
+    """Columns of a verdict's tables the metadata shows nowhere: a wide table keeps a few columns
+    in place (so the summary fits at 1280 px) and shows every column folded or as wrapping text."""
+    shown = set()
+    for key, value in metadata.items():
+        if isinstance(value, dg.TableMetadataValue):
+            shown |= {c.name for c in value.schema.columns}
+            shown |= {word for r in value.records for word in str(r.data.get("columns", "")).replace(WRAP, "").split()}
+        elif key.startswith("all columns: ") and isinstance(value, dg.MarkdownMetadataValue):
+            shown |= {c.strip() for c in value.value.splitlines()[0].split("|")}
+    return sorted({f"{name}.{column}" for name, rows in tables_in(verdict.figures).items()
+                   for row in rows for column in row if column not in shown})
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +112,14 @@ def test_every_kinds_evidence_renders_as_tables_numbers_text_or_links(recorded):
         seen.add(verdict.kind)
         assert not_shown(metadata) == [], key.to_user_string()
         assert untabled(verdict, metadata) == [], key.to_user_string()
+        assert hidden_columns(verdict, metadata) == [], key.to_user_string()
     for model in ("compas-recidivism", "clean-model"):
         decision = instance.get_latest_materialization_event(dg.AssetKey([model, "deployment_decision"]))
         assert not_shown(decision.asset_materialization.metadata) == []
 
     verdict = injection_result()  # the battery's own result type, tuples and all
     metadata = {**verdict_metadata(verdict), **_extra_metadata(verdict)}
-    assert not_shown(metadata) == [] and untabled(verdict, metadata) == []
+    assert not_shown(metadata) == [] and untabled(verdict, metadata) == [] and hidden_columns(verdict, metadata) == []
     assert {"table: probe x detector", "table: worst examples", "table: discounted hits"} <= set(metadata)
     assert not_shown(check_result("resists_prompt_injection", verdict).metadata) == []
     seen.add(verdict.kind)
@@ -115,7 +130,7 @@ def test_the_walk_catches_what_would_not_render():
     verdict = Verdict("bias_report", injection_result().status, (), {"cells": ({"a": 1},)})
     metadata = {"raw": dg.MetadataValue.json({"a": 1}), "notes": dg.MetadataValue.md("x")}
     assert not_shown(metadata) == ["raw: JsonMetadataValue", "notes: MarkdownMetadataValue"]
-    assert untabled(verdict, {}) == ["cells"]
+    assert untabled(verdict, {}) == ["cells"] and hidden_columns(verdict, {}) == ["cells.a"]
     nested = {"table": dg.MetadataValue.table([dg.TableRecord({"x": "{'sex': 'F'}"})],
                                               dg.TableSchema([dg.TableColumn("x", "string")]))}
     assert not_shown(nested) == ["table: cell \"{'sex': 'F'}\""]
