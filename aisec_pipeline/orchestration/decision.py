@@ -30,7 +30,7 @@ class DecisionConfig(dg.Config):
 def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
                inventory: GovernedInventory, run_inputs: RunInputs,
                folder: Path) -> dg.MaterializeResult:
-    state, used = "unknown", {}
+    state, used, versions = "unknown", {}, {}
     try:
         model = inventory.model(folder)
         observed, versions = run_inputs.of(model, inventory.path, context.run.run_id)
@@ -44,7 +44,8 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
     label = {"aisec/decision": decision.label}  # a block is a decision, not a failed run
     context.instance.add_run_tags(context.run.run_id, label)
     return dg.MaterializeResult(
-        metadata={**decision_metadata(decision), **used_metadata(used), STATE_KEY: state},
+        metadata={**decision_metadata(decision, lineage(versions, used)), **used_metadata(used),
+                  STATE_KEY: state},
         check_results=[dg.AssetCheckResult(
             check_name="deployment_approved", passed=decision.approved,
             severity=dg.AssetCheckSeverity.ERROR, description=decision_summary(decision),
@@ -52,6 +53,13 @@ def decide_for(context: dg.AssetExecutionContext, config: DecisionConfig,
                       "reasons": decision_reasons(decision)}), signoffs_check(decision)],
         tags=label,
     )
+
+
+def lineage(versions: dict[dg.AssetKey, str], used: dict[str, str]) -> dict:
+    """What the decision was made on, kept in its record: the data version (sha256) of every
+    input and, per evidence kind, the run whose materialization it used."""
+    return {"inputs": {key.to_user_string(): version for key, version in sorted(versions.items())},
+            "evidence_runs": dict(sorted(used.items()))}
 
 
 def signoffs_check(decision: Decision) -> dg.AssetCheckResult:
@@ -163,8 +171,10 @@ def decisions_by_environment(instance: dg.DagsterInstance, model) -> dict[str | 
     return latest
 
 
-def decision_metadata(decision: Decision) -> dict:
-    """Verdict and summary first, as plain text: the UI shows them without a click."""
+def decision_metadata(decision: Decision, made_on: dict | None = None) -> dict:
+    """Verdict and summary first, as plain text: the UI shows them without a click. The record
+    (`decision`, JSON) carries `made_on` (`lineage`) too; Dagster folds a record this long behind
+    "[Show JSON]", so its full digests do not widen the table past a 1280 px page."""
     evidence = [{"evidence": kind, "status": status} for kind, status in sorted(decision.evidence.items())]
     return {
         "verdict": dg.MetadataValue.text(decision.label.upper()),
@@ -179,5 +189,6 @@ def decision_metadata(decision: Decision) -> dict:
         "evidence": plain_table(evidence or [{"evidence": "none", "status": ""}]),
         "sign-offs": plain_table([{"signed": line} for line in decision.signoffs]
                                  or [{"signed": "nothing verified"}]),
-        DECISION_KEY: dg.MetadataValue.json(json.loads(json.dumps(decision.to_dict(), default=str))),
+        DECISION_KEY: dg.MetadataValue.json(json.loads(json.dumps({**decision.to_dict(), **(made_on or {})},
+                                                                  default=str))),
     }

@@ -13,7 +13,7 @@ import pytest
 
 from aisec_pipeline.cli import main
 from inventory_builder import add_model, new_inventory, safetensors_bytes
-from webserver import gql, running_webserver
+from webserver import gated_on_its_own, gql, running_webserver
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +82,7 @@ def test_the_daemons_sensor_gates_edits_reverts_and_new_models(tmp_path, dagster
         assert stale(url, "clean-model") == fresh, "badges agree after a revert that reused evidence"
 
         add_model(root, "late-model", safetensors_bytes(tmp_path), reviewed=False)
-        late = [r for r in finished(url, "late-model", 1) if r["jobName"] == "gate_unlisted_model"]
-        assert late and late[0]["status"] == "SUCCESS" and not late[0]["assetSelection"]
+        [late] = finished(url, "late-model", 1)
+        assert late["status"] == "SUCCESS" and gated_on_its_own(late, "late-model"), late
         assert decision_text(url, "late-model")["verdict"] == "BLOCKED"  # no review yet
         assert len(runs(url, "clean-model")) == 2, "adding a model gates no other model"

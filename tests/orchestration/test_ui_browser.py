@@ -28,7 +28,7 @@ from aisec_pipeline.redteam.evidence import InjectionResult, ProbeRow, injection
 from aisec_pipeline.verdict import Status, Verdict
 from browser import CHROMIUM, chromium
 from inventory_builder import add_model, card_text, new_inventory, review_card, safetensors_bytes
-from webserver import gql, running_webserver
+from webserver import gated_on_its_own, gql, running_webserver
 
 REPO = Path(__file__).resolve().parents[2]
 COMPAS = REPO / "assets" / "models" / "compas-recidivism"
@@ -347,7 +347,7 @@ def _the_sensors_gates_show(ui: Deployment, page) -> None:
     [bump] = ui.finished(1, **{"aisec/model": "clean-model", "aisec/trigger": "new-version"})
     [late] = ui.finished(1, **{"aisec/model": "late-model", "aisec/trigger": "new-version"})
     assert (bump["status"], late["status"]) == ("SUCCESS", "SUCCESS"), (bump, late)
-    assert all(k["path"][0] == "late-model" for k in late["assetSelection"] or []), "gated on its own"
+    assert gated_on_its_own(late, "late-model"), late
     wait_for("model_card measured again", lambda: ui.stale("clean-model", "model_card") == "FRESH")
     assert "Unsynced" not in page.open(model_card, "Latest check results")
     decision = ui.page("assets/clean-model/deployment_decision")
@@ -363,5 +363,6 @@ def _the_sensors_gates_show(ui: Deployment, page) -> None:
     assert revert["runId"] != bump["runId"] and revert["status"] == "SUCCESS"
     text = page.open(decision, "APPROVED: every required check passed")
     assert "1.0.0" in text and "1.1.0" not in text
+    assert page.evaluate(OVERFLOW % "summary") <= 0, "the approved summary runs off the page"
     wait_for("model_card fresh after the revert", lambda: ui.stale("clean-model", "model_card") == "FRESH")
     assert "Unsynced" not in page.open(model_card, "Latest check results")

@@ -67,3 +67,14 @@ def running_webserver(env: dict[str, str], daemon: bool = False, log=subprocess.
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(procs)
+
+
+def gated_on_its_own(run: dict, model: str) -> bool:
+    """A new model's run gates that model alone, whichever way the deployment took: before the
+    daemon reloads its code location (`gate_unlisted_model`, the CLI's path, no asset selection)
+    or after it (`gate_models` selecting that model's assets only). Never an empty selection of
+    the whole job."""
+    selected = run["assetSelection"] or []
+    if run["jobName"] == "gate_unlisted_model":
+        return not selected
+    return run["jobName"] == "gate_models" and bool(selected) and all(k["path"][0] == model for k in selected)
