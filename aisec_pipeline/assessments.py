@@ -85,27 +85,23 @@ def assess_card(model: Model, bias: Verdict | None = None, out_dir: Path | None 
 
 
 def with_review(verdict: Verdict, model: Model, policy, remembered, now) -> Verdict:
-    """The valid card's verdict with its signed review judged (`cards.review.review_finding`,
-    the decision's own rule): failed with the review's reasons when it does not stand, and the
-    time the standing review lapses (`review_valid_until`) so it is never reused past it."""
+    """The valid card's verdict with its signed review judged by the decision's own rule
+    (`governance.decision.judge_card_review`): failed with the review's reasons when it does not
+    stand, else stamped with the time it lapses (VALID_UNTIL) so it is never reused past it."""
     from datetime import datetime, time, timezone
 
-    from .cards.review import CardUnderReview, ReviewRules, load_reviews, review_finding, review_lapses
+    from .cards.review import CardUnderReview, load_reviews
+    from .governance.decision import VALID_UNTIL, judge_card_review
 
-    root = model.folder.parents[1]
-    rules = policy.tier_for(model.entry).card_review
-    rules = ReviewRules(rules.required, rules.valid_days, rules.committee_member)
     card = CardUnderReview(verdict.figures["card_sha256"], verdict.figures.get("owner"))
-    finding = review_finding(load_reviews(root, policy.people), policy.subject(model.entry), card,
-                             rules, policy.people, now,
-                             getattr(remembered, "card_reviews", ()) if remembered else ())
+    finding = judge_card_review(policy, model.entry, load_reviews(model.folder.parents[1], policy.people),
+                                card, now, remembered.card_reviews if remembered else ())
     figures = {**verdict.figures, "signed_reviews": list(finding.signers)}
     if finding.reasons:
         reasons = tuple(r.removeprefix("model_card: ") for r in finding.reasons)
         return Verdict(verdict.kind, Status.FAILED, reasons, figures)
-    lapses = review_lapses(finding, rules)
-    if lapses is not None:
-        figures["review_valid_until"] = datetime.combine(lapses, time(), timezone.utc).isoformat()
+    if finding.valid_until is not None:
+        figures[VALID_UNTIL] = datetime.combine(finding.valid_until, time(), timezone.utc).isoformat()
     return Verdict(verdict.kind, verdict.status, verdict.reasons, figures)
 
 

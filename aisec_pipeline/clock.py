@@ -23,6 +23,15 @@ def parse_stamp(value: Any) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
+def age_hours(value: Any, now: datetime) -> float | None:
+    """Hours from an ISO 8601 time to `now` (0 within the skew ahead); None when it has no zone,
+    cannot be read or is from the future: such a time makes nothing fresh."""
+    when = parse_stamp(value)
+    if when is None or from_the_future(when, now):
+        return None
+    return max(0.0, (now - when).total_seconds() / 3600)
+
+
 def from_the_future(when: datetime, now: datetime) -> str | None:
     """Why `when` is invalid as a time something was measured at, or None if it can be."""
     ahead = when - now

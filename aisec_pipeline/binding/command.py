@@ -36,8 +36,7 @@ def run_bind(args: argparse.Namespace) -> int:
 
 
 def _sign(given: Path | None, model, keyring) -> int:
-    from ..governance.signing import SigningError, key_path, signer_for
-    from ..trust.keys import KeyFileError, load_signer
+    from ..governance.signing import SigningError, key_path, keyring_signer
     from .statement import SIGNER_ROLE, card_owner, write_statement
 
     path = key_path(given)
@@ -45,14 +44,14 @@ def _sign(given: Path | None, model, keyring) -> int:
         return fail("binding an evaluation is a permission: it needs the card owner's signature "
                     "(--key FILE or $AISEC_SIGNING_KEY)", EXIT_USAGE)
     try:
-        _, person = signer_for(path, keyring, (SIGNER_ROLE,))
+        signer, person = keyring_signer(path, keyring, (SIGNER_ROLE,))
         owner = card_owner(model, keyring)
         if owner is None or owner.name != person.name:
             raise SigningError(f"{person.name} does not own {model.name}'s card "
                                f"({owner.name if owner else 'no keyring person'} does): only the "
                                "card's owner can vouch for its predictions")
-        written = write_statement(model, load_signer(path))
-    except (SigningError, KeyFileError, OSError) as exc:
+        written = write_statement(model, signer)
+    except (SigningError, OSError) as exc:
         return fail(str(exc), EXIT_BLOCKED)
     print(f"{written}: {model.name}'s evaluation file bound to artifact digest {model.entry.digest} "
           f"by {person.name}")

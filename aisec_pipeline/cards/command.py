@@ -47,17 +47,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_review(args: argparse.Namespace) -> int:
     from ..governance.policy import load_model_and_policy
     from ..inventory import InventoryError
-    from .parse import card_owner_name, parse_card
+    from .parse import owner_name, parse_card
 
     try:
         root, model, policy = load_model_and_policy(args.inventory, args.model)
     except InventoryError as exc:
         return fail(str(exc).splitlines()[0], EXIT_USAGE)
-    path = model.path(model.entry.card)
-    parsed = parse_card(path)
+    parsed = parse_card(model.path(model.entry.card))
     if parsed.sha256 is None:
         return fail("; ".join(parsed.problems), EXIT_USAGE)
-    return _record(args, root, policy, model, parsed.sha256, card_owner_name(path))
+    return _record(args, root, policy, model, parsed.sha256, owner_name(parsed.header))
 
 
 def _record(args, root: Path, policy, model, card_sha256: str, owner: str | None) -> int:

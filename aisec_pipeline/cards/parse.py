@@ -123,7 +123,12 @@ EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 def card_owner_name(path: Path) -> str | None:
     """The owner name the card states, if any (who may bind its evaluation, whose review of it
     does not count); the card check, not this, judges whether it is a named person."""
-    owner = (parse_card(path).header or {}).get("owner")
+    return owner_name(parse_card(path).header)
+
+
+def owner_name(header: dict | None) -> str | None:
+    """The owner name a parsed card header states, if any."""
+    owner = (header or {}).get("owner")
     name = owner.get("name") if isinstance(owner, dict) else None
     return name if isinstance(name, str) else None
 

@@ -83,6 +83,7 @@ class ReviewFinding:
     reasons: tuple[str, ...]  # empty: the card's review stands
     standing: tuple[CardReview, ...] = ()  # the approving reviews that count
     signers: tuple[str, ...] = ()  # who verifiably signed them ("NAME on DATE")
+    valid_until: date | None = None  # when it stands: the day its oldest counting approval ages out
 
 
 @dataclass(frozen=True)
@@ -144,14 +145,10 @@ def review_finding(log: ReviewLog, subject: Subject, card: CardUnderReview, rule
     approvals, void = judge.standing(exact)
     reasons = _shortfall(approvals, void, ours, card.sha256, rules, subject.model)
     signers = tuple(f"{person.name} on {review.reviewed_on}" for person, review in approvals)
-    return ReviewFinding(tuple(reasons), tuple(r for _, r in approvals), signers)
-
-
-def review_lapses(finding: ReviewFinding, rules: ReviewRules) -> date | None:
-    """The day the standing review stops counting (its oldest approval ages out), if it stands."""
-    if finding.reasons or not finding.standing:
-        return None
-    return min(r.reviewed_on for r in finding.standing) + timedelta(days=rules.valid_days)
+    standing = tuple(r for _, r in approvals)
+    valid_until = (min(r.reviewed_on for r in standing) + timedelta(days=rules.valid_days)
+                   if standing and not reasons else None)
+    return ReviewFinding(tuple(reasons), standing, signers, valid_until)
 
 
 def _owners(log: ReviewLog, reviews: list[CardReview], keyring: Keyring) -> set[str]:

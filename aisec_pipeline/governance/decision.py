@@ -16,8 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..cards.review import CardUnderReview, ReviewLog, ReviewRules, load_reviews, review_finding
-from ..clock import from_the_future, parse_stamp
+from ..cards.review import (CardUnderReview, ReviewFinding, ReviewLog, ReviewRules, load_reviews,
+                            review_finding)
+from ..clock import age_hours, from_the_future, parse_stamp
 from ..evidence_kinds import gating_kinds_for
 from ..inventory import Model
 from ..inventory.schema import EuAiActCategory
@@ -33,6 +34,7 @@ from .policy_trust import PolicyTrust, verify_policy
 from .regulations import REGULATIONS_FILE, IncidentReporting, load_regulations
 
 EVALUATED_AT = "evaluated_at"  # figures key every evidence asset stamps (ISO 8601, UTC)
+VALID_UNTIL = "review_valid_until"  # figures key: evidence that holds only until then (a card review)
 COMMITTEE_KIND = "committee"
 
 
@@ -91,10 +93,7 @@ def stamp(verdict: Verdict, now: datetime | None = None) -> Verdict:
 def evidence_age_hours(verdict: Verdict, now: datetime) -> float | None:
     """Hours since the verdict was evaluated; None when it has no evaluation time with a zone,
     or one from the future (beyond the allowed clock skew): such evidence is never fresh."""
-    evaluated = parse_stamp(verdict.figures.get(EVALUATED_AT))
-    if evaluated is None or from_the_future(evaluated, now):
-        return None
-    return max(0.0, (now - evaluated).total_seconds() / 3600)
+    return age_hours(verdict.figures.get(EVALUATED_AT), now)
 
 
 def evidence_problems(kind: str, verdict: Verdict | None, max_age_hours: int,
@@ -267,11 +266,19 @@ def read_governance(inventory_root: Path, policy: Policy, now: datetime | None =
 def review_problems(facts: GateFacts) -> tuple[list[str], tuple[str, ...]]:
     if facts.card is None:
         return ["model_card: the card could not be read, so its review cannot be checked"], ()
-    rules = facts.policy.tier_for(facts.model.entry).card_review
-    finding = review_finding(facts.governance.reviews, facts.subject, facts.card,
-                             ReviewRules(rules.required, rules.valid_days, rules.committee_member),
-                             facts.policy.people, facts.now, facts.remembered.card_reviews)
+    finding = judge_card_review(facts.policy, facts.model.entry, facts.governance.reviews, facts.card,
+                                facts.now, facts.remembered.card_reviews)
     return list(finding.reasons), finding.signers
+
+
+def judge_card_review(policy: Policy, entry, reviews: ReviewLog, card: CardUnderReview,
+                      now: datetime, remembered=()) -> ReviewFinding:
+    """The card's signed review under its tier's rules: the one rule the decision and the
+    model_card check both apply."""
+    rules = policy.tier_for(entry).card_review
+    return review_finding(reviews, policy.subject(entry), card,
+                          ReviewRules(rules.required, rules.valid_days, rules.committee_member),
+                          policy.people, now, remembered)
 
 
 def not_yet_given(card_reasons: list[str], card: Verdict | None) -> list[str]:

@@ -31,6 +31,13 @@ def key_path(given: Path | None) -> Path | None:
 
 def signer_for(path: Path, keyring: Keyring, roles: tuple[str, ...]) -> tuple[Callable, Person]:
     """(sign(content, payload_type) -> signature, the person the keyring says holds the key)."""
+    signer, person = keyring_signer(path, keyring, roles)
+    return (lambda content, payload_type: sign(content, payload_type, signer)), person
+
+
+def keyring_signer(path: Path, keyring: Keyring, roles: tuple[str, ...]):
+    """(the key file's securesystemslib signer, the person the keyring lists it for with one of
+    `roles`); raises SigningError, naming why, for a key it does not list so."""
     try:
         signer = load_signer(path)
     except KeyFileError as exc:
@@ -43,7 +50,7 @@ def signer_for(path: Path, keyring: Keyring, roles: tuple[str, ...]) -> tuple[Ca
     if roles and not person.has(*roles):
         raise SigningError(f"{path}: the keyring lists this key for {person.name} with roles "
                            f"{', '.join(person.roles)}; this needs one of: {', '.join(roles)}")
-    return (lambda content, payload_type: sign(content, payload_type, signer)), person
+    return signer, person
 
 
 def record_signer(given: Path | None, keyring: Keyring, roles: tuple[str, ...], payload_type: str,

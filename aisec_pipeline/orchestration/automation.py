@@ -282,12 +282,10 @@ def _expired(context, requests: GateRequests, models: list[Model], versions: dic
 def decision_age_hours(decided_at, now: datetime) -> float:
     """Hours since a decision was made; infinite when its time is unreadable, has no zone or is
     from the future (beyond the clock skew): no reason to keep such a decision standing."""
-    from ..clock import from_the_future, parse_stamp
+    from ..clock import age_hours
 
-    when = parse_stamp(decided_at)
-    if when is None or from_the_future(when, now):
-        return float("inf")
-    return (now - when).total_seconds() / 3600
+    age = age_hours(decided_at, now)
+    return float("inf") if age is None else age
 
 
 def lapsed_evidence(instance: dg.DagsterInstance, models: list[Model], policy, now: datetime) -> set[str]:
@@ -296,17 +294,15 @@ def lapsed_evidence(instance: dg.DagsterInstance, models: list[Model], policy, n
     a reuse records again; the gate counts from when the evidence was measured: re-gating these
     re-measures that evidence, so the badge and the gate agree (one batched query)."""
     from ..evidence_kinds import gating_kinds_for
-    from ..governance.decision import evidence_age_hours
-    from .evidence import lapsed, latest_verdicts
+    from .evidence import fresh, latest_verdicts
     from .keys import asset_key
 
     owner = {asset_key(m.name, k.name): m for m in models for k in gating_kinds_for(m)}
     found = set()
     for key, verdict in latest_verdicts(instance, list(owner)).items() if owner else ():
         model = owner[key]
-        age = evidence_age_hours(verdict, now) if verdict is not None else None
         window = policy.tier_for(model.entry).evidence_max_age_hours
-        if verdict is not None and (age is None or age >= window or lapsed(verdict, now)):
+        if verdict is not None and not fresh(verdict, window, now):
             found.add(model.name)
     return found
 

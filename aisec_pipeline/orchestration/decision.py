@@ -118,13 +118,12 @@ def gather(context, config, inventory, model, observed, versions, signer=None) -
 
 def card_under_review(model) -> CardUnderReview | None:
     """The card's bytes digest and owner as they are now (the review is bound to these bytes)."""
-    from ..cards.parse import card_owner_name, parse_card
+    from ..cards.parse import owner_name, parse_card
 
-    path = model.path(model.entry.card)
-    parsed = parse_card(path)
+    parsed = parse_card(model.path(model.entry.card))
     if parsed.sha256 is None:
         return None
-    return CardUnderReview(parsed.sha256, card_owner_name(path))
+    return CardUnderReview(parsed.sha256, owner_name(parsed.header))
 
 
 HISTORY = 500  # decisions per model searched for earlier environments' approvals

@@ -25,7 +25,7 @@ from ..cards.review import REVIEW_FILE
 from ..evidence_kinds import (READS_CARD, READS_EVALUATION, READS_POLICY, READS_REVIEWS,
                               READS_SIGNATURE, READS_SYSTEM_PROMPT, EvidenceKind, code_version,
                               kinds_for, upstream_present)
-from ..governance.decision import evidence_age_hours, stamp
+from ..governance.decision import VALID_UNTIL, evidence_age_hours, stamp
 from ..governance.committee import REGISTER_FILE
 from ..governance.incidents import INCIDENT_FILE
 from ..governance.policy import POLICY_FILE
@@ -242,14 +242,19 @@ def reusable(verdict: Verdict | None, max_age_hours: float) -> bool:
     fingerprint, measured (not unassessed: that may have been a passing outage) and fresh."""
     if verdict is None or verdict.status is Status.UNASSESSED:
         return False
-    now = datetime.now(timezone.utc)
+    return fresh(verdict, max_age_hours, datetime.now(timezone.utc))
+
+
+def fresh(verdict: Verdict, max_age_hours: float, now: datetime) -> bool:
+    """Measured within the window (at a readable time, not from the future) and not past a date
+    it holds until: what reuse and the sensor's hourly check both ask of recorded evidence."""
     age = evidence_age_hours(verdict, now)
     return age is not None and age < max_age_hours and not lapsed(verdict, now)
 
 
 def lapsed(verdict: Verdict, now: datetime) -> bool:
     """A verdict that holds only until a date (a card review's validity) is not reused after it."""
-    until = verdict.figures.get("review_valid_until")
+    until = verdict.figures.get(VALID_UNTIL)
     if until is None:
         return False
     try:
